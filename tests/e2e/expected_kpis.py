@@ -1,0 +1,92 @@
+"""An independent oracle: the KPI items DESIGN.md defines, computed in plain Python from the CSV files.
+
+It shares nothing with the Glue job but the contract's names, so an e2e test that compares the
+table with it checks the job's logic, not a copy of it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter, defaultdict
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from music_pipeline import contract
+
+
+def _rows(path: Path):
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        yield from csv.DictReader(handle)
+
+
+def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], dict]:
+    """(pk, sk) -> the item's attributes (without run_id/updated_at) for the given stream files."""
+    songs: dict[str, dict] = {}
+    for row in _rows(root / contract.SONGS_KEY):
+        kept = songs.get(row["track_id"])
+        if kept is None or int(row["id"]) < int(kept["id"]):
+            songs[row["track_id"]] = row
+    events: set[tuple[str, str, datetime]] = set()
+    for key in stream_keys:
+        for row in _rows(root / key):
+            user_id, track_id = row["user_id"], row["track_id"]
+            if not user_id or not track_id or track_id not in songs:
+                continue
+            try:
+                when = datetime.strptime(row["listen_time"], "%Y-%m-%d %H:%M:%S")
+            except ValueError:
+                continue
+            events.add((user_id, track_id, when))
+
+    plays: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+    for user_id, track_id, when in events:
+        plays[(when.date().isoformat(), songs[track_id]["track_genre"])].append((user_id, track_id))
+
+    items: dict[tuple[str, str], dict] = {}
+    genre_counts: dict[str, Counter] = defaultdict(Counter)
+    for (day, genre), day_plays in plays.items():
+        listeners = {user for user, _ in day_plays}
+        total = sum(Decimal(songs[track]["duration_ms"]) for _, track in day_plays) / 1000
+        items[(contract.date_pk(day), contract.genre_sk(genre))] = {
+            "record_type": contract.RECORD_DAILY_GENRE_KPI,
+            "date": day,
+            "genre": genre,
+            "listen_count": len(day_plays),
+            "unique_listeners": len(listeners),
+            "total_listening_time_seconds": total,
+            "avg_listening_time_per_user_seconds": (total / len(listeners)).quantize(
+                Decimal("0.001"), rounding=ROUND_HALF_UP
+            ),
+            "gsi1pk": contract.genre_sk(genre),
+            "gsi1sk": contract.date_pk(day),
+        }
+        genre_counts[day][genre] = len(day_plays)
+        per_track = Counter(track for _, track in day_plays)
+        ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_SONGS_PER_GENRE]
+        items[(contract.date_pk(day), contract.top_songs_sk(genre))] = {
+            "record_type": contract.RECORD_TOP_SONGS,
+            "date": day,
+            "genre": genre,
+            "top_songs": [
+                {
+                    "rank": rank,
+                    "track_id": track,
+                    "track_name": songs[track]["track_name"],
+                    "artists": songs[track]["artists"],
+                    "listen_count": count,
+                }
+                for rank, (track, count) in enumerate(ranked, start=1)
+            ],
+        }
+    for day, counts in genre_counts.items():
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_GENRES_PER_DAY]
+        items[(contract.date_pk(day), contract.TOP_GENRES_SK)] = {
+            "record_type": contract.RECORD_TOP_GENRES,
+            "date": day,
+            "top_genres": [
+                {"rank": rank, "genre": genre, "listen_count": count}
+                for rank, (genre, count) in enumerate(ranked, start=1)
+            ],
+        }
+    return items
