@@ -16,6 +16,8 @@ CDK_ARGS ?=
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
+# The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
+export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts
 
 .PHONY: help check-tools venv node test lint demo synth diff deploy destroy bench trigger lock clean
 

@@ -1,0 +1,68 @@
+"""`make bench`: run every benchmark, print one table, and keep it in BENCHMARKS.md.
+
+`python -m benchmarks [--quick] [--only glue|dag|e2e]`; --quick runs the smaller sizes only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.results import BenchResult
+
+SUITES = {
+    "dag": "benchmarks.dag_tasks",
+    "glue": "benchmarks.glue_kpis",
+    "e2e": "benchmarks.end_to_end",
+}
+COLUMNS = ("what", "size", "time s", "rows/s", "peak MB", "baseline", "baseline s", "ratio")
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "" if value is None else format(value, pattern)
+
+
+def table(results: list[BenchResult]) -> str:
+    """A Markdown table (it reads well in a terminal too)."""
+    rows = [
+        (
+            r.what, r.size, _fmt(r.seconds, ".2f"), _fmt(r.rows_per_second, ",.0f"), _fmt(r.peak_memory_mb, ",.0f"),
+            r.baseline, _fmt(r.baseline_seconds, ".2f"), _fmt(r.ratio, ".2f"),
+        )
+        for r in results
+    ]  # fmt: skip
+    widths = [max(len(str(c)) for c in col) for col in zip(COLUMNS, *rows, strict=False)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+    return "\n".join([line(COLUMNS), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def machine() -> str:
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes only")
+    parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these suites")
+    args = parser.parse_args()
+    results: list[BenchResult] = []
+    for name in args.only or SUITES:
+        print(f">> benchmark suite {name}", flush=True)
+        module = importlib.import_module(SUITES[name])
+        results.extend(module.run(quick=args.quick))
+    text = table(results)
+    print(text)
+    if not args.only:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        Path("BENCHMARKS.md").write_text(
+            f"# Benchmarks\n\nLatest `make bench{' BENCH_ARGS=--quick' if args.quick else ''}` on {machine()}, {stamp}.\n"
+            "Ratios are time / baseline time (below 1: faster than the baseline).\n\n" + text + "\n"
+        )
+
+
+if __name__ == "__main__":
+    main()
