@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -51,6 +52,8 @@ def _free_port() -> int:
 def running_emulator(apply_environment: bool = True) -> Iterator[Emulator]:
     """Start moto server on a free loopback port; stop it (and restore the environment) on exit."""
     port = _free_port()
+    # The emulator's HTTP server logs one line per request; a run makes thousands.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     emulator = Emulator(endpoint_url=f"http://127.0.0.1:{port}")

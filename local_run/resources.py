@@ -1,0 +1,148 @@
+"""The stack's resources, created in the emulator from the same configuration `cdk deploy` uses.
+
+Names come from `infra.config` (the `dev` environment of `cdk.json`), the Glue job's default
+arguments and the Airflow Variables from `infra.pipeline_settings`: nothing here repeats them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+from infra.config import PipelineConfig, ResourceNames
+from infra.pipeline_settings import airflow_variables, glue_default_arguments
+from local_run.emulator import Emulator
+from music_pipeline import contract
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GLUE_SCRIPT = REPO_ROOT / "glue_scripts" / "compute_kpis.py"
+
+
+def load_config(env_name: str = "dev") -> PipelineConfig:
+    """The configuration `cdk deploy -c env=<env_name>` would use."""
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return PipelineConfig.from_context({**context, "env": env_name})
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    """The emulated resources of one environment, and the settings the DAG and the job receive."""
+
+    config: PipelineConfig
+    names: ResourceNames
+    alert_topic_arn: str
+    alert_queue_url: str
+    glue_default_arguments: dict[str, str]
+    airflow_variables: dict[str, str]
+
+    def apply_airflow_variables(self) -> None:
+        """Locally the DAG reads its Variables from `AIRFLOW_VAR_*` (on MWAA: SSM parameters)."""
+        for key, value in self.airflow_variables.items():
+            os.environ[f"AIRFLOW_VAR_{key.upper()}"] = value
+
+
+def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None) -> LocalStack:
+    """Create the bucket, KPI table, alert topic (with a queue that records alerts), Glue database
+    and Glue job in the emulator. Safe to call again: existing resources are kept."""
+    config = config or load_config()
+    names = config.names(emulator.account, emulator.region)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=names.data_bucket)
+
+    dynamodb = boto3.client("dynamodb")
+    if names.kpi_table not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=names.kpi_table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"}
+                for name in (
+                    contract.TABLE_PARTITION_KEY,
+                    contract.TABLE_SORT_KEY,
+                    contract.GSI1_PARTITION_KEY,
+                    contract.GSI1_SORT_KEY,
+                )
+            ],
+            KeySchema=[
+                {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": contract.GSI1_NAME,
+                    "KeySchema": [
+                        {"AttributeName": contract.GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                        {"AttributeName": contract.GSI1_SORT_KEY, "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+
+    # Alerts: the topic, and a queue subscribed to it so that a run's alerts can be read back.
+    topic_arn = boto3.client("sns").create_topic(Name=names.alert_topic)["TopicArn"]
+    sqs = boto3.client("sqs")
+    queue_url = sqs.create_queue(QueueName=f"{names.alert_topic}-inbox")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    boto3.client("sns").subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+
+    glue = boto3.client("glue")
+    if config.database_name not in {d["Name"] for d in glue.get_databases()["DatabaseList"]}:
+        glue.create_database(DatabaseInput={"Name": config.database_name})
+    script_location = f"s3://{names.data_bucket}/_local_assets/compute_kpis.py"
+    default_arguments = glue_default_arguments(
+        config,
+        names,
+        extra_py_files=f"s3://{names.data_bucket}/_local_assets/glue_libraries.zip",
+        temp_dir=f"s3://{names.data_bucket}/_local_assets/tmp/",
+    )
+    existing = {j["Name"] for j in glue.get_jobs()["Jobs"]}
+    if names.glue_job not in existing:
+        glue.create_job(
+            Name=names.glue_job,
+            Role=f"arn:aws:iam::{emulator.account}:role/{names.prefix}-glue-job",
+            Command={"Name": "glueetl", "ScriptLocation": script_location, "PythonVersion": "3"},
+            GlueVersion=config.glue_version,
+            DefaultArguments=default_arguments,
+            ExecutionProperty={"MaxConcurrentRuns": 1},
+        )
+    variables = airflow_variables(
+        config, names, names.glue_job, glue_script_location=script_location, alert_topic_arn=topic_arn
+    )
+    return LocalStack(config, names, topic_arn, queue_url, default_arguments, variables)
+
+
+def received_alerts(stack: LocalStack) -> list[str]:
+    """The alert messages published since the last call (drained from the recording queue)."""
+    sqs = boto3.client("sqs")
+    messages: list[str] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=stack.alert_queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        )
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append(message["Body"])
+            sqs.delete_message(QueueUrl=stack.alert_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def read_kpi_items(stack: LocalStack) -> list[dict]:
+    """Every item of the KPI table (a paginated scan), as DynamoDB returns them (Decimal numbers)."""
+    table = boto3.resource("dynamodb").Table(stack.names.kpi_table)
+    items: list[dict] = []
+    kwargs: dict = {}
+    while True:
+        page = table.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
