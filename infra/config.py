@@ -36,6 +36,8 @@ class PipelineConfig:
     mwaa_max_workers: int = 2
     mwaa_webserver_access_mode: WebserverAccessMode = "PUBLIC_ONLY"
     vpc_cidr: str = "10.40.0.0/16"
+    # NAT gateways for the private subnets' egress: 1 is cheaper, 2 survives the loss of an AZ.
+    nat_gateways: int = 1
     # Glue job
     glue_version: str = "5.1"
     glue_worker_type: str = "G.1X"
@@ -62,7 +64,9 @@ class PipelineConfig:
         env_name = str(context.get("env", "dev"))
         environments = context.get("environments", {})
         if env_name not in environments:
-            raise ConfigError(f"unknown environment {env_name!r}: cdk.json 'environments' has {sorted(environments)}")
+            raise ConfigError(
+                f"unknown environment {env_name!r}: cdk.json 'environments' has {sorted(environments)}"
+            )
         values: dict[str, Any] = {**environments[env_name], "env_name": env_name}
         known = {f.name: f for f in dataclasses.fields(cls)}
         for key, value in context.items():
@@ -81,6 +85,8 @@ class PipelineConfig:
             )
         if not 1 <= self.mwaa_min_workers <= self.mwaa_max_workers:
             raise ConfigError("need 1 <= mwaa_min_workers <= mwaa_max_workers")
+        if self.nat_gateways not in (1, 2):
+            raise ConfigError(f"nat_gateways must be 1 or 2 (one per AZ at most), got {self.nat_gateways}")
         if self.glue_number_of_workers < 2:
             raise ConfigError("glue_number_of_workers must be at least 2 (Glue's minimum)")
         if not 0 <= self.max_reject_ratio <= 1:

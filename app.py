@@ -1,0 +1,13 @@
+#!/usr/bin/env python3
+"""The CDK app (cdk.json runs it): `make synth`, `make deploy CDK_ARGS="-c env=prod"`."""
+
+import sys
+from pathlib import Path
+
+# The DAG folder's `music_pipeline` package holds the dataset contract the stack builds from.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "dags"))
+
+from infra.application import build_app
+
+app, _stack = build_app()
+app.synth()

@@ -1,0 +1,52 @@
+"""Build the CDK app: configuration from context, the stack, the cdk-nag checks.
+
+`app.py` (what `cdk synth` runs) and the tests call `build_app`, so both synthesize the same app.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App
+
+from infra.config import PipelineConfig
+from infra.nag import acknowledge_findings, add_nag_checks
+from infra.stack import REPO_ROOT, MusicStreamsStack, stack_name
+
+# Context keys the configuration reads (besides the per-field overrides).
+_CONFIG_CONTEXT_KEYS = ("env", "environments")
+
+
+def config_from_app(app: App) -> PipelineConfig:
+    """The configuration from the app's context (cdk.json plus any ``-c key=value``)."""
+    keys = [*_CONFIG_CONTEXT_KEYS, *(f.name for f in dataclasses.fields(PipelineConfig))]
+    context: dict[str, Any] = {}
+    for key in keys:
+        value = app.node.try_get_context(key)
+        if value is not None:
+            context[key] = value
+    return PipelineConfig.from_context(context)
+
+
+def build_app(
+    *,
+    context: dict[str, Any] | None = None,
+    outdir: str | None = None,
+    source_root: Path = REPO_ROOT,
+    nag: bool = True,
+) -> tuple[App, MusicStreamsStack]:
+    """The app with one stack, ``MusicStreams-<env>``, and (unless ``nag=False``) both nag packs.
+
+    :param context: CDK context; when run by the CLI it comes from cdk.json and ``-c`` instead.
+    :param outdir: cloud assembly folder; the CLI sets it through the environment.
+    :param source_root: the folder holding ``dags/`` and ``glue_scripts/``.
+    """
+    app = App(context=context, outdir=outdir)
+    config = config_from_app(app)
+    stack = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
+    if nag:
+        add_nag_checks(app)
+        acknowledge_findings(stack)
+    return app, stack

@@ -1,0 +1,245 @@
+"""Catalog and job: the Glue database, the curated tables (partition projection), the Glue security
+configuration and the Glue 5.1 PySpark job that runs ``glue_scripts/compute_kpis.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from infra.config import PipelineConfig, ResourceNames
+from infra.packaging import python_packages, write_library_zip
+from infra.pipeline_settings import glue_default_arguments
+from infra.storage import GLUE_TEMP_PREFIX
+from music_pipeline import contract
+
+# The oldest date Athena's partition projection enumerates; listen dates before it stay invisible.
+PROJECTION_START_DATE = "2020-01-01"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+PARQUET_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+
+@dataclass(frozen=True)
+class CatalogProps:
+    config: PipelineConfig
+    names: ResourceNames
+    data_bucket: s3.IBucket
+    kpi_table: dynamodb.ITable
+    key: kms.IKey
+    # The Glue entry script (an asset) and the folders whose packages go into --extra-py-files.
+    script_path: Path
+    library_dirs: tuple[Path, ...]
+
+
+def projection_parameters(table: contract.CuratedTable, location: str) -> dict[str, str]:
+    """Athena partition projection for a table partitioned by a 'YYYY-MM-DD' date string.
+
+    :param location: the table's S3 location ending in '/', e.g. ``s3://bucket/curated/streams/``.
+    """
+    column = table.partition_column
+    return {
+        "classification": "parquet",
+        "EXTERNAL": "TRUE",
+        "projection.enabled": "true",
+        f"projection.{column}.type": "date",
+        f"projection.{column}.format": "yyyy-MM-dd",
+        f"projection.{column}.range": f"{PROJECTION_START_DATE},NOW",
+        f"projection.{column}.interval": "1",
+        f"projection.{column}.interval.unit": "DAYS",
+        "storage.location.template": f"{location}{column}=${{{column}}}/",
+    }
+
+
+class Catalog(Construct):
+    """Exposes ``database``, ``tables`` (by curated table name), ``job``, ``job_name``, ``job_arn``,
+    ``role`` and ``script_location`` (the S3 URL of the script asset)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: CatalogProps) -> None:
+        super().__init__(scope, construct_id)
+        config, names, bucket = props.config, props.names, props.data_bucket
+        if not props.script_path.is_file():
+            raise FileNotFoundError(f"the Glue job's script is missing: {props.script_path}")
+
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=config.database_name,
+                description="Music streaming KPIs and validated stream events (Parquet, curated/).",
+            ),
+        )
+        self.tables: dict[str, glue.CfnTable] = {}
+        for curated in contract.CURATED_TABLES.values():
+            location = f"s3://{bucket.bucket_name}/{curated.prefix}"
+            table = glue.CfnTable(
+                self,
+                f"Table-{curated.name}",
+                catalog_id=Aws.ACCOUNT_ID,
+                database_name=config.database_name,
+                table_input=glue.CfnTable.TableInputProperty(
+                    name=curated.name,
+                    table_type="EXTERNAL_TABLE",
+                    parameters=projection_parameters(curated, location),
+                    partition_keys=[
+                        glue.CfnTable.ColumnProperty(
+                            name=curated.partition_column, type=curated.partition_type
+                        )
+                    ],
+                    storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                        location=location,
+                        columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in curated.columns],
+                        input_format=PARQUET_INPUT_FORMAT,
+                        output_format=PARQUET_OUTPUT_FORMAT,
+                        serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=PARQUET_SERDE),
+                    ),
+                ),
+            )
+            table.add_dependency(self.database)
+            self.tables[curated.name] = table
+
+        security_configuration_name = f"{names.prefix}-glue"
+        self.security_configuration = glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=security_configuration_name,
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=props.key.key_arn
+                ),
+            ),
+        )
+
+        script = s3_assets.Asset(self, "Script", path=str(props.script_path))
+        packages = [pkg for folder in props.library_dirs for pkg in python_packages(folder)]
+        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(packages)))
+        self.script_location = script.s3_object_url
+
+        self.role = iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
+            description=f"{names.glue_job}: reads/writes the data bucket and the KPI table",
+        )
+        # A customer-managed policy (not inline): reviewable on its own and reusable (NIST IAMNoInlinePolicy).
+        self.policy = iam.ManagedPolicy(
+            self, "JobPolicy", statements=self._job_statements(props, script, libraries), roles=[self.role]
+        )
+
+        self.job_name = names.glue_job
+        self.job = glue.CfnJob(
+            self,
+            "Job",
+            name=self.job_name,
+            description="Validates a run's stream batches and computes daily genre KPIs (DESIGN.md).",
+            role=self.role.role_arn,
+            glue_version=config.glue_version,
+            command=glue.CfnJob.JobCommandProperty(
+                name="glueetl", python_version="3", script_location=script.s3_object_url
+            ),
+            worker_type=config.glue_worker_type,
+            number_of_workers=config.glue_number_of_workers,
+            timeout=config.glue_timeout_minutes,
+            max_retries=0,  # Airflow owns retries (DESIGN.md: retries 3, 5-minute delay)
+            execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
+            security_configuration=security_configuration_name,
+            default_arguments=glue_default_arguments(
+                config,
+                names,
+                extra_py_files=libraries.s3_object_url,
+                temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
+            ),
+        )
+        self.job.add_dependency(self.security_configuration)
+        self.job.node.add_dependency(self.role)
+        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
+
+    def _job_statements(
+        self, props: CatalogProps, script: s3_assets.Asset, libraries: s3_assets.Asset
+    ) -> list[iam.PolicyStatement]:
+        """Exactly what the job does: its code, S3 data, the KPI table, its catalog, logs and metrics."""
+        bucket = props.data_bucket
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        catalog_arn = f"arn:{Aws.PARTITION}:glue:{region_account}"
+        database = props.config.database_name
+        return [
+            iam.PolicyStatement(
+                sid="ReadJobCode",
+                actions=["s3:GetObject"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:s3:::{asset.s3_bucket_name}/{asset.s3_object_key}"
+                    for asset in (script, libraries)
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="ListDataBucket",
+                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                resources=[bucket.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadWriteDataObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                sid="UseDataKey",
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[props.key.key_arn],
+            ),
+            iam.PolicyStatement(
+                sid="WriteKpiItems",
+                actions=[
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:Query",
+                    "dynamodb:GetItem",
+                    "dynamodb:DescribeTable",
+                ],
+                resources=[props.kpi_table.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadCuratedCatalog",
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
+                resources=[
+                    f"{catalog_arn}:catalog",
+                    f"{catalog_arn}:database/{database}",
+                    *(f"{catalog_arn}:table/{database}/{name}" for name in self.tables),
+                ],
+            ),
+            # With a security configuration Glue names its log groups /aws-glue/jobs/<config>-role/...,
+            # creates them on first run and associates the KMS key with them.
+            iam.PolicyStatement(
+                sid="WriteJobLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:AssociateKmsKey",
+                ],
+                resources=[f"arn:{Aws.PARTITION}:logs:{region_account}:log-group:/aws-glue/*"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishJobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # PutMetricData has no resource type; the condition scopes it
+                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
+            ),
+        ]

@@ -1,0 +1,52 @@
+"""The KPI store: the DynamoDB table of DESIGN.md ("DynamoDB items"), keys from the contract."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from infra.config import PipelineConfig, ResourceNames
+from music_pipeline import contract
+
+
+@dataclass(frozen=True)
+class KpiStoreProps:
+    config: PipelineConfig
+    names: ResourceNames
+    key: kms.IKey
+    removal_policy: RemovalPolicy
+
+
+class KpiStore(Construct):
+    """On-demand table (``pk``/``sk`` plus GSI ``gsi1``), point-in-time recovery, the environment's
+    KMS key; deletion protection in prod, so a stray ``cdk destroy`` cannot drop the KPIs."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: KpiStoreProps) -> None:
+        super().__init__(scope, construct_id)
+        string = dynamodb.AttributeType.STRING
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            table_name=props.names.kpi_table,
+            partition_key=dynamodb.Attribute(name=contract.TABLE_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=contract.TABLE_SORT_KEY, type=string),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=props.key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=props.config.is_prod,
+            removal_policy=props.removal_policy,
+        )
+        # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (DESIGN.md).
+        self.table.add_global_secondary_index(
+            index_name=contract.GSI1_NAME,
+            partition_key=dynamodb.Attribute(name=contract.GSI1_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=contract.GSI1_SORT_KEY, type=string),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )

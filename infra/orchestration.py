@@ -1,0 +1,343 @@
+"""Orchestration: the VPC, the MWAA execution role, the Airflow variables and connection in SSM,
+the DAG and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import Aws, Fn, RemovalPolicy, Size
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_mwaa as mwaa
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from infra.config import PipelineConfig, ResourceNames
+from infra.log_groups import encrypted_log_group
+from infra.packaging import DAG_UPLOAD_EXCLUDES
+from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
+from music_pipeline import contract
+
+DAGS_PREFIX = "dags"
+REQUIREMENTS_PREFIX = "requirements"
+# The five Airflow log types MWAA can send to CloudWatch Logs.
+MWAA_LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+
+
+@dataclass(frozen=True)
+class OrchestrationProps:
+    config: PipelineConfig
+    names: ResourceNames
+    key: kms.IKey
+    data_bucket: s3.IBucket
+    source_bucket: s3.IBucket
+    glue_job_name: str
+    glue_job_arn: str
+    glue_script_location: str
+    alert_topic: sns.ITopic
+    removal_policy: RemovalPolicy
+    dags_dir: Path
+    mwaa_requirements_file: Path
+
+
+class Orchestration(Construct):
+    """Exposes ``vpc``, ``security_group``, ``role``, ``environment`` (the CfnEnvironment),
+    ``variable_parameters`` (contract variable name -> SSM parameter) and ``connection_parameter``."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: OrchestrationProps) -> None:
+        super().__init__(scope, construct_id)
+        config, names = props.config, props.names
+        self._build_network(props)
+        self._build_parameters(props)
+        self.role = self._build_execution_role(props)
+
+        # Deployments run their Lambda in the VPC's private subnets (egress through the NAT).
+        deploy_options = {
+            "destination_bucket": props.source_bucket,
+            "vpc": self.vpc,
+            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            "memory_limit": 512,
+            "ephemeral_storage_size": Size.mebibytes(1024),
+            "log_group": encrypted_log_group(
+                self,
+                "DeploymentLogs",
+                key=props.key,
+                retention_days=config.log_retention_days,
+                removal_policy=RemovalPolicy.DESTROY,
+            ),
+        }
+        self.dags_deployment = s3deploy.BucketDeployment(
+            self,
+            "DagsDeployment",
+            sources=[s3deploy.Source.asset(str(props.dags_dir), exclude=list(DAG_UPLOAD_EXCLUDES))],
+            destination_key_prefix=f"{DAGS_PREFIX}/",
+            prune=True,  # a DAG deleted locally disappears from MWAA too
+            **deploy_options,
+        )
+        # requirements.txt is copied as-is (extract=False), so the deployment can report the S3
+        # version id of the object it wrote; the environment pins that version, and a changed
+        # file (new asset, new key and version) updates the environment on the next deploy.
+        requirements_asset = s3_assets.Asset(self, "MwaaRequirements", path=str(props.mwaa_requirements_file))
+        self.requirements_deployment = s3deploy.BucketDeployment(
+            self,
+            "RequirementsDeployment",
+            sources=[s3deploy.Source.bucket(requirements_asset.bucket, requirements_asset.s3_object_key)],
+            destination_key_prefix=f"{REQUIREMENTS_PREFIX}/",
+            extract=False,
+            prune=False,  # keep earlier versions' objects: a rollback must still find them
+            **deploy_options,
+        )
+        # The asset key has no folder (default synthesizer), so its name is the deployed name.
+        requirements_key = Fn.join(
+            "", [f"{REQUIREMENTS_PREFIX}/", Fn.select(0, self.requirements_deployment.object_keys)]
+        )
+        requirements_version = Fn.select(0, self.requirements_deployment.object_version_ids)
+
+        logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
+            **{
+                log_type: mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(
+                    enabled=True, log_level="INFO"
+                )
+                for log_type in MWAA_LOG_TYPES
+            }
+        )
+        self.environment = mwaa.CfnEnvironment(
+            self,
+            "Environment",
+            name=names.mwaa_environment,
+            airflow_version=config.airflow_version,
+            environment_class=config.mwaa_environment_class,
+            min_workers=config.mwaa_min_workers,
+            max_workers=config.mwaa_max_workers,
+            webserver_access_mode=config.mwaa_webserver_access_mode,
+            execution_role_arn=self.role.role_arn,
+            kms_key=props.key.key_arn,
+            source_bucket_arn=props.source_bucket.bucket_arn,
+            dag_s3_path=DAGS_PREFIX,
+            requirements_s3_path=requirements_key,
+            requirements_s3_object_version=requirements_version,
+            network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
+                security_group_ids=[self.security_group.security_group_id],
+                subnet_ids=self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
+            ),
+            logging_configuration=logging,
+            airflow_configuration_options=mwaa_airflow_configuration_options(names),
+            weekly_maintenance_window_start="SUN:03:00",
+        )
+        # MWAA parses DAGs and reads variables as soon as it starts: upload and write them first.
+        self.environment.node.add_dependency(
+            self.dags_deployment, self.role, *self.variable_parameters.values()
+        )
+        self.environment.node.add_dependency(self.connection_parameter)
+
+    def _build_network(self, props: OrchestrationProps) -> None:
+        config = props.config
+        # Without an env, the stack spreads over the first two AZs of the region (Fn::GetAZs).
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
+            max_azs=2,
+            nat_gateways=config.nat_gateways,
+            subnet_configuration=[
+                # Holds only the NAT gateways; nothing there gets a public IP by itself.
+                ec2.SubnetConfiguration(
+                    name="public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
+                ),
+            ],
+        )
+        flow_logs = encrypted_log_group(
+            self,
+            "FlowLogs",
+            key=props.key,
+            retention_days=config.log_retention_days,
+            removal_policy=props.removal_policy,
+        )
+        flow_log_role = iam.Role(
+            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
+        )
+        iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            roles=[flow_log_role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[flow_logs.log_group_arn],
+                )
+            ],
+        )
+        # The role is immutable to CDK, so the flow log adds no inline policy of its own.
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
+                flow_logs, flow_log_role.without_policy_updates()
+            ),
+        )
+        # MWAA's components (scheduler, workers, webserver, its VPC endpoints) talk to each other.
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "MwaaSecurityGroup",
+            vpc=self.vpc,
+            description=f"{props.names.mwaa_environment}: MWAA components, self-referencing",
+            allow_all_outbound=True,
+        )
+        # MWAA needs HTTPS (webserver, its VPC endpoints) and PostgreSQL (metadata database).
+        for port, purpose in ((443, "HTTPS"), (5432, "metadata database")):
+            self.security_group.add_ingress_rule(
+                self.security_group, ec2.Port.tcp(port), f"MWAA components: {purpose}"
+            )
+
+    def _build_parameters(self, props: OrchestrationProps) -> None:
+        names = props.names
+        values = airflow_variables(
+            props.config,
+            names,
+            props.glue_job_name,
+            glue_script_location=props.glue_script_location,
+            alert_topic_arn=props.alert_topic.topic_arn,
+        )
+        self.variable_parameters: dict[str, ssm.StringParameter] = {
+            variable: ssm.StringParameter(
+                self,
+                f"Variable-{variable}",
+                parameter_name=f"{names.airflow_variables_prefix}/{variable}",
+                string_value=value,
+                description=f"Airflow Variable {variable} for {names.mwaa_environment}",
+            )
+            for variable, value in values.items()
+        }
+        self.connection_parameter = ssm.StringParameter(
+            self,
+            "AwsConnection",
+            parameter_name=f"{names.airflow_connections_prefix}/{contract.AWS_CONN_ID}",
+            string_value=json.dumps(aws_connection(Aws.REGION)),
+            description=f"Airflow connection {contract.AWS_CONN_ID}: the execution role's credentials, no keys",
+        )
+
+    def _build_execution_role(self, props: OrchestrationProps) -> iam.Role:
+        """MWAA's documented execution-role policy, scoped to this environment, plus the DAG's needs."""
+        names = props.names
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        env_name = names.mwaa_environment
+        role = iam.Role(
+            self,
+            "ExecutionRole",
+            assumed_by=iam.CompositePrincipal(
+                iam.ServicePrincipal("airflow.amazonaws.com"),
+                iam.ServicePrincipal("airflow-env.amazonaws.com"),
+            ),
+            description=f"{env_name}: MWAA execution role",
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="PublishAirflowMetrics",
+                actions=["airflow:PublishMetrics"],
+                resources=[f"arn:{Aws.PARTITION}:airflow:{region_account}:environment/{env_name}"],
+            ),
+            iam.PolicyStatement(
+                sid="ReadSourceBucket",
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"],
+                resources=[props.source_bucket.bucket_arn, props.source_bucket.arn_for_objects("*")],
+            ),
+            iam.PolicyStatement(
+                sid="CheckPublicAccessBlock",
+                actions=["s3:GetAccountPublicAccessBlock", "s3:GetBucketPublicAccessBlock"],
+                resources=["*"],  # MWAA checks the account-level block, which has no bucket ARN
+            ),
+            iam.PolicyStatement(
+                sid="WriteAirflowLogs",
+                actions=[
+                    "logs:CreateLogStream",
+                    "logs:CreateLogGroup",
+                    "logs:PutLogEvents",
+                    "logs:GetLogEvents",
+                    "logs:GetLogRecord",
+                    "logs:GetLogGroupFields",
+                    "logs:GetQueryResults",
+                ],
+                resources=[f"arn:{Aws.PARTITION}:logs:{region_account}:log-group:airflow-{env_name}-*"],
+            ),
+            iam.PolicyStatement(
+                sid="DescribeLogGroups",
+                actions=["logs:DescribeLogGroups"],
+                resources=["*"],  # a List action without resource-level permissions
+            ),
+            iam.PolicyStatement(
+                sid="PublishMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],  # no resource type; scoped by namespace below
+                conditions={"StringEquals": {"cloudwatch:namespace": ["AmazonMWAA", "AWS/MWAA"]}},
+            ),
+            iam.PolicyStatement(
+                sid="UseCeleryQueue",
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                # MWAA owns the Celery queue in a service account; its name starts with airflow-celery-.
+                resources=[f"arn:{Aws.PARTITION}:sqs:{Aws.REGION}:*:airflow-celery-*"],
+            ),
+            iam.PolicyStatement(
+                sid="UseEnvironmentKeyThroughServices",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
+                resources=[props.key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:ViaService": [
+                            f"sqs.{Aws.REGION}.amazonaws.com",
+                            f"s3.{Aws.REGION}.amazonaws.com",
+                            f"sns.{Aws.REGION}.amazonaws.com",
+                            f"ssm.{Aws.REGION}.amazonaws.com",
+                        ]
+                    }
+                },
+            ),
+            # The DAG: read and archive the data bucket's objects, write manifests.
+            iam.PolicyStatement(
+                sid="ListDataBucket",
+                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                resources=[props.data_bucket.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadWriteDataObjects",
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[props.data_bucket.arn_for_objects("*")],
+            ),
+            # The DAG starts the CDK-owned Glue job and follows its run; it never changes the job.
+            iam.PolicyStatement(
+                sid="RunGlueJob",
+                actions=["glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"],
+                resources=[props.glue_job_arn],
+            ),
+            iam.PolicyStatement(
+                sid="ReadAirflowSecrets",
+                actions=["ssm:GetParameter", "ssm:GetParameters"],
+                resources=[f"arn:{Aws.PARTITION}:ssm:{region_account}:parameter{names.ssm_prefix}/*"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic.topic_arn]
+            ),
+        ]
+        # A customer-managed policy rather than an inline one (NIST IAMNoInlinePolicy).
+        self.execution_policy = iam.ManagedPolicy(
+            self, "ExecutionPolicy", statements=statements, roles=[role]
+        )
+        return role

@@ -1,0 +1,95 @@
+"""Settings the stack deploys and the local run (`make demo`) reuses: one source of truth for both.
+
+Plain functions over `PipelineConfig`/`ResourceNames`: they take ordinary strings (the demo passes
+concrete names, the stack passes CDK tokens such as an asset's S3 URL) and return plain dicts.
+"""
+
+from __future__ import annotations
+
+import json
+
+from infra.config import PipelineConfig, ResourceNames
+from music_pipeline import contract
+
+# The Amazon provider's secrets backend that reads Airflow variables and connections from SSM.
+SSM_SECRETS_BACKEND = (
+    "airflow.providers.amazon.aws.secrets.systems_manager.SystemsManagerParameterStoreBackend"
+)
+
+
+def glue_default_arguments(
+    config: PipelineConfig,
+    names: ResourceNames,
+    *,
+    extra_py_files: str,
+    temp_dir: str,
+) -> dict[str, str]:
+    """The Glue job's DefaultArguments (every run gets them; the DAG adds the per-run ones).
+
+    :param config: the deployment configuration (database, reject ratio).
+    :param names: resource names; ``names.data_bucket`` and ``names.kpi_table`` become arguments.
+    :param extra_py_files: S3 URL (or local path) of the zip holding ``music_pipeline`` and ``music_kpis``.
+    :param temp_dir: S3 URL Glue uses for temporary files (``--TempDir``).
+    """
+    return {
+        # The contract's arguments (DESIGN.md, "Glue job contract").
+        contract.ARG_DATA_BUCKET: names.data_bucket,
+        contract.ARG_DATABASE_NAME: config.database_name,
+        contract.ARG_KPI_TABLE: names.kpi_table,
+        contract.ARG_MAX_REJECT_RATIO: str(config.max_reject_ratio),
+        # Glue's own options.
+        "--job-language": "python",
+        "--extra-py-files": extra_py_files,
+        "--TempDir": temp_dir,
+        # The run's manifest fixes its input, so bookmarks would only hide re-runs.
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--enable-metrics": "true",
+        "--enable-observability-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+    }
+
+
+def airflow_variables(
+    config: PipelineConfig,
+    names: ResourceNames,
+    glue_job_name: str,
+    *,
+    glue_script_location: str,
+    alert_topic_arn: str = "",
+) -> dict[str, str]:
+    """The Airflow Variables the DAG reads (keys are ``contract.VAR_*``).
+
+    The stack writes each one to SSM under ``names.airflow_variables_prefix``; the demo sets them
+    as ``AIRFLOW_VAR_<NAME>``. An empty optional value is left out (SSM rejects empty strings, and
+    the DAG treats a missing variable as "not set").
+
+    :param glue_job_name: the name of the Glue job the DAG starts.
+    :param glue_script_location: where the Glue script lives (informational for the DAG).
+    :param alert_topic_arn: SNS topic for failure alerts; empty for none.
+    """
+    variables = {
+        contract.VAR_BUCKET_NAME: names.data_bucket,
+        contract.VAR_GLUE_JOB_NAME: glue_job_name,
+        contract.VAR_GLUE_SCRIPT_LOCATION: glue_script_location,
+        contract.VAR_DATABASE_NAME: config.database_name,
+        contract.VAR_ALERT_TOPIC_ARN: alert_topic_arn,
+    }
+    return {key: value for key, value in variables.items() if value != ""}
+
+
+def aws_connection(region: str) -> dict[str, object]:
+    """The ``aws_conn`` connection on MWAA: no keys, so boto3 uses the execution role's credentials."""
+    return {"conn_type": "aws", "extra": {"region_name": region}}
+
+
+def mwaa_airflow_configuration_options(names: ResourceNames) -> dict[str, str]:
+    """Airflow configuration for MWAA: variables and connections come from SSM Parameter Store."""
+    return {
+        "secrets.backend": SSM_SECRETS_BACKEND,
+        "secrets.backend_kwargs": json.dumps(
+            {
+                "connections_prefix": names.airflow_connections_prefix,
+                "variables_prefix": names.airflow_variables_prefix,
+            }
+        ),
+    }

@@ -1,0 +1,136 @@
+"""The one stack: composes storage, KPI store, catalog and job, alerting, orchestration, monitoring.
+
+Environment-agnostic: no account or region is looked up at synth; names carry the
+``AWS::AccountId``/``AWS::Region`` pseudo parameters, so one template deploys anywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Aws, CfnOutput, Stack, Tags
+from constructs import Construct
+
+from infra.catalog import Catalog, CatalogProps
+from infra.config import PROJECT, PipelineConfig
+from infra.kpi_store import KpiStore, KpiStoreProps
+from infra.monitoring import Alerting, AlertingProps, Monitoring, MonitoringProps
+from infra.orchestration import Orchestration, OrchestrationProps
+from infra.storage import Storage, StorageProps
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+GLUE_SCRIPT = "compute_kpis.py"
+MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt"
+
+
+def stack_name(config: PipelineConfig) -> str:
+    """``MusicStreams-<env>``: two environments deploy side by side from one app."""
+    return f"MusicStreams-{config.env_name}"
+
+
+class MusicStreamsStack(Stack):
+    """The whole pipeline for one environment.
+
+    :param config: the environment's configuration (``PipelineConfig.from_context``).
+    :param source_root: the repository root holding ``dags/`` and ``glue_scripts/`` (tests may
+        point it elsewhere).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: PipelineConfig,
+        source_root: Path = REPO_ROOT,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"Music streaming KPI pipeline ({config.env_name}): S3, Glue, DynamoDB, MWAA",
+            **kwargs,
+        )
+        self.config = config
+        names = config.names(Aws.ACCOUNT_ID, Aws.REGION)
+        self.names = names
+        dags_dir, glue_dir = source_root / "dags", source_root / "glue_scripts"
+
+        self.storage = Storage(self, "Storage", StorageProps(config=config, names=names))
+        removal = self.storage.removal_policy
+        self.kpi_store = KpiStore(
+            self,
+            "KpiStore",
+            KpiStoreProps(config=config, names=names, key=self.storage.key, removal_policy=removal),
+        )
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            CatalogProps(
+                config=config,
+                names=names,
+                data_bucket=self.storage.data_bucket,
+                kpi_table=self.kpi_store.table,
+                key=self.storage.key,
+                script_path=glue_dir / GLUE_SCRIPT,
+                library_dirs=(dags_dir, glue_dir),
+            ),
+        )
+        self.alerting = Alerting(
+            self, "Alerting", AlertingProps(config=config, names=names, key=self.storage.key)
+        )
+        self.orchestration = Orchestration(
+            self,
+            "Orchestration",
+            OrchestrationProps(
+                config=config,
+                names=names,
+                key=self.storage.key,
+                data_bucket=self.storage.data_bucket,
+                source_bucket=self.storage.mwaa_source_bucket,
+                glue_job_name=self.catalog.job_name,
+                glue_job_arn=self.catalog.job_arn,
+                glue_script_location=self.catalog.script_location,
+                alert_topic=self.alerting.topic,
+                removal_policy=removal,
+                dags_dir=dags_dir,
+                mwaa_requirements_file=MWAA_REQUIREMENTS,
+            ),
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            MonitoringProps(
+                names=names,
+                topic=self.alerting.topic,
+                glue_job_name=self.catalog.job_name,
+                kpi_table=self.kpi_store.table,
+                mwaa_environment_name=names.mwaa_environment,
+            ),
+        )
+        Tags.of(self).add("project", PROJECT)
+        Tags.of(self).add("environment", config.env_name)
+        self._add_outputs()
+
+    def _add_outputs(self) -> None:
+        environment = self.orchestration.environment
+        outputs = {
+            "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (DESIGN.md layout)"),
+            "MwaaSourceBucketName": (
+                self.storage.mwaa_source_bucket.bucket_name,
+                "MWAA DAGs and requirements",
+            ),
+            "AccessLogsBucketName": (self.storage.access_logs_bucket.bucket_name, "S3 server access logs"),
+            "KpiTableName": (self.kpi_store.table.table_name, "DynamoDB table with the KPIs"),
+            "GlueDatabaseName": (self.config.database_name, "Glue database of the curated tables"),
+            "GlueJobName": (self.catalog.job_name, "Glue job the DAG starts"),
+            "MwaaEnvironmentName": (environment.ref, "MWAA environment"),
+            "MwaaWebserverUrl": (
+                environment.attr_webserver_url,
+                "Airflow UI host (open it from the MWAA console)",
+            ),
+            "AlertTopicArn": (self.alerting.topic.topic_arn, "SNS topic for alarms and Glue failures"),
+            "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+        }
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)
