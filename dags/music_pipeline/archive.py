@@ -1,0 +1,155 @@
+"""`archive_raw_data`: move exactly the manifest's stream objects to ``archived_data/``.
+
+Per object: copy to the archive key unless an earlier attempt already did, on the condition that the
+source still has the manifest's ETag; then delete the source on the same condition. Safe to rerun
+after a failure half-way: an object already copied is not copied again, one already moved is skipped,
+and an object that changed since the manifest stays in ``raw_data/`` for the next run.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from music_pipeline import contract
+from music_pipeline.s3_objects import s3_uri
+
+# Copy and delete are latency-bound single requests: run many at once (the S3 client's connection
+# pool must be at least this large, see `tasks.s3_client`).
+ARCHIVE_THREADS = 32
+# CopyObject copies at most 5 GB in one request; larger objects go through a multipart copy.
+MAX_SINGLE_COPY_BYTES = 5 * 1024**3
+
+
+class Outcome(enum.StrEnum):
+    ARCHIVED = "archived"  # copied (now or by an earlier attempt) and the source deleted
+    ALREADY_ARCHIVED = "already_archived"  # an earlier attempt finished it
+    CHANGED = "changed"  # the source no longer has the manifest's ETag: left in raw_data/
+    MISSING = "missing"  # neither in raw_data/ nor in the archive: an error
+
+
+class ArchiveError(RuntimeError):
+    """Some manifest objects could not be archived; the message names each one and why."""
+
+
+@dataclass(frozen=True)
+class ArchiveReport:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)  # raw key -> outcome
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for o in self.outcomes.values() if o is outcome)
+
+    def summary(self) -> dict[str, int]:
+        return dict(Counter(o.value for o in self.outcomes.values()))
+
+
+def _error_code(err: ClientError) -> str:
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def _is_not_found(err: ClientError) -> bool:
+    return _error_code(err) in ("404", "NoSuchKey", "NotFound")
+
+
+def _is_precondition_failed(err: ClientError) -> bool:
+    return _error_code(err) in ("412", "PreconditionFailed")
+
+
+def _exists(s3_client: Any, bucket: str, key: str) -> bool:
+    try:
+        s3_client.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError as err:
+        if _is_not_found(err):
+            return False
+        raise
+
+
+def copy_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str) -> None:
+    """Copy `stream` to `destination` only if it still has the manifest's ETag (else 412 from S3)."""
+    source = {"Bucket": bucket, "Key": stream.key}
+    if stream.size > MAX_SINGLE_COPY_BYTES:
+        s3_client.copy(source, bucket, destination, ExtraArgs={"CopySourceIfMatch": stream.etag})
+    else:
+        s3_client.copy_object(
+            Bucket=bucket, Key=destination, CopySource=source, CopySourceIfMatch=stream.etag
+        )
+
+
+def delete_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject) -> None:
+    """Delete the source only if it still has the manifest's ETag: a newer upload is never deleted."""
+    s3_client.delete_object(Bucket=bucket, Key=stream.key, IfMatch=stream.etag)
+
+
+def archive_object(s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str) -> Outcome:
+    """Move one manifest object to its archive key; idempotent (see the module docstring)."""
+    copied_before = _exists(s3_client, bucket, destination)
+    if not copied_before:
+        try:
+            copy_if_unchanged(s3_client, bucket, stream, destination)
+        except ClientError as err:
+            if _is_precondition_failed(err):
+                return Outcome.CHANGED
+            if _is_not_found(err):
+                return Outcome.MISSING
+            raise
+    try:
+        delete_if_unchanged(s3_client, bucket, stream)
+    except ClientError as err:
+        if _is_precondition_failed(err):
+            return Outcome.CHANGED  # overwritten after the manifest: the new version waits for the next run
+        if _is_not_found(err):
+            return Outcome.ALREADY_ARCHIVED if copied_before else Outcome.ARCHIVED
+        raise
+    return Outcome.ARCHIVED
+
+
+def archive_manifest(
+    s3_client: Any,
+    manifest: contract.Manifest,
+    threads: int = ARCHIVE_THREADS,
+    streams: Sequence[contract.StreamObject] | None = None,
+) -> ArchiveReport:
+    """Archive every stream of `manifest` concurrently under its ``archived_data/`` key.
+
+    The archive date is the manifest's ``created_at`` (not "now"), so a retry on a later day writes to
+    the same keys. Raises `ArchiveError` after all objects were tried if any is missing or failed.
+    `streams` restricts the work to a subset (benchmarks); by default every manifest stream.
+    """
+    processed_at = datetime.fromisoformat(manifest.created_at)
+    todo = list(manifest.streams if streams is None else streams)
+
+    def move(stream: contract.StreamObject) -> Outcome | BaseException:
+        try:
+            destination = contract.archive_key(stream.key, manifest.run_id, processed_at)
+            return archive_object(s3_client, manifest.bucket, stream, destination)
+        except Exception as err:  # collected and raised below, after every object was tried
+            return err
+
+    with ThreadPoolExecutor(max_workers=max(1, min(threads, len(todo) or 1))) as pool:
+        results = list(pool.map(move, todo))
+
+    report = ArchiveReport({s.key: r for s, r in zip(todo, results, strict=True) if isinstance(r, Outcome)})
+    failures = [
+        f"{s3_uri(manifest.bucket, s.key)}: {r}"
+        for s, r in zip(todo, results, strict=True)
+        if not isinstance(r, Outcome)
+    ]
+    failures += [
+        f"{s3_uri(manifest.bucket, key)}: in the manifest but neither in raw_data/ nor in the archive"
+        for key, outcome in report.outcomes.items()
+        if outcome is Outcome.MISSING
+    ]
+    if failures:
+        raise ArchiveError(
+            f"{len(failures)} of {len(todo)} manifest object(s) not archived "
+            f"(the others are; a retry resumes safely):\n  " + "\n  ".join(failures)
+        )
+    return report

@@ -1,0 +1,81 @@
+"""Bodies of the DAG's Python tasks: Variables and clients are resolved here, at run time; the logic
+lives in `s3_objects`, `validation` and `archive`.
+
+Errors that a retry cannot fix (a missing reference file, missing columns) fail the task at once
+(`AirflowFailException`) instead of retrying three times; the message names every problem.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.sdk import get_current_context
+from airflow.sdk.exceptions import AirflowFailException
+
+from music_pipeline import archive, contract, s3_objects, validation, variables
+
+log = logging.getLogger(__name__)
+
+
+def s3_client(max_pool_connections: int = 10) -> Any:
+    """A boto3 S3 client from the `aws_conn` connection, with room for that many concurrent requests."""
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+    from botocore.config import Config
+
+    hook = S3Hook(aws_conn_id=contract.AWS_CONN_ID, config=Config(max_pool_connections=max_pool_connections))
+    return hook.get_conn()
+
+
+def validate_data_files() -> str | None:
+    """Check both reference files, list the stream files, write the run's manifest.
+
+    Returns the manifest key, or None when there is no stream file (a short-circuit: the rest of the
+    run is skipped, and the run does not fail).
+    """
+    run_id = get_current_context()["run_id"]
+    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    client = s3_client()
+    try:
+        reference = s3_objects.check_reference_files(client, bucket)
+    except s3_objects.ReferenceFilesError as err:
+        raise AirflowFailException(str(err)) from err
+    streams = list(s3_objects.list_stream_objects(client, bucket))
+    if not streams:
+        log.info(
+            "No stream files under s3://%s/%s: nothing to process, skipping the run",
+            bucket,
+            contract.RAW_PREFIX,
+        )
+        return None
+    manifest = s3_objects.build_manifest(bucket, run_id, streams, reference)
+    key = s3_objects.write_manifest(client, manifest)
+    total = sum(s.size for s in streams)
+    log.info("Manifest s3://%s/%s: %d stream files, %d bytes", bucket, key, len(streams), total)
+    return key
+
+
+def validate_columns(manifest_key: str) -> int:
+    """Check the header of both reference files and every manifest stream; returns how many passed."""
+    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    client = s3_client(max_pool_connections=validation.HEADER_READ_THREADS)
+    manifest = s3_objects.read_manifest(client, bucket, manifest_key)
+    try:
+        checked = validation.validate_headers(client, bucket, validation.checks_for_manifest(manifest))
+    except validation.ColumnsError as err:
+        raise AirflowFailException(str(err)) from err
+    log.info("All %d headers hold their required columns", checked)
+    return checked
+
+
+def archive_raw_data(manifest_key: str) -> dict[str, int]:
+    """Move exactly the manifest's stream objects to ``archived_data/``; returns counts by outcome."""
+    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    client = s3_client(max_pool_connections=archive.ARCHIVE_THREADS)
+    manifest = s3_objects.read_manifest(client, bucket, manifest_key)
+    report = archive.archive_manifest(client, manifest)
+    if report.count(archive.Outcome.CHANGED):
+        changed = [k for k, o in report.outcomes.items() if o is archive.Outcome.CHANGED]
+        log.warning("Changed since the manifest, left in raw_data/ for the next run: %s", changed)
+    log.info("Archive: %s", report.summary())
+    return report.summary()

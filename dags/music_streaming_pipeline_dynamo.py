@@ -1,0 +1,48 @@
+"""Daily genre KPIs from the listening events dropped in S3.
+
+`validate_data_files` >> `validate_columns` >> `run_etl_job` >> `archive_raw_data`: check the
+reference files and list the stream batches into the run's manifest (no batches: the rest is
+skipped), check every header, run the Glue job on exactly that manifest, then archive exactly those
+objects. Variables: `bucket_name`, `glue_job_name`, `database_name`, `alert_topic_arn`; connection
+`aws_conn`. The task logic lives in the `music_pipeline` package beside this file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+from music_pipeline import contract, tasks
+from music_pipeline.alerts import publish_failure_alert
+from music_pipeline.glue import RunGlueJobOperator
+
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=30),
+    "on_failure_callback": publish_failure_alert,
+}
+
+
+@dag(
+    dag_id=contract.DAG_ID,
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["music", "kpis", "glue", "dynamodb"],
+    doc_md=__doc__,
+)
+def music_streaming_pipeline_dynamo():
+    manifest_key = task.short_circuit(tasks.validate_data_files)()
+    columns_checked = task(tasks.validate_columns)(manifest_key)
+    etl = RunGlueJobOperator(task_id="run_etl_job", manifest_key=manifest_key)
+    archived = task(tasks.archive_raw_data)(manifest_key)
+    columns_checked >> etl >> archived
+
+
+music_streaming_pipeline_dynamo()

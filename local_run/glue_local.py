@@ -1,0 +1,102 @@
+"""Glue job runs on the embedded moto server, executed by a local "job runner" you plug in.
+
+moto implements the Glue API (CreateJob, StartJobRun, GetJobRun) but runs nothing: its runs jump to
+SUCCEEDED. `local_glue_jobs(runner)` makes the DAG's `run_etl_job` start a real moto job run (so the
+job must exist, exactly as on AWS, and the run records its arguments) and then calls
+``runner(job_name, arguments)`` in a background thread. The moto run stays RUNNING while the runner
+works, then becomes SUCCEEDED, or FAILED when the runner raises. The DAG's deferred wait polls that
+state through the normal Glue API, so everything else in the DAG runs unchanged.
+
+The runner receives the run's arguments merged over the job's default arguments, as Glue passes them
+to the script (e.g. ``{"--data_bucket": ..., "--kpi_table": ..., "--manifest_key": ..., "--run_id":
+..., "--database_name": ...}``); it returns when the job succeeded and raises when it failed.
+
+This module reaches into moto's in-process backend to hold the run's state, so it works with the
+`ThreadedMotoServer` of `local_run.emulator` (same process), not with a moto server elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.glue.models import glue_backends
+
+from local_run.emulator import FAKE_ACCOUNT_ID, REGION
+from music_pipeline import glue
+
+JobRunner = Callable[[str, dict[str, str]], None]
+
+
+@dataclass
+class LocalJobRun:
+    """One run started through `local_glue_jobs`: what it was started with and how it ended."""
+
+    job_name: str
+    job_run_id: str
+    arguments: dict[str, str]  # the run's own arguments (as the DAG passed them)
+    effective_arguments: dict[str, str]  # merged over the job's default arguments (what the runner got)
+    state: str = "RUNNING"
+    error: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class LocalGlueJobs:
+    """Handle returned by `local_glue_jobs`: the runs started so far."""
+
+    runs: list[LocalJobRun] = field(default_factory=list)
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until every started run has finished."""
+        for run in list(self.runs):
+            run.done.wait(timeout)
+
+
+def _moto_job_run(job_name: str, job_run_id: str, account: str, region: str) -> Any:
+    return glue_backends[account][region].get_job(job_name).get_job_run(job_run_id)
+
+
+@contextmanager
+def local_glue_jobs(
+    runner: JobRunner, account: str = FAKE_ACCOUNT_ID, region: str = REGION
+) -> Iterator[LocalGlueJobs]:
+    """Within the block, `run_etl_job` starts moto job runs that `runner` executes (see module doc).
+
+    :param runner: ``runner(job_name, arguments)``; returns on success, raises on failure (the
+        exception text becomes the run's error message).
+    :param account: the moto account of the emulator.
+    :param region: the moto region of the emulator.
+    """
+    handle = LocalGlueJobs()
+
+    def start(hook: Any, job_name: str, arguments: Mapping[str, str], run_kwargs: Mapping[str, Any]) -> dict:
+        response = hook.conn.start_job_run(JobName=job_name, Arguments=dict(arguments), **run_kwargs)
+        job_run_id = response["JobRunId"]
+        moto_run = _moto_job_run(job_name, job_run_id, account, region)
+        # Hold the run in RUNNING: no automatic progression to SUCCEEDED.
+        moto_run._transitions = []
+        moto_run.status = "RUNNING"
+        run = LocalJobRun(job_name, job_run_id, dict(arguments), dict(moto_run.arguments or {}))
+        handle.runs.append(run)
+
+        def execute() -> None:
+            try:
+                runner(job_name, dict(run.effective_arguments))
+                run.state = "SUCCEEDED"
+            except BaseException as err:  # the run fails, whatever the runner raised
+                run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
+            moto_run.status = run.state
+            run.done.set()
+
+        threading.Thread(target=execute, name=f"glue-local-{job_run_id[:12]}", daemon=True).start()
+        return response
+
+    with glue.substitute_job_start(start):
+        try:
+            yield handle
+        finally:
+            handle.wait(timeout=600)

@@ -1,0 +1,146 @@
+"""Fixtures of the DAG tests: a fresh bucket, Glue job and alert topic per test on the shared moto
+server, the DAG loaded once, and a helper that runs it with ``dag.test()`` on the shared Airflow DB."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from music_pipeline import contract
+
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
+
+USERS_CSV = (
+    "user_id,user_name,user_age,user_country,created_at\n1,ann,30,NO,2024-01-01\n2,bob,40,SE,2024-01-02\n"
+)
+SONGS_CSV = (
+    "id,track_id,artists,album_name,track_name,popularity,duration_ms,explicit,danceability,energy,key,"
+    "loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,time_signature,track_genre\n"
+    '0,t1,"A, B",alb,"Song ""One""",50,200000,False,0.5,0.5,1,-5,1,0.1,0.1,0,0.1,0.5,120,4,pop\n'
+)
+STREAMS_CSV = "user_id,track_id,listen_time\n1,t1,2024-06-25 10:00:00\n2,t1,2024-06-25 11:00:00\n"
+
+
+@dataclass
+class PipelineWorld:
+    """One test's AWS resources and the clients to inspect them."""
+
+    bucket: str
+    glue_job: str
+    topic_arn: str
+    queue_url: str
+    s3: Any
+    glue: Any
+    sqs: Any
+
+    def put(self, key: str, body: str | bytes) -> str:
+        """Upload an object; returns its ETag."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        return self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)["ETag"]
+
+    def put_reference_files(self) -> None:
+        self.put(contract.USERS_KEY, USERS_CSV)
+        self.put(contract.SONGS_KEY, SONGS_CSV)
+
+    def put_many(self, keys: list[str], body: str = STREAMS_CSV) -> None:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            list(pool.map(lambda k: self.put(k, body), keys))
+
+    def keys(self, prefix: str = "") -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return sorted(
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        )
+
+    def read(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def alerts(self) -> list[dict[str, str]]:
+        """Failure alerts published to the topic (delivered to the test's SQS queue)."""
+        messages = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+@pytest.fixture
+def world(moto_server, monkeypatch) -> PipelineWorld:
+    """A fresh bucket, Glue job (as the stack defines it) and alert topic; the DAG's Variables set."""
+    suffix = uuid.uuid4().hex[:10]
+    s3 = boto3.client("s3", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+    glue = boto3.client("glue", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+    sns = boto3.client("sns", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+    sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+    bucket = f"music-data-{suffix}"
+    s3.create_bucket(Bucket=bucket)
+    job = f"compute-kpis-{suffix}"
+    glue.create_job(
+        Name=job,
+        Role="arn:aws:iam::123456789012:role/glue",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/compute_kpis.py"},
+        DefaultArguments={contract.ARG_DATA_BUCKET: bucket, contract.ARG_KPI_TABLE: "kpis"},
+        GlueVersion="5.1",
+    )
+    topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"alerts-{suffix}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    for name, value in {
+        contract.VAR_BUCKET_NAME: bucket,
+        contract.VAR_GLUE_JOB_NAME: job,
+        contract.VAR_DATABASE_NAME: "music_streams_test",
+        contract.VAR_ALERT_TOPIC_ARN: topic_arn,
+    }.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", value)
+    return PipelineWorld(bucket, job, topic_arn, queue_url, s3, glue, sqs)
+
+
+@pytest.fixture(scope="session")
+def loaded_dag(airflow_db):
+    """The DAG as the DAG processor loads it (no import errors)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    assert bag.import_errors == {}
+    return bag.dags[contract.DAG_ID]
+
+
+@dataclass
+class DagRunResult:
+    states: dict[str, str]
+    run_id: str
+    dag_state: str
+
+
+@pytest.fixture
+def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
+    """Run the DAG once with ``dag.test()``: no retries unless asked, 1-second Glue polls."""
+    dag = loaded_dag
+    saved = {t.task_id: (t.retries, t.retry_delay, t.retry_exponential_backoff) for t in dag.tasks}
+
+    def run(retries: int = 0) -> DagRunResult:
+        for t in dag.tasks:
+            t.retries = retries
+            t.retry_delay = timedelta(0)
+            t.retry_exponential_backoff = 0
+        dag.get_task("run_etl_job").waiter_delay = 1
+        dag_run = dag.test()
+        states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+        return DagRunResult(states=states, run_id=dag_run.run_id, dag_state=str(dag_run.state))
+
+    yield run
+    for t in dag.tasks:
+        t.retries, t.retry_delay, t.retry_exponential_backoff = saved[t.task_id]

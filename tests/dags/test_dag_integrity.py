@@ -1,0 +1,80 @@
+"""The DAG file: loads cleanly, touches nothing at parse time, has the contract's shape."""
+
+from __future__ import annotations
+
+import socket
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+from music_pipeline import contract
+from music_pipeline.alerts import publish_failure_alert
+
+DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
+TASK_ORDER = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
+
+
+def _forbidden(what: str):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{what} touched while parsing the DAG file")
+
+    return fail
+
+
+def test_parsing_touches_no_variable_connection_database_or_network():
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import Connection, Variable
+    from airflow.sdk.bases.hook import BaseHook
+    from sqlalchemy.engine import Engine
+
+    with (
+        mock.patch.object(Variable, "get", _forbidden("Variable.get")),
+        mock.patch.object(Connection, "get", _forbidden("Connection.get")),
+        mock.patch.object(BaseHook, "get_connection", _forbidden("BaseHook.get_connection")),
+        mock.patch.object(Engine, "connect", _forbidden("the metadata database")),
+        mock.patch.object(socket.socket, "connect", _forbidden("the network")),
+    ):
+        bag = DagBag(dag_folder=str(DAG_FILE))
+
+    assert bag.import_errors == {}
+    assert bag.captured_warnings == {}
+    assert list(bag.dags) == [contract.DAG_ID]
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAG_FILE)).dags[contract.DAG_ID]
+
+
+def test_tasks_run_in_the_contract_order(dag):
+    assert sorted(dag.task_ids) == sorted(TASK_ORDER)
+    for position, task_id in enumerate(TASK_ORDER):
+        upstream = dag.get_task(task_id).upstream_task_ids
+        # Each task waits for the one before it; the manifest key (XCom) adds edges from the first only.
+        assert upstream == set(TASK_ORDER[max(0, position - 1) : position]) | (
+            {TASK_ORDER[0]} if position else set()
+        ), task_id
+
+
+def test_schedule_catchup_and_concurrency(dag):
+    assert dag.schedule is None
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+def test_every_task_retries_three_times_five_minutes_apart_and_alerts(dag):
+    for task in dag.tasks:
+        assert task.retries == 3, task.task_id
+        assert task.retry_delay == timedelta(minutes=5), task.task_id
+        assert publish_failure_alert in (task.on_failure_callback or []), task.task_id
+
+
+def test_glue_wait_is_deferrable_and_never_redefines_the_job(dag):
+    etl = dag.get_task("run_etl_job")
+    assert etl.deferrable is True
+    assert etl.update_config is False
+    assert etl.aws_conn_id == contract.AWS_CONN_ID
