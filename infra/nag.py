@@ -15,6 +15,8 @@ from constructs import IConstruct
 # The CDK bootstrap's asset bucket (default synthesizer), as cdk-nag renders it in finding ids.
 CDK_ASSETS_OBJECTS = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
 BUCKET_DEPLOYMENT_PREFIX = "Custom::CDKBucketDeployment"
+# The packs' names, as they prefix rule ids and acknowledgements.
+NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5")
 
 
 def add_nag_checks(app: App) -> None:
@@ -23,8 +25,14 @@ def add_nag_checks(app: App) -> None:
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one finding (``Rule`` or ``Rule[FindingId]``) on one construct and its children."""
-    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    """Acknowledge one finding (``Rule`` or ``Rule[FindingId]``) on one construct and its children.
+
+    The id is recorded as ``<pack>::<rule>``, the form the validation report asks for.
+    """
+    pack = next((p for p in NAG_PACKS if rule_id.startswith(f"{p}-")), None)
+    if pack is None:
+        raise ValueError(f"{rule_id!r} is not a rule of the packs {NAG_PACKS}")
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
 
 
 def _logical_id_ref(construct: IConstruct) -> str:

@@ -321,10 +321,17 @@ class Orchestration(Construct):
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
                 resources=[props.data_bucket.arn_for_objects("*")],
             ),
-            # The DAG starts the CDK-owned Glue job and follows its run; it never changes the job.
+            # The DAG starts the CDK-owned Glue job, follows its run and stops it when the task is
+            # killed; it never creates or changes the job.
             iam.PolicyStatement(
                 sid="RunGlueJob",
-                actions=["glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns"],
+                actions=[
+                    "glue:GetJob",
+                    "glue:StartJobRun",
+                    "glue:GetJobRun",
+                    "glue:GetJobRuns",
+                    "glue:BatchStopJobRun",
+                ],
                 resources=[props.glue_job_arn],
             ),
             iam.PolicyStatement(

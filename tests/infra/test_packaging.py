@@ -1,0 +1,83 @@
+"""The Glue library zip (``--extra-py-files``): packages at the root, deterministic, no caches."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.packaging import library_zip_bytes, python_packages, write_library_zip
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _package(root: Path, name: str, files: dict[str, str]) -> Path:
+    package = root / name
+    for relative, text in {"__init__.py": "", **files}.items():
+        path = package / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return package
+
+
+def _names(data: bytes) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(data)).namelist()
+
+
+def test_packages_sit_at_the_zip_root_without_caches_or_tests(tmp_path):
+    alpha = _package(tmp_path / "a", "alpha", {"core.py": "X = 1", "sub/__init__.py": "", "sub/m.py": ""})
+    beta = _package(tmp_path / "b", "beta", {"tests/test_b.py": "", "__pycache__/core.cpython-311.pyc": ""})
+    (alpha / "core.pyc").write_bytes(b"\0")
+    assert _names(library_zip_bytes([beta, alpha])) == [
+        "alpha/__init__.py",
+        "alpha/core.py",
+        "alpha/sub/__init__.py",
+        "alpha/sub/m.py",
+        "beta/__init__.py",
+    ]
+
+
+def test_the_zip_is_byte_identical_whatever_the_file_times(tmp_path):
+    package = _package(tmp_path, "alpha", {"core.py": "X = 1"})
+    first = library_zip_bytes([package])
+    os.utime(package / "core.py", (0, 0))
+    assert library_zip_bytes([package]) == first
+    (package / "core.py").write_text("X = 2")
+    assert library_zip_bytes([package]) != first
+
+
+def test_written_zip_is_content_addressed_and_importable(tmp_path):
+    package = _package(tmp_path / "src", "alpha", {"core.py": "X = 41 + 1"})
+    path = write_library_zip([package], build_dir=tmp_path / "build")
+    assert write_library_zip([package], build_dir=tmp_path / "build") == path
+    out = subprocess.run(
+        [sys.executable, "-c", "import alpha.core; print(alpha.core.X)"],
+        env={**os.environ, "PYTHONPATH": str(path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "42"
+
+
+def test_two_packages_with_one_name_are_refused(tmp_path):
+    first = _package(tmp_path / "a", "same", {})
+    second = _package(tmp_path / "b", "same", {})
+    with pytest.raises(ValueError, match="share the name"):
+        library_zip_bytes([first, second])
+
+
+def test_a_folder_without_init_is_refused(tmp_path):
+    (tmp_path / "loose").mkdir()
+    with pytest.raises(ValueError, match=r"no __init__\.py"):
+        library_zip_bytes([tmp_path / "loose"])
+
+
+def test_python_packages_finds_the_repositorys_libraries_and_tolerates_a_missing_folder(tmp_path):
+    assert REPO_ROOT / "dags" / "music_pipeline" in python_packages(REPO_ROOT / "dags")
+    assert python_packages(tmp_path / "absent") == []
