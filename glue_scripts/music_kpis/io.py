@@ -1,0 +1,227 @@
+"""Everything that touches storage: the bucket (or its `file://` mirror) through Spark and Hadoop.
+
+All paths are `<data_root>/<key>`, so the same code reads `s3://bucket/...` on Glue and a local
+folder in tests. Small files (manifest, headers, report) go through the Hadoop FileSystem API of
+the Spark session; data files go through Spark readers and writers.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from music_pipeline import contract
+
+# RFC 4180: fields quoted with '"', a quote inside a quoted field doubled.
+CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
+
+
+class DataError(RuntimeError):
+    """The run's input is not usable (missing or empty file, missing column, bad manifest)."""
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """One CSV file and the column positions its header gives (names normalised to lower case)."""
+
+    key: str
+    header: tuple[str, ...]
+
+    def position(self, column: str) -> int:
+        return self.header.index(column)
+
+
+def parse_header(line: str) -> tuple[str, ...]:
+    """Column names of a CSV header line: BOM stripped, RFC 4180 unquoting, trimmed, lower case."""
+    line = line.lstrip("\ufeff").rstrip("\r\n")
+    fields = next(csv.reader([line]), [])
+    return tuple(name.strip().lower() for name in fields)
+
+
+class Storage:
+    """The bucket (or a local mirror of it) under `root`, addressed by bucket keys."""
+
+    def __init__(self, spark: SparkSession, root: str):
+        self.spark = spark
+        self.root = root.rstrip("/")
+        jvm = spark.sparkContext._jvm
+        self._jvm = jvm
+        self._fs = jvm.org.apache.hadoop.fs.Path(self.root + "/").getFileSystem(
+            spark.sparkContext._jsc.hadoopConfiguration()
+        )
+
+    def uri(self, key: str) -> str:
+        return f"{self.root}/{key.lstrip('/')}"
+
+    def _path(self, key: str):
+        return self._jvm.org.apache.hadoop.fs.Path(self.uri(key))
+
+    def exists(self, key: str) -> bool:
+        return bool(self._fs.exists(self._path(key)))
+
+    def size(self, key: str) -> int | None:
+        """Bytes of the file at `key`, or None when there is none."""
+        path = self._path(key)
+        if not self._fs.exists(path):
+            return None
+        status = self._fs.getFileStatus(path)
+        return None if status.isDirectory() else int(status.getLen())
+
+    def read_text(self, key: str) -> str:
+        stream = self._fs.open(self._path(key))
+        try:
+            return str(self._jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def first_line(self, key: str) -> str | None:
+        """The file's first line (None for an empty file); any line end, BOM kept."""
+        reader = self._jvm.java.io.BufferedReader(
+            self._jvm.java.io.InputStreamReader(self._fs.open(self._path(key)), "UTF-8")
+        )
+        try:
+            line = reader.readLine()
+        finally:
+            reader.close()
+        return None if line is None else str(line)
+
+    def write_text(self, key: str, text: str) -> None:
+        stream = self._fs.create(self._path(key), True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def delete(self, key: str) -> None:
+        self._fs.delete(self._path(key), True)
+
+    def partition_keys(self, prefix: str, dates: Iterable[str]) -> list[str]:
+        """Keys of the existing `listen_date=` partitions of `prefix` among `dates`."""
+        keys = [f"{prefix}{contract.PARTITION_COLUMN}={day}" for day in sorted(set(dates))]
+        return [key for key in keys if self.exists(key)]
+
+
+# --- manifest and sources -----------------------------------------------------------------
+def read_manifest(storage: Storage, key: str) -> contract.Manifest:
+    if not storage.exists(key):
+        raise DataError(f"manifest {storage.uri(key)} does not exist")
+    try:
+        return contract.Manifest.from_json(storage.read_text(key))
+    except (ValueError, json.JSONDecodeError) as err:
+        raise DataError(f"manifest {storage.uri(key)} is not valid: {err}") from err
+
+
+def csv_source(storage: Storage, key: str, required: Sequence[str], what: str) -> CsvSource:
+    """The header of the CSV at `key`, checked for the `required` columns; a clear error otherwise."""
+    size = storage.size(key)
+    if size is None:
+        raise DataError(f"{what} file {storage.uri(key)} is missing")
+    line = storage.first_line(key) if size else None
+    if not line or not line.strip("\ufeff \t\r\n"):
+        raise DataError(f"{what} file {storage.uri(key)} is empty (no header)")
+    header = parse_header(line)
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(
+            f"{what} file {storage.uri(key)} lacks the columns {missing} (header: {list(header)})"
+        )
+    return CsvSource(key, header)
+
+
+def _string_schema(width: int) -> str:
+    """Positional all-string schema: the header decides which position is which column."""
+    return ", ".join(f"c{i} STRING" for i in range(width))
+
+
+def _columns(fields: Column, source: CsvSource, names: Sequence[str]) -> list[Column]:
+    return [fields[f"c{source.position(name)}"].alias(name) for name in names]
+
+
+def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvSource]) -> DataFrame:
+    """Every physical line of the stream files, parsed by each file's own header.
+
+    Columns: `source_file`, `_block` (byte offset of the Spark split the line came from), `_mid`
+    (increasing id within a split), `user_id`, `track_id`, `listen_time` (raw strings), `_blank`.
+    The header line is still there: `line_numbers` numbers the lines and the job drops line 1.
+    One text scan per file (column order differs between files), read in parallel splits.
+    """
+    frames = []
+    for source in sources:
+        fields = F.from_csv(F.col("value"), _string_schema(len(source.header)), CSV_OPTIONS)
+        frames.append(
+            spark.read.text(storage.uri(source.key)).select(
+                F.lit(source.key).alias("source_file"),
+                F.col("value"),
+                *_columns(fields, source, contract.STREAMS_COLUMNS),
+            )
+        )
+    lines = frames[0]
+    for frame in frames[1:]:
+        lines = lines.unionAll(frame)
+    # Evaluated per task after the union: the split's offset and a per-partition increasing id.
+    return lines.select(
+        "source_file",
+        F.input_file_block_start().alias("_block"),
+        F.monotonically_increasing_id().alias("_mid"),
+        "user_id",
+        "track_id",
+        "listen_time",
+        (F.trim(F.col("value")) == "").alias("_blank"),
+    )
+
+
+def read_csv(spark: SparkSession, storage: Storage, source: CsvSource, names: Sequence[str]) -> DataFrame:
+    """A whole reference file (RFC 4180, quoted line breaks allowed), the `names` columns as strings."""
+    fields = [f"c{i}" for i in range(len(source.header))]
+    frame = (
+        spark.read.options(**CSV_OPTIONS)
+        .option("header", True)
+        .option("multiLine", True)
+        .option("encoding", "UTF-8")
+        .schema(_string_schema(len(source.header)))
+        .csv(storage.uri(source.key))
+    )
+    return frame.select(*[F.col(fields[source.position(name)]).alias(name) for name in names])
+
+
+# --- Parquet ------------------------------------------------------------------------------
+def read_partitions(
+    spark: SparkSession, storage: Storage, prefix: str, dates: Iterable[str]
+) -> DataFrame | None:
+    """The existing partitions of `prefix` for `dates` (with `listen_date`), or None when there are none."""
+    keys = storage.partition_keys(prefix, dates)
+    if not keys:
+        return None
+    return spark.read.option("basePath", storage.uri(prefix)).parquet(*[storage.uri(k) for k in keys])
+
+
+def write_partitions(frame: DataFrame, storage: Storage, prefix: str) -> None:
+    """Replace exactly the `listen_date` partitions present in `frame` (dynamic partition overwrite)."""
+    (
+        frame.write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .partitionBy(contract.PARTITION_COLUMN)
+        .parquet(storage.uri(prefix))
+    )
+
+
+def write_quarantine(frame: DataFrame, storage: Storage, run_id: str) -> None:
+    """Rejected rows as one CSV (with header) under `quarantine/run_id=<run_id>/`."""
+    (
+        frame.coalesce(1)
+        .write.mode("overwrite")
+        .options(**CSV_OPTIONS)
+        .option("header", True)
+        .csv(storage.uri(contract.quarantine_prefix(run_id)))
+    )
+
+
+def write_report(storage: Storage, run_id: str, report: dict) -> str:
+    key = contract.report_key(run_id)
+    storage.write_text(key, json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    return storage.uri(key)

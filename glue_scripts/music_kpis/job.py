@@ -1,0 +1,349 @@
+"""One run of the KPI job: read, check, curate, compute, publish (DESIGN.md, "Glue job contract").
+
+The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
+reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it
+touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from music_kpis import dynamo, transforms
+from music_kpis.io import (
+    DataError,
+    Storage,
+    csv_source,
+    read_csv,
+    read_csv_lines,
+    read_manifest,
+    read_partitions,
+    write_partitions,
+    write_quarantine,
+    write_report,
+)
+from music_kpis.session import JOB_CONF
+from music_pipeline import contract
+
+log = logging.getLogger("music_kpis")
+
+SONGS_READ_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_ms", "track_genre")
+STAGING_PREFIX = "tmp/"
+# Set on every run: Parquet output must not depend on the platform's defaults, `listen_date` is a
+# string partition (not inferred as a date), and odd timestamps give null rather than an error.
+RUN_CONF = {
+    "spark.sql.parquet.compression.codec": "snappy",
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+}
+
+
+class RejectRatioExceeded(DataError):
+    """More of the run's stream rows were rejected than `--max_reject_ratio` allows."""
+
+
+# --- arguments ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobArguments:
+    data_bucket: str
+    manifest_key: str
+    run_id: str
+    kpi_table: str
+    database_name: str = contract.DEFAULT_DATABASE_NAME
+    data_root: str | None = None
+    max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
+
+    @property
+    def root(self) -> str:
+        return self.data_root or f"s3://{self.data_bucket}"
+
+    @property
+    def safe_run_id(self) -> str:
+        return contract.sanitize_run_id(self.run_id)
+
+
+REQUIRED_ARGUMENTS = ("data_bucket", "manifest_key", "run_id", "database_name", "kpi_table")
+OPTIONAL_ARGUMENTS = ("data_root", "max_reject_ratio")
+
+
+def arguments_from(values: dict[str, str]) -> JobArguments:
+    """JobArguments from the argument names of the contract (Glue's resolved options or argparse)."""
+    try:
+        ratio = float(values.get("max_reject_ratio") or contract.DEFAULT_MAX_REJECT_RATIO)
+    except ValueError as err:
+        raise DataError(f"--max_reject_ratio must be a number, got {values['max_reject_ratio']!r}") from err
+    if not 0 <= ratio <= 1:
+        raise DataError(f"--max_reject_ratio must be within [0, 1], got {ratio}")
+    return JobArguments(
+        **{name: values[name] for name in REQUIRED_ARGUMENTS},
+        data_root=values.get("data_root") or None,
+        max_reject_ratio=ratio,
+    )
+
+
+def parse_arguments(argv: Sequence[str]) -> JobArguments:
+    """Glue's `getResolvedOptions` when `awsglue` is importable, else argparse with the same names."""
+    try:
+        from awsglue.utils import getResolvedOptions
+    except ImportError:
+        parser = argparse.ArgumentParser(prog="compute_kpis.py", description="Compute the daily genre KPIs.")
+        for name in REQUIRED_ARGUMENTS:
+            parser.add_argument(f"--{name}", required=True)
+        for name in OPTIONAL_ARGUMENTS:
+            parser.add_argument(f"--{name}")
+        # Glue adds arguments of its own (--JOB_NAME, --TempDir, ...): ignore what we do not know.
+        known, _ = parser.parse_known_args(list(argv[1:]))
+        return arguments_from({k: v for k, v in vars(known).items() if v is not None})
+    present = [name for name in OPTIONAL_ARGUMENTS if f"--{name}" in argv]
+    return arguments_from(getResolvedOptions(list(argv), [*REQUIRED_ARGUMENTS, *present]))
+
+
+# --- the run ------------------------------------------------------------------------------
+@dataclass
+class JobResult:
+    run_id: str
+    report: dict[str, Any]
+    report_uri: str
+    dates: list[str] = field(default_factory=list)
+    items: list[dynamo.Item] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        r = self.report
+        return (
+            f"music_kpis run_id={self.run_id} status={r['status']} files={len(r['files'])} "
+            f"read={r['rows_read']} accepted={r['rows_accepted']} rejected={r['rows_rejected']} "
+            f"(ratio {r['reject_ratio']:.4f}) duplicates={r['duplicates_dropped']} "
+            f"unknown_users={r['unknown_users']} dates={','.join(r['dates_affected']) or '-'} "
+            f"items={r['kpi_items_written']} stale_deleted={r['stale_items_deleted']}"
+        )
+
+
+def configure(spark: SparkSession) -> None:
+    """The session settings the job relies on, on Glue's session as on the local one."""
+    for key, value in {**JOB_CONF, **RUN_CONF}.items():
+        spark.conf.set(key, value)
+
+
+def _source_id(stream: contract.StreamObject) -> str:
+    """A stream file's identity in the curated store: its key and content version (ETag)."""
+    etag = stream.etag.strip().strip('"')
+    return f"{stream.key}#{etag}" if etag else stream.key
+
+
+def _empty_report(args: JobArguments, started_at: str) -> dict[str, Any]:
+    return {
+        "run_id": args.safe_run_id,
+        "status": "running",
+        "started_at": started_at,
+        "manifest_key": args.manifest_key,
+        "max_reject_ratio": args.max_reject_ratio,
+        "rows_read": 0,
+        "rows_accepted": 0,
+        "rows_rejected": 0,
+        "reject_ratio": 0.0,
+        "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
+        "duplicates_dropped": 0,
+        "unknown_user_rows": 0,
+        "unknown_users": 0,
+        "dates_affected": [],
+        "files": [],
+        "kpi_items_written": 0,
+        "stale_items_deleted": 0,
+    }
+
+
+def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
+    """Run the job on `spark`; raise `DataError` (with a clear message) when the run must fail.
+
+    The report is written in every case the data root is reachable, with `status` and `error`.
+    """
+    configure(spark)
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    storage = Storage(spark, args.root)
+    report = _empty_report(args, started_at)
+    result = JobResult(args.safe_run_id, report, storage.uri(contract.report_key(args.safe_run_id)))
+    cached: list[DataFrame] = []
+    try:
+        _run(spark, storage, args, result, cached)
+        report["status"] = "succeeded"
+    except Exception as err:
+        report["status"] = "failed"
+        report["error"] = f"{type(err).__name__}: {err}"
+        raise
+    finally:
+        report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            write_report(storage, args.safe_run_id, report)
+        except Exception:  # the run's own error matters more than a report that could not be written
+            log.exception("could not write the data quality report")
+        log.warning(result.summary)
+        print(result.summary, flush=True)
+        for frame in cached:
+            frame.unpersist()
+    return result
+
+
+def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobResult, cached: list) -> None:
+    report, run_id = result.report, args.safe_run_id
+    updated_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    # 1. Inputs exist and have the columns we need: fail before reading any data otherwise.
+    manifest = read_manifest(storage, args.manifest_key)
+    streams = list({s.key: s for s in manifest.streams}.values())  # a key listed twice counts once
+    missing = [s.key for s in streams if storage.size(s.key) is None]
+    if missing:
+        raise DataError(f"stream files of the manifest are gone: {[storage.uri(k) for k in missing]}")
+    users_source = csv_source(
+        storage, manifest.reference.get("users", contract.USERS_KEY), contract.REQUIRED_USERS_COLUMNS, "users"
+    )
+    songs_source = csv_source(
+        storage, manifest.reference.get("songs", contract.SONGS_KEY), contract.REQUIRED_SONGS_COLUMNS, "songs"
+    )
+    stream_sources = [
+        csv_source(storage, s.key, contract.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams
+    ]
+
+    songs = transforms.dedupe_songs(read_csv(spark, storage, songs_source, SONGS_READ_COLUMNS))
+    songs = songs.persist(StorageLevel.MEMORY_AND_DISK)
+    users = transforms.known_users(read_csv(spark, storage, users_source, ["user_id"]))
+    users = users.persist(StorageLevel.MEMORY_AND_DISK)
+    cached += [songs, users]
+    for frame, what, key in ((songs, "songs", songs_source.key), (users, "users", users_source.key)):
+        if frame.isEmpty():
+            raise DataError(f"{what} file {storage.uri(key)} has no rows")
+    if not streams:
+        log.warning("the manifest lists no stream files: nothing to do")
+        return
+
+    # 2. Parse and validate every stream line once; everything after reads the cached result.
+    lines = read_csv_lines(spark, storage, stream_sources)
+    validated = transforms.validate_streams(lines, songs, users).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(validated)
+    split_counts = validated.groupBy("source_file", "_block").agg(F.count(F.lit(1)), F.min("_mid")).collect()
+    splits = spark.createDataFrame(
+        transforms.split_offsets([tuple(r) for r in split_counts]),
+        "source_file string, _block long, _base long, _first long",
+    )
+    rows = transforms.line_numbers(validated, splits).where((F.col("line_number") > 1) & ~F.col("_blank"))
+    _count_rows(rows, streams, report)
+    rejected = report["rows_rejected"]
+    if report["rows_read"] and rejected / report["rows_read"] > args.max_reject_ratio:
+        write_quarantine(_quarantine(rows), storage, run_id)
+        raise RejectRatioExceeded(
+            f"{rejected} of {report['rows_read']} stream rows rejected ({report['reject_ratio']:.2%}), "
+            f"more than --max_reject_ratio {args.max_reject_ratio:.2%}: by reason "
+            f"{ {k: v for k, v in report['rejected_by_reason'].items() if v} }; nothing was published"
+        )
+    write_quarantine(_quarantine(rows), storage, run_id)
+    dates = report["dates_affected"]
+    if not dates:
+        log.warning("no accepted stream rows: no date to update")
+        return
+
+    # 3. The curated events of the touched dates: this run's files replace their earlier rows.
+    key_to_id = {s.key: _source_id(s) for s in streams}
+    source_id = F.create_map(*[F.lit(x) for pair in key_to_id.items() for x in pair])[F.col("source_file")]
+    accepted = rows.where(F.col("reject_reason").isNull()).withColumn("source_file", source_id)
+    existing = read_partitions(spark, storage, contract.CURATED_STREAMS_PREFIX, dates)
+    merged = transforms.merge_events(accepted, existing, sorted(key_to_id.values()))
+    merge_stats = Observation("merge")
+    merged = merged.observe(merge_stats, F.sum(F.col("_new").cast("long")).alias("new_events"))
+    # Spark must not overwrite files it is still reading: when earlier partitions of these dates
+    # exist, the merge goes to a staging prefix first and is published from there.
+    target = f"{STAGING_PREFIX}run_id={run_id}/streams/" if existing is not None else None
+    write_partitions(transforms.curated_streams(merged), storage, target or contract.CURATED_STREAMS_PREFIX)
+    new_events = int(merge_stats.get.get("new_events") or 0)
+    report["duplicates_dropped"] = report["rows_accepted"] - new_events
+    events = read_partitions(spark, storage, target or contract.CURATED_STREAMS_PREFIX, dates)
+    assert events is not None, "the curated events just written are missing"
+
+    # 4. KPIs of the touched dates from all their curated events.
+    events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
+    plays = transforms.track_plays(events, songs).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(plays)
+    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(kpis)
+    tops = transforms.top_songs(plays).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(tops)
+    genres = transforms.top_genres(kpis)
+    kpi_rows = [r.asDict() for r in kpis.collect()]
+    top_rows = [r.asDict() for r in tops.collect()]
+    genre_rows = [r.asDict() for r in genres.collect()]
+    result.items = dynamo.kpi_items(kpi_rows, top_rows, genre_rows, run_id, updated_at)
+    result.dates = dates
+
+    # 5. Publish: curated tables, then DynamoDB (only now: every check has passed).
+    for table, frame in (("daily_genre_kpis", kpis), ("top_songs", tops), ("top_genres", genres)):
+        stamped = transforms.stamped(frame, table, run_id, updated_at)
+        write_partitions(stamped, storage, contract.CURATED_TABLES[table].prefix)
+    if target is not None:
+        staged = read_partitions(spark, storage, target, dates)
+        write_partitions(staged, storage, contract.CURATED_STREAMS_PREFIX)
+        storage.delete(f"{STAGING_PREFIX}run_id={run_id}/")
+    written = dynamo.replace_items(args.kpi_table, result.items, dates)
+    report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted
+
+
+def _quarantine(rows: DataFrame) -> DataFrame:
+    return rows.where(F.col("reject_reason").isNotNull()).select(
+        "source_file", "line_number", "user_id", "track_id", "listen_time", "reject_reason"
+    )
+
+
+def _count_rows(rows: DataFrame, streams: Sequence[contract.StreamObject], report: dict[str, Any]) -> None:
+    """Fill the report's counts from one small aggregate of the validated rows."""
+    counts = (
+        rows.groupBy("source_file", "reject_reason", "known_user", contract.PARTITION_COLUMN)
+        .agg(F.count(F.lit(1)).alias("n"))
+        .collect()
+    )
+    unknown = rows.where(F.col("reject_reason").isNull() & ~F.col("known_user")).select("user_id").distinct()
+    per_file: dict[str, dict[str, Any]] = {
+        s.key: {
+            "key": s.key,
+            "etag": s.etag,
+            "rows_read": 0,
+            "rows_accepted": 0,
+            "rows_rejected": 0,
+            "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
+        }
+        for s in streams
+    }
+    dates: set[str] = set()
+    unknown_rows = 0
+    by_reason: dict[str, int] = defaultdict(int)
+    for row in counts:
+        entry = per_file[row["source_file"]]
+        entry["rows_read"] += row["n"]
+        if row["reject_reason"] is None:
+            entry["rows_accepted"] += row["n"]
+            dates.add(row[contract.PARTITION_COLUMN])
+            unknown_rows += 0 if row["known_user"] else row["n"]
+        else:
+            entry["rows_rejected"] += row["n"]
+            entry["rejected_by_reason"][row["reject_reason"]] += row["n"]
+            by_reason[row["reject_reason"]] += row["n"]
+    read = sum(e["rows_read"] for e in per_file.values())
+    rejected = sum(by_reason.values())
+    report.update(
+        rows_read=read,
+        rows_accepted=read - rejected,
+        rows_rejected=rejected,
+        reject_ratio=rejected / read if read else 0.0,
+        rejected_by_reason={reason: by_reason.get(reason, 0) for reason in contract.REJECT_REASONS},
+        unknown_user_rows=unknown_rows,
+        unknown_users=unknown.count() if unknown_rows else 0,
+        dates_affected=sorted(dates),
+        files=list(per_file.values()),
+    )

@@ -1,0 +1,231 @@
+"""Pure transforms: DataFrames in, DataFrames out, no I/O and no actions.
+
+The KPI definitions of DESIGN.md live here, each in one function, so that tests can check them
+on tiny hand-made frames and the job only wires them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from music_pipeline import contract
+
+UNKNOWN_GENRE = "unknown"
+
+
+def _blank(column: str) -> Column:
+    return F.col(column).isNull() | (F.trim(F.col(column)) == "")
+
+
+# --- reference data -----------------------------------------------------------------------
+def dedupe_songs(songs: DataFrame) -> DataFrame:
+    """One row per `track_id`: the row with the smallest numeric `id` wins (ties: first by name).
+
+    Out: track_id, track_name, artists, duration_ms (long, 0 when unusable), genre. Empty names
+    become "", an empty genre becomes "unknown"; rows without a track_id are dropped.
+    """
+    ranked = songs.where(~_blank("track_id")).select(
+        "track_id",
+        F.col("id").cast("decimal(38,0)").alias("_id"),
+        F.coalesce(F.col("track_name"), F.lit("")).alias("track_name"),
+        F.coalesce(F.col("artists"), F.lit("")).alias("artists"),
+        F.coalesce(F.round(F.col("duration_ms").cast("decimal(20,3)")).cast("long"), F.lit(0)).alias(
+            "duration_ms"
+        ),
+        F.when(_blank("track_genre"), F.lit(UNKNOWN_GENRE)).otherwise(F.col("track_genre")).alias("genre"),
+    )
+    order = Window.partitionBy("track_id").orderBy(
+        F.col("_id").asc_nulls_last(), "genre", "track_name", "artists", "duration_ms"
+    )
+    return (
+        ranked.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1).drop("_rank", "_id")
+    )
+
+
+def known_users(users: DataFrame) -> DataFrame:
+    """Distinct non-empty user ids of users.csv."""
+    return users.where(~_blank("user_id")).select("user_id").distinct()
+
+
+# --- stream rows --------------------------------------------------------------------------
+def line_numbers(lines: DataFrame, splits: DataFrame) -> DataFrame:
+    """Add `line_number` (1-based, header included) from the per-split line counts in `splits`.
+
+    `splits` has one row per (source_file, _block) with `_base` (lines before the split) and
+    `_first` (the split's smallest `_mid`); ids inside one split are consecutive.
+    """
+    return lines.join(F.broadcast(splits), ["source_file", "_block"]).select(
+        *[c for c in lines.columns if c not in ("_block", "_mid")],
+        (F.col("_base") + F.col("_mid") - F.col("_first") + 1).alias("line_number"),
+    )
+
+
+def split_offsets(split_counts: Sequence[tuple[str, int, int, int]]) -> list[tuple[str, int, int, int]]:
+    """From (source_file, _block, lines, first_mid) per split, (source_file, _block, _base, _first)."""
+    out = []
+    seen: dict[str, int] = {}
+    for source, block, lines, first in sorted(split_counts):
+        out.append((source, block, seen.get(source, 0), first))
+        seen[source] = seen.get(source, 0) + lines
+    return out
+
+
+def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> DataFrame:
+    """Add `listen_ts`, `listen_date`, `known_user` and `reject_reason` (null when accepted).
+
+    Reasons, first match wins: missing user_id, missing track_id, unparseable listen_time,
+    track_id not in songs. A user missing from users.csv is accepted (and reported).
+    """
+    track_ids = songs.select("track_id", F.lit(True).alias("_known_track"))
+    user_ids = users.select("user_id", F.lit(True).alias("known_user"))
+    listen_ts = F.to_timestamp(F.col("listen_time"), contract.LISTEN_TIME_FORMAT)
+    reason = (
+        F.when(_blank("user_id"), F.lit(contract.REJECT_MISSING_USER_ID))
+        .when(_blank("track_id"), F.lit(contract.REJECT_MISSING_TRACK_ID))
+        .when(F.col("listen_ts").isNull(), F.lit(contract.REJECT_INVALID_LISTEN_TIME))
+        .when(F.col("_known_track").isNull(), F.lit(contract.REJECT_UNKNOWN_TRACK_ID))
+    )
+    return (
+        rows.withColumn("listen_ts", listen_ts)
+        .join(F.broadcast(track_ids), "track_id", "left")
+        .join(F.broadcast(user_ids), "user_id", "left")
+        .select(
+            *rows.columns,
+            "listen_ts",
+            F.date_format("listen_ts", "yyyy-MM-dd").alias(contract.PARTITION_COLUMN),
+            F.coalesce(F.col("known_user"), F.lit(False)).alias("known_user"),
+            reason.alias("reject_reason"),
+        )
+    )
+
+
+def merge_events(
+    new_events: DataFrame, existing: DataFrame | None, replaced_sources: Sequence[str]
+) -> DataFrame:
+    """The curated event store of the touched dates after this run.
+
+    `new_events`: accepted rows (user_id, track_id, listen_ts, listen_date, source_file).
+    `existing`: the store's current rows of those dates (or None). Rows that came from one of
+    `replaced_sources` are taken out first (re-processing a file replaces its rows); then every
+    (user_id, track_id, listen_time) triple is kept once, with the sorted list of files that
+    carried it. Out: the curated `streams` columns, `listen_date`, and `_new` (the triple came
+    only from this run) for the report.
+    """
+    parts = [
+        new_events.select(
+            "user_id",
+            "track_id",
+            F.col("listen_ts").alias("listen_time"),
+            contract.PARTITION_COLUMN,
+            "source_file",
+            F.lit(True).alias("_new"),
+        )
+    ]
+    if existing is not None:
+        dropped = F.array(*[F.lit(s) for s in replaced_sources]) if replaced_sources else None
+        kept = F.array_except("source_files", dropped) if dropped is not None else F.col("source_files")
+        parts.append(
+            existing.select(
+                "user_id",
+                "track_id",
+                "listen_time",
+                contract.PARTITION_COLUMN,
+                F.explode(kept).alias("source_file"),
+                F.lit(False).alias("_new"),
+            )
+        )
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    return union.groupBy(contract.PARTITION_COLUMN, "user_id", "track_id", "listen_time").agg(
+        F.array_sort(F.collect_set("source_file")).alias("source_files"),
+        F.min("_new").alias("_new"),
+    )
+
+
+def curated_streams(merged: DataFrame) -> DataFrame:
+    """The curated `streams` table's columns in contract order, plus the partition column."""
+    return merged.select(*contract.CURATED_TABLES["streams"].column_names, contract.PARTITION_COLUMN)
+
+
+# --- KPIs ---------------------------------------------------------------------------------
+def track_plays(events: DataFrame, songs: DataFrame) -> DataFrame:
+    """Plays per (listen_date, track): listen_date, track_id, genre, plays, duration_ms, names."""
+    return (
+        events.groupBy(contract.PARTITION_COLUMN, "track_id")
+        .agg(F.count(F.lit(1)).alias("plays"))
+        .join(F.broadcast(songs), "track_id")
+    )
+
+
+def daily_genre_kpis(events: DataFrame, songs: DataFrame, plays: DataFrame) -> DataFrame:
+    """One row per (listen_date, genre): listen_count, unique_listeners, and the listening times.
+
+    Times are exact: milliseconds summed as integers; the average is total / listeners rounded
+    half-up to the millisecond with integer arithmetic (no double rounding), then in seconds.
+    """
+    genres = songs.select("track_id", "genre")
+    listeners = (
+        events.join(F.broadcast(genres), "track_id")
+        .select(contract.PARTITION_COLUMN, "genre", "user_id")
+        .distinct()
+        .groupBy(contract.PARTITION_COLUMN, "genre")
+        .agg(F.count(F.lit(1)).alias("unique_listeners"))
+    )
+    totals = plays.groupBy(contract.PARTITION_COLUMN, "genre").agg(
+        F.sum("plays").alias("listen_count"),
+        F.sum(F.col("plays") * F.col("duration_ms")).alias("_total_ms"),
+    )
+    # total / users rounded half-up, in whole milliseconds: (2 * total + users) div (2 * users).
+    avg_ms = F.expr("(_total_ms * 2 + unique_listeners) div (unique_listeners * 2)")
+    return totals.join(listeners, [contract.PARTITION_COLUMN, "genre"]).select(
+        contract.PARTITION_COLUMN,
+        "genre",
+        F.col("listen_count").cast("long").alias("listen_count"),
+        F.col("unique_listeners").cast("long").alias("unique_listeners"),
+        _millis_to_seconds(F.col("_total_ms")).alias("total_listening_time_seconds"),
+        _millis_to_seconds(avg_ms).alias("avg_listening_time_per_user_seconds"),
+    )
+
+
+def _millis_to_seconds(millis: Column) -> Column:
+    """An integral number of milliseconds as exact seconds, decimal(18,3)."""
+    return (millis.cast("decimal(18,0)") / F.lit(1000)).cast("decimal(18,3)")
+
+
+def top_songs(plays: DataFrame, limit: int = contract.TOP_SONGS_PER_GENRE) -> DataFrame:
+    """At most `limit` tracks per (listen_date, genre): plays descending, then track_id ascending."""
+    order = Window.partitionBy(contract.PARTITION_COLUMN, "genre").orderBy(F.desc("plays"), F.asc("track_id"))
+    return (
+        plays.withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= limit)
+        .select(
+            contract.PARTITION_COLUMN,
+            "genre",
+            F.col("rank").cast("int").alias("rank"),
+            "track_id",
+            "track_name",
+            "artists",
+            F.col("plays").cast("long").alias("listen_count"),
+        )
+    )
+
+
+def top_genres(kpis: DataFrame, limit: int = contract.TOP_GENRES_PER_DAY) -> DataFrame:
+    """At most `limit` genres per listen_date: listen_count descending, then genre ascending."""
+    order = Window.partitionBy(contract.PARTITION_COLUMN).orderBy(F.desc("listen_count"), F.asc("genre"))
+    return (
+        kpis.withColumn("rank", F.row_number().over(order))
+        .where(F.col("rank") <= limit)
+        .select(contract.PARTITION_COLUMN, F.col("rank").cast("int").alias("rank"), "genre", "listen_count")
+    )
+
+
+def stamped(frame: DataFrame, table: str, run_id: str, updated_at: str) -> DataFrame:
+    """The KPI table's contract columns (with run_id and updated_at) and the partition column."""
+    columns = contract.CURATED_TABLES[table].column_names
+    frame = frame.withColumn("run_id", F.lit(run_id)).withColumn("updated_at", F.lit(updated_at))
+    return frame.select(*columns, contract.PARTITION_COLUMN)
