@@ -23,7 +23,7 @@ def _s3():
     return boto3.client("s3")
 
 
-def _list(bucket: str, prefix: str) -> dict[str, str]:
+def existing_keys(bucket: str, prefix: str) -> dict[str, str]:
     """Key -> ETag of every object under `prefix`."""
     found: dict[str, str] = {}
     for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -55,7 +55,7 @@ def download(bucket: str, root: Path, keys: Iterable[str] = (), prefixes: Iterab
     """Copy the given keys and every object under `prefixes` into `root`; returns the count."""
     wanted = set(keys)
     for prefix in prefixes:
-        wanted.update(_list(bucket, prefix))
+        wanted.update(existing_keys(bucket, prefix))
     for key in sorted(wanted):
         target = root / key
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def upload(root: Path, bucket: str, prefixes: Iterable[str]) -> tuple[int, int]:
     objects that no longer exist locally. Returns (uploaded, deleted)."""
     uploaded = deleted = 0
     for prefix in prefixes:
-        remote = _list(bucket, prefix)
+        remote = existing_keys(bucket, prefix)
         local = _local_files(root, prefix)
         for key, path in sorted(local.items()):
             if remote.get(key) != _md5(path):

@@ -80,7 +80,9 @@ def local_glue_jobs(
         # Hold the run in RUNNING: no automatic progression to SUCCEEDED.
         moto_run._transitions = []
         moto_run.status = "RUNNING"
-        run = LocalJobRun(job_name, job_run_id, dict(arguments), dict(moto_run.arguments or {}))
+        # As Glue does: the run's arguments over the job's DefaultArguments (moto records only the former).
+        defaults = hook.conn.get_job(JobName=job_name)["Job"].get("DefaultArguments", {})
+        run = LocalJobRun(job_name, job_run_id, dict(arguments), {**defaults, **arguments})
         handle.runs.append(run)
 
         def execute() -> None:
