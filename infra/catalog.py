@@ -104,7 +104,7 @@ class Catalog(Construct):
                     ),
                 ),
             )
-            table.add_dependency(self.database)
+            table.node.add_dependency(self.database)
             self.tables[curated.name] = table
 
         security_configuration_name = f"{names.prefix}-glue"
@@ -167,8 +167,8 @@ class Catalog(Construct):
                 temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
             ),
         )
-        self.job.add_dependency(self.security_configuration)
-        self.job.node.add_dependency(self.role)
+        self.job.node.add_dependency(self.security_configuration)
+        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
         self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
 
     def _job_statements(

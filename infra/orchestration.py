@@ -131,11 +131,14 @@ class Orchestration(Construct):
             airflow_configuration_options=mwaa_airflow_configuration_options(names),
             weekly_maintenance_window_start="SUN:03:00",
         )
-        # MWAA parses DAGs and reads variables as soon as it starts: upload and write them first.
+        # MWAA parses DAGs, reads variables and writes logs as soon as it starts: upload, write
+        # and grant first.
         self.environment.node.add_dependency(
-            self.dags_deployment, self.role, *self.variable_parameters.values()
+            self.dags_deployment,
+            self.execution_policy,
+            self.connection_parameter,
+            *self.variable_parameters.values(),
         )
-        self.environment.node.add_dependency(self.connection_parameter)
 
     def _build_network(self, props: OrchestrationProps) -> None:
         config = props.config

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 ENVIRONMENTS = ("dev", "prod")
+CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
+CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 ACKNOWLEDGED_RULES_KEY = "aws:cdk:acknowledged-rules"
 
 
@@ -66,11 +70,51 @@ def _context(env: str) -> dict[str, Any]:
     return {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], "env": env}
 
 
+@dataclass
+class CliSynth:
+    process: subprocess.Popen
+    outdir: Path
+
+    def wait(self) -> tuple[int, str]:
+        """Exit code and combined output of ``cdk synth``."""
+        output, _ = self.process.communicate(timeout=900)
+        return self.process.returncode, output
+
+
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
+def cli_synth(tmp_path_factory):
+    """``cdk synth --quiet`` through the pinned CLI (cdk.json runs app.py), started in the background."""
+    if not CDK_CLI.exists():
+        pytest.skip("the pinned CDK CLI is not installed (make node)")
+    outdir = tmp_path_factory.mktemp("cdk-cli")
+    env = {
+        **os.environ,
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+    process = subprocess.Popen(
+        [str(CDK_CLI), "synth", "--quiet", "--no-notices", "--output", str(outdir), "-c", "env=dev"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield CliSynth(process, outdir)
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory, request) -> dict[str, Synthesized]:
     """``{"dev": Synthesized, "prod": Synthesized}``, each synthesized with both nag packs."""
     from infra.application import build_app
     from infra.stack import GLUE_SCRIPT
+
+    # When this session also runs the CLI synth, start it now: it uses the other core meanwhile.
+    if any("cli_synth" in item.fixturenames for item in request.session.items):
+        request.getfixturevalue("cli_synth")
 
     script = REPO_ROOT / "glue_scripts" / GLUE_SCRIPT
     if not script.is_file():
@@ -91,6 +135,22 @@ def synthesized(tmp_path_factory) -> dict[str, Synthesized]:
         report = json.loads(report_file.read_text()) if report_file.exists() else None
         results[env] = Synthesized(env, stack, outdir, template, error, report)
     return results
+
+
+@pytest.fixture(scope="session")
+def cfn_lint_findings(synthesized) -> dict[str, list[dict[str, Any]]]:
+    """cfn-lint over both templates in one run (its start-up is the slow part): env -> findings."""
+    templates = {env: s.outdir / f"{s.stack.stack_name}.template.json" for env, s in synthesized.items()}
+    result = subprocess.run(
+        [str(CFN_LINT), "--format", "json", *map(str, templates.values())],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    # The exit code is a bit mask (2 errors, 4 warnings, 8 informational); anything else is a crash.
+    assert result.returncode & ~(2 | 4 | 8) == 0, result.stderr
+    findings = json.loads(result.stdout or "[]")
+    return {env: [f for f in findings if Path(f["Filename"]) == path] for env, path in templates.items()}
 
 
 @pytest.fixture(scope="session")
