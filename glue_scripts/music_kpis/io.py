@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from music_pipeline import contract
 
@@ -177,13 +178,16 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
 
 def read_csv(spark: SparkSession, storage: Storage, source: CsvSource, names: Sequence[str]) -> DataFrame:
     """A whole reference file (RFC 4180, quoted line breaks allowed), the `names` columns as strings."""
-    fields = [f"c{i}" for i in range(len(source.header))]
+    # Named as in the header when its names are usable (Spark then checks the header quietly),
+    # else by position; either way every column is a string and chosen by the header's order.
+    usable = all(source.header) and len(set(source.header)) == len(source.header)
+    fields = list(source.header) if usable else [f"c{i}" for i in range(len(source.header))]
     frame = (
         spark.read.options(**CSV_OPTIONS)
         .option("header", True)
         .option("multiLine", True)
         .option("encoding", "UTF-8")
-        .schema(_string_schema(len(source.header)))
+        .schema(StructType([StructField(name, StringType()) for name in fields]))
         .csv(storage.uri(source.key))
     )
     return frame.select(*[F.col(fields[source.position(name)]).alias(name) for name in names])

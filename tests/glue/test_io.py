@@ -1,0 +1,116 @@
+"""Reading the bucket: RFC 4180 songs, headers by name, BOM/CRLF, blank lines, line numbers."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from music_kpis import io, transforms
+from music_pipeline import contract
+
+
+@pytest.fixture
+def storage(spark, tmp_path):
+    return io.Storage(spark, tmp_path.as_uri())
+
+
+def put(storage: io.Storage, key: str, text: str) -> str:
+    storage.write_text(key, text)
+    return key
+
+
+@pytest.mark.parametrize(
+    ("line", "header"),
+    [
+        ("user_id,track_id,listen_time", ("user_id", "track_id", "listen_time")),
+        ("\ufeffUser_ID, track_id ,listen_time\r\n", ("user_id", "track_id", "listen_time")),
+        ('"listen_time","a, b",track_id', ("listen_time", "a, b", "track_id")),
+    ],
+)
+def test_parse_header(line, header):
+    assert io.parse_header(line) == header
+
+
+def test_songs_quirks_parse_into_the_right_columns(spark, storage):
+    key = put(
+        storage,
+        contract.SONGS_KEY,
+        "\ufeffid,track_id,artists,album_name,track_name,duration_ms,track_genre\r\n"
+        '0,A,"Smith, John","Best of ""Live""","He said ""hi"", twice",1000,pop\r\n'
+        "1,B,,,,2000,rock\r\n"  # empty names
+        '2,C,"Line\r\nBreak",alb,"multi\nline",3000,jazz\r\n',  # quoted line breaks (multiLine)
+    )
+    source = io.csv_source(storage, key, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    songs = io.read_csv(spark, storage, source, ["id", "track_id", "artists", "track_name", "track_genre"])
+    assert [tuple(r) for r in songs.orderBy("id").collect()] == [
+        ("0", "A", "Smith, John", 'He said "hi", twice', "pop"),
+        ("1", "B", None, None, "rock"),
+        ("2", "C", "Line\nBreak", "multi\nline", "jazz"),  # a quoted line break reads as \n
+    ]
+
+
+def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage):
+    plain = put(storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\nu2,T2,x\n")
+    quirky = put(
+        storage,
+        "raw_data/deep/b.csv",
+        '\ufeffextra,LISTEN_TIME,track_id,user_id\r\n"1,2",2026-11-21 00:00:00,T3,u3\r\n,,,\r\n',
+    )
+    sources = [io.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)]
+    lines = io.read_csv_lines(spark, storage, sources)
+    got = [
+        (r.source_file, r.user_id, r.track_id, r.listen_time, r._blank)
+        for r in lines.orderBy("source_file", "_block", "_mid").collect()
+    ]
+    assert got == [
+        (plain, "user_id", "track_id", "listen_time", False),  # the header line (dropped by the job)
+        (plain, "u1", "T1", "2026-11-20 10:00:00", False),
+        (plain, None, None, None, True),
+        (plain, "u2", "T2", "x", False),
+        (quirky, "user_id", "track_id", "LISTEN_TIME", False),
+        (quirky, "u3", "T3", "2026-11-21 00:00:00", False),
+        (quirky, None, None, None, False),  # ",,," is a row of empty fields, not a blank line
+    ]
+
+
+def test_line_numbers_are_exact_across_many_splits(spark, storage):
+    # 40 lines of ~33 bytes read in 256-byte splits: several splits, each numbered from the line
+    # counts of the splits before it, lines cut by a split boundary included. Line 1 is the header.
+    rows = [f"user{i:03d},T{i:03d},2026-11-20 10:00:{i % 60:02d}" for i in range(40)]
+    key = put(storage, "raw_data/split.csv", "user_id,track_id,listen_time\n" + "\n".join(rows) + "\n")
+    source = io.csv_source(storage, key, contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
+    try:
+        lines = io.read_csv_lines(spark, storage, [source]).cache()
+        counts = lines.groupBy("source_file", "_block").agg(F.count(F.lit(1)), F.min("_mid")).collect()
+        assert len(counts) >= 4
+        splits = spark.createDataFrame(
+            transforms.split_offsets([tuple(r) for r in counts]),
+            "source_file string, _block long, _base long, _first long",
+        )
+        numbered = transforms.line_numbers(lines, splits).collect()
+        lines.unpersist()
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
+    by_line = {r.line_number: r.user_id for r in numbered}
+    assert by_line == {1: "user_id", **{i + 2: f"user{i:03d}" for i in range(40)}}
+
+
+def test_missing_empty_and_incomplete_files_fail_clearly(storage):
+    with pytest.raises(io.DataError, match=r"users file .*reference_data/users/users.csv is missing"):
+        io.csv_source(storage, contract.USERS_KEY, contract.REQUIRED_USERS_COLUMNS, "users")
+    put(storage, "raw_data/empty.csv", "")
+    with pytest.raises(io.DataError, match=r"stream file .*raw_data/empty.csv is empty"):
+        io.csv_source(storage, "raw_data/empty.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    put(storage, "raw_data/narrow.csv", "user_id,when\nu1,now\n")
+    with pytest.raises(io.DataError, match=r"lacks the columns \['track_id', 'listen_time'\]"):
+        io.csv_source(storage, "raw_data/narrow.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+
+
+def test_manifest_errors(storage):
+    with pytest.raises(io.DataError, match="does not exist"):
+        io.read_manifest(storage, "manifests/run_id=none.json")
+    put(storage, "manifests/run_id=bad.json", '{"run_id": "bad"}')
+    with pytest.raises(io.DataError, match="is not valid"):
+        io.read_manifest(storage, "manifests/run_id=bad.json")
