@@ -1,7 +1,8 @@
 """`archive_raw_data`: move exactly the manifest's stream objects to ``archived_data/``.
 
-Per object: copy to the archive key unless an earlier attempt already did, on the condition that the
-source still has the manifest's ETag; then delete the source on the same condition. Safe to rerun
+Per object: copy to the archive key unless an earlier try already did (one LIST of the run's archive
+prefix tells), on the condition that the source still has the manifest's ETag; then delete the source
+on the same condition. Safe to rerun
 after a failure half-way: an object already copied is not copied again, one already moved is skipped,
 and an object that changed since the manifest stays in ``raw_data/`` for the next run.
 """
@@ -62,14 +63,14 @@ def _is_precondition_failed(err: ClientError) -> bool:
     return _error_code(err) in ("412", "PreconditionFailed")
 
 
-def _exists(s3_client: Any, bucket: str, key: str) -> bool:
-    try:
-        s3_client.head_object(Bucket=bucket, Key=key)
-        return True
-    except ClientError as err:
-        if _is_not_found(err):
-            return False
-        raise
+def existing_keys(s3_client: Any, bucket: str, prefix: str) -> set[str]:
+    """Every key under `prefix` (one LIST per 1,000 keys instead of a HEAD per object)."""
+    paginator = s3_client.get_paginator("list_objects_v2")
+    return {
+        item["Key"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    }
 
 
 def copy_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str) -> None:
@@ -88,9 +89,13 @@ def delete_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObje
     s3_client.delete_object(Bucket=bucket, Key=stream.key, IfMatch=stream.etag)
 
 
-def archive_object(s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str) -> Outcome:
-    """Move one manifest object to its archive key; idempotent (see the module docstring)."""
-    copied_before = _exists(s3_client, bucket, destination)
+def archive_object(
+    s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str, copied_before: bool
+) -> Outcome:
+    """Move one manifest object to its archive key; idempotent (see the module docstring).
+
+    :param copied_before: whether `destination` already exists (an earlier try copied it).
+    """
     if not copied_before:
         try:
             copy_if_unchanged(s3_client, bucket, stream, destination)
@@ -125,11 +130,16 @@ def archive_manifest(
     """
     processed_at = datetime.fromisoformat(manifest.created_at)
     todo = list(manifest.streams if streams is None else streams)
+    # Only this task writes under the run's archive prefix: what is there, an earlier try copied.
+    run_prefix = contract.archive_key(contract.RAW_PREFIX, manifest.run_id, processed_at)
+    copied_before = existing_keys(s3_client, manifest.bucket, run_prefix)
 
     def move(stream: contract.StreamObject) -> Outcome | BaseException:
         try:
             destination = contract.archive_key(stream.key, manifest.run_id, processed_at)
-            return archive_object(s3_client, manifest.bucket, stream, destination)
+            return archive_object(
+                s3_client, manifest.bucket, stream, destination, destination in copied_before
+            )
         except Exception as err:  # collected and raised below, after every object was tried
             return err
 

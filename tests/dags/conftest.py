@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -34,6 +34,7 @@ STREAMS_CSV = "user_id,track_id,listen_time\n1,t1,2024-06-25 10:00:00\n2,t1,2024
 class PipelineWorld:
     """One test's AWS resources and the clients to inspect them."""
 
+    STREAMS_CSV: ClassVar[str] = STREAMS_CSV  # a valid two-row stream batch
     bucket: str
     glue_job: str
     topic_arn: str

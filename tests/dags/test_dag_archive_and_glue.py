@@ -1,0 +1,113 @@
+"""Archive moves (conditional, idempotent), the Glue start that never defines the job, the alert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from music_pipeline import archive, contract, s3_objects
+from music_pipeline.alerts import failure_message, publish_failure_alert
+
+
+def _manifest(world, keys):
+    streams = [
+        contract.StreamObject(key, int(h["ContentLength"]), h["ETag"])
+        for key in keys
+        for h in [world.s3.head_object(Bucket=world.bucket, Key=key)]
+    ]
+    created = datetime(2026, 11, 25, 23, 59, tzinfo=UTC)
+    return s3_objects.build_manifest(world.bucket, "manual__2026-11-25T23:59:00+00:00", streams, {}, created)
+
+
+def test_archive_moves_each_object_under_the_manifest_date_and_run(world):
+    world.put("raw_data/s1/a.csv", "user_id,track_id,listen_time\n")
+    world.put("raw_data/b.csv", "user_id,track_id,listen_time\n")
+    manifest = _manifest(world, ["raw_data/s1/a.csv", "raw_data/b.csv"])
+
+    report = archive.archive_manifest(world.s3, manifest)
+
+    prefix = "archived_data/2026/11/25/run_id=manual__2026-11-25T23_59_00_00_00/"
+    assert world.keys() == [f"{prefix}b.csv", f"{prefix}s1/a.csv"]
+    assert report.summary() == {"archived": 2}
+    # A second run of the same archive (a retry after success) changes nothing and loses nothing.
+    assert archive.archive_manifest(world.s3, manifest).summary() == {"already_archived": 2}
+    assert world.keys() == [f"{prefix}b.csv", f"{prefix}s1/a.csv"]
+
+
+def test_an_object_overwritten_after_the_manifest_stays_in_raw_data(world):
+    world.put("raw_data/a.csv", "user_id,track_id,listen_time\n1,t1,2024-06-25 10:00:00\n")
+    manifest = _manifest(world, ["raw_data/a.csv"])
+    newer = "user_id,track_id,listen_time\n2,t2,2024-06-26 10:00:00\n"
+    world.put("raw_data/a.csv", newer)
+    copy_conditions = []
+    world.s3.meta.events.register(
+        "provide-client-params.s3.CopyObject", lambda params, **_: copy_conditions.append(params)
+    )
+
+    report = archive.archive_manifest(world.s3, manifest)
+
+    assert report.outcomes == {"raw_data/a.csv": archive.Outcome.CHANGED}
+    assert world.read("raw_data/a.csv").decode() == newer
+    # S3 refuses the copy itself (CopySourceIfMatch); moto ignores that header, the delete's IfMatch holds.
+    assert copy_conditions[0]["CopySourceIfMatch"] == manifest.streams[0].etag
+
+
+def test_an_object_gone_from_raw_data_and_the_archive_fails_the_task_naming_it(world):
+    world.put("raw_data/a.csv", "user_id,track_id,listen_time\n")
+    world.put("raw_data/b.csv", "user_id,track_id,listen_time\n")
+    manifest = _manifest(world, ["raw_data/a.csv", "raw_data/b.csv"])
+    world.s3.delete_object(Bucket=world.bucket, Key="raw_data/a.csv")
+
+    with pytest.raises(
+        archive.ArchiveError, match=r"(?s)1 of 2 .*raw_data/a\.csv: in the manifest but neither"
+    ):
+        archive.archive_manifest(world.s3, manifest)
+    assert "raw_data/b.csv" not in world.keys("raw_data/")  # the others were still archived
+
+
+def test_the_glue_job_is_started_but_never_created(world):
+    from music_pipeline.glue import ExistingGlueJobHook, GlueJobNotFoundError
+
+    hook = ExistingGlueJobHook(job_name="job-that-the-stack-did-not-create", aws_conn_id=contract.AWS_CONN_ID)
+    with pytest.raises(GlueJobNotFoundError, match=r"job-that-the-stack-did-not-create.*deploy the stack"):
+        hook.initialize_job({contract.ARG_RUN_ID: "r1"})
+    assert "job-that-the-stack-did-not-create" not in world.glue.list_jobs()["JobNames"]
+
+    existing = ExistingGlueJobHook(
+        job_name=world.glue_job, aws_conn_id=contract.AWS_CONN_ID, update_config=True
+    )
+    before = world.glue.get_job(JobName=world.glue_job)["Job"]
+    run_id = existing.initialize_job({contract.ARG_RUN_ID: "r1"})["JobRunId"]
+    run = world.glue.get_job_run(JobName=world.glue_job, RunId=run_id)["JobRun"]
+    assert run["Arguments"][contract.ARG_RUN_ID] == "r1"
+    assert world.glue.get_job(JobName=world.glue_job)["Job"] == before
+
+
+class _TaskInstance:
+    dag_id, task_id, run_id, try_number = contract.DAG_ID, "run_etl_job", "manual__2026-11-25", 4
+    log_url = "http://airflow/dags/x/runs/y/tasks/run_etl_job?try_number=4"
+
+
+def test_failure_message_is_concise_and_names_everything_a_reader_needs():
+    subject, body = failure_message({"ti": _TaskInstance(), "exception": RuntimeError("Glue said no " * 500)})
+    assert subject == f"Airflow failure: {contract.DAG_ID}.run_etl_job"
+    assert f"DAG: {contract.DAG_ID}" in body
+    assert "Task: run_etl_job" in body
+    assert "Run: manual__2026-11-25" in body
+    assert "Error: RuntimeError: Glue said no" in body
+    assert f"Log: {_TaskInstance.log_url}" in body
+    assert len(body) < 2000
+
+
+def test_a_broken_alert_path_is_logged_and_never_raises(world, monkeypatch, caplog):
+    monkeypatch.setenv(
+        f"AIRFLOW_VAR_{contract.VAR_ALERT_TOPIC_ARN.upper()}",
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic",
+    )
+    with caplog.at_level("ERROR", logger="music_pipeline.alerts"):
+        publish_failure_alert({"ti": _TaskInstance(), "exception": RuntimeError("boom")})  # must not raise
+
+    failures = [r for r in caplog.records if r.getMessage() == "Could not publish the failure alert"]
+    assert len(failures) == 1
+    assert "NotFound" in str(failures[0].exc_info[1])

@@ -1,0 +1,227 @@
+"""Whole DAG runs with ``dag.test()`` against moto; a local job runner stands in for the Glue script."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from local_run.glue_local import local_glue_jobs
+from music_pipeline import archive, contract
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
+
+
+def glue_succeeds(job_name: str, arguments: dict[str, str]) -> None:
+    """A Glue script that does nothing and succeeds."""
+
+
+def archived_keys(world, run_id: str) -> list[str]:
+    """Archived keys of this run, relative to raw_data/ (the date part checked separately)."""
+    marker = f"/run_id={contract.sanitize_run_id(run_id)}/"
+    return sorted(k.split(marker, 1)[1] for k in world.keys(contract.ARCHIVE_PREFIX) if marker in k)
+
+
+def alert_bodies(world) -> list[str]:
+    return [message["Message"] for message in world.alerts()]
+
+
+def test_happy_path_starts_glue_with_the_run_arguments_and_archives_exactly_the_manifest(world, run_dag):
+    world.put_reference_files()
+    world.put("raw_data/streams1/streams1.csv", world.STREAMS_CSV)
+    world.put("raw_data/2024/06/streams2.CSV", world.STREAMS_CSV)
+    world.put("raw_data/_SUCCESS", "")  # not a stream batch: ignored, left alone
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag()
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    manifest_key = contract.manifest_key(result.run_id)
+    manifest = contract.Manifest.from_json(world.read(manifest_key))
+    assert [s.key for s in manifest.streams] == [
+        "raw_data/2024/06/streams2.CSV",
+        "raw_data/streams1/streams1.csv",
+    ]
+    assert manifest.reference == {"users": contract.USERS_KEY, "songs": contract.SONGS_KEY}
+    assert all(s.etag and s.size == len(world.STREAMS_CSV) for s in manifest.streams)
+
+    [run] = glue.runs
+    assert run.job_name == world.glue_job
+    assert run.arguments == {
+        contract.ARG_MANIFEST_KEY: manifest_key,
+        contract.ARG_RUN_ID: contract.sanitize_run_id(result.run_id),
+        contract.ARG_DATABASE_NAME: "music_streams_test",
+    }
+    assert run.effective_arguments[contract.ARG_DATA_BUCKET] == world.bucket  # the job's default stays
+
+    created = manifest.created_at[:10].replace("-", "/")
+    assert archived_keys(world, result.run_id) == ["2024/06/streams2.CSV", "streams1/streams1.csv"]
+    assert all(k.startswith(f"archived_data/{created}/") for k in world.keys(contract.ARCHIVE_PREFIX))
+    assert world.keys(contract.RAW_PREFIX) == ["raw_data/_SUCCESS"]
+    assert world.read(world.keys(contract.ARCHIVE_PREFIX)[0]).decode() == world.STREAMS_CSV
+    assert alert_bodies(world) == []
+
+
+def test_no_stream_files_skips_the_run_without_starting_glue_or_failing(world, run_dag):
+    world.put_reference_files()
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag()
+
+    assert result.dag_state == "success"
+    assert result.states == {
+        "validate_data_files": "success",
+        "validate_columns": "skipped",
+        "run_etl_job": "skipped",
+        "archive_raw_data": "skipped",
+    }
+    assert glue.runs == []
+    assert world.glue.get_job_runs(JobName=world.glue_job)["JobRuns"] == []
+    assert world.keys(contract.MANIFESTS_PREFIX) == []
+
+
+def test_missing_and_empty_reference_files_fail_naming_both(world, run_dag):
+    world.put(contract.USERS_KEY, b"")
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag()
+
+    assert result.dag_state == "failed"
+    assert result.states["validate_data_files"] == "failed"
+    assert {result.states[t] for t in ALL_TASKS[1:]} == {"upstream_failed"}
+    assert glue.runs == []
+    [alert] = alert_bodies(world)
+    assert f"s3://{world.bucket}/{contract.USERS_KEY}: empty (0 bytes)" in alert
+    assert f"s3://{world.bucket}/{contract.SONGS_KEY}: missing" in alert
+    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+
+
+def test_missing_columns_in_two_files_fail_in_one_error_naming_both(world, run_dag):
+    world.put_reference_files()
+    world.put("raw_data/good.csv", world.STREAMS_CSV)
+    world.put("raw_data/no_time.csv", "user_id,track_id\n1,t1\n")
+    world.put("raw_data/sub/no_ids.csv", "listen_time,comment\n2024-06-25 10:00:00,x\n")
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag()
+
+    assert result.states["validate_columns"] == "failed"
+    assert {result.states["run_etl_job"], result.states["archive_raw_data"]} == {"upstream_failed"}
+    assert glue.runs == []
+    [alert] = alert_bodies(world)
+    assert "2 file(s) failed the header check" in alert
+    assert f"s3://{world.bucket}/raw_data/no_time.csv: missing columns listen_time" in alert
+    assert f"s3://{world.bucket}/raw_data/sub/no_ids.csv: missing columns user_id, track_id" in alert
+    assert len(world.keys(contract.RAW_PREFIX)) == 3
+
+
+def test_a_header_with_bom_crlf_quotes_and_reordered_columns_passes(world, run_dag):
+    world.put_reference_files()
+    world.put(
+        "raw_data/windows.csv",
+        b'\xef\xbb\xbf"listen_time","track_id","user_id","device"\r\n'
+        b'"2024-06-25 10:00:00","t1","1","phone"\r\n',
+    )
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag()
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert len(glue.runs) == 1
+    assert archived_keys(world, result.run_id) == ["windows.csv"]
+
+
+def test_glue_failing_archives_nothing_and_publishes_an_alert(world, run_dag):
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    def glue_fails(job_name, arguments):
+        raise RuntimeError("too many rejected rows: 12% > 5%")
+
+    with local_glue_jobs(glue_fails) as glue:
+        result = run_dag()
+
+    assert result.states["run_etl_job"] == "failed"
+    assert result.states["archive_raw_data"] == "upstream_failed"
+    assert [r.state for r in glue.runs] == ["FAILED"]
+    assert world.keys(contract.ARCHIVE_PREFIX) == []
+    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    [alert] = alert_bodies(world)
+    assert f"DAG: {contract.DAG_ID}" in alert
+    assert "Task: run_etl_job" in alert
+    assert f"Run: {result.run_id}" in alert
+    assert "FAILED" in alert
+    assert "Log: http" in alert
+
+
+def test_a_file_uploaded_while_glue_runs_stays_for_the_next_run(world, run_dag):
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+    glue_running = threading.Event()
+
+    def glue_while_a_producer_uploads(job_name, arguments):
+        glue_running.set()
+        world.put("raw_data/streams2.csv", world.STREAMS_CSV)  # arrives mid-run: not in this run's manifest
+
+    with local_glue_jobs(glue_while_a_producer_uploads):
+        result = run_dag()
+
+    assert glue_running.is_set()
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert archived_keys(world, result.run_id) == ["streams1.csv"]
+    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams2.csv"]
+
+
+def test_2500_stream_files_are_all_listed_checked_and_archived(world, run_dag):
+    world.put_reference_files()
+    keys = [f"raw_data/batch{i // 500}/streams{i:05d}.csv" for i in range(2500)]
+    world.put_many(keys)
+
+    with local_glue_jobs(glue_succeeds):
+        result = run_dag()
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    manifest = contract.Manifest.from_json(world.read(contract.manifest_key(result.run_id)))
+    assert len(manifest.streams) == 2500
+    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(contract.RAW_PREFIX) for k in keys)
+    assert world.keys(contract.RAW_PREFIX) == []
+
+
+def test_archive_retried_after_failing_half_way_loses_and_duplicates_nothing(world, run_dag, monkeypatch):
+    world.put_reference_files()
+    keys = [f"raw_data/streams{i:03d}.csv" for i in range(40)]
+    world.put_many(keys)
+    copies: list[str] = []
+    deletes_refused = set()
+    real_copy, real_delete = archive.copy_if_unchanged, archive.delete_if_unchanged
+
+    def counting_copy(s3_client, bucket, stream, destination):
+        copies.append(stream.key)
+        real_copy(s3_client, bucket, stream, destination)
+
+    def delete_failing_for_every_other_object_once(s3_client, bucket, stream):
+        index = keys.index(stream.key)
+        if index % 2 and stream.key not in deletes_refused:
+            deletes_refused.add(stream.key)  # copied, then the worker dies before the delete
+            raise ConnectionError(f"simulated network failure deleting {stream.key}")
+        real_delete(s3_client, bucket, stream)
+
+    monkeypatch.setattr(archive, "copy_if_unchanged", counting_copy)
+    monkeypatch.setattr(archive, "delete_if_unchanged", delete_failing_for_every_other_object_once)
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag(retries=1)
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert len(deletes_refused) == 20  # the first try really failed half-way
+    assert sorted(copies) == sorted(keys)  # every object copied exactly once over both tries
+    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(contract.RAW_PREFIX) for k in keys)
+    assert world.keys(contract.RAW_PREFIX) == []
+    assert len(glue.runs) == 1  # the retry was the archive's, Glue ran once
+    assert json.loads(world.read(contract.manifest_key(result.run_id)))["run_id"] == contract.sanitize_run_id(
+        result.run_id
+    )
