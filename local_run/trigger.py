@@ -1,0 +1,185 @@
+"""``make trigger``: trigger the deployed DAG through MWAA's ``InvokeRestApi`` and follow it to the end.
+
+    make trigger                                   # dev environment, empty conf
+    make trigger TRIGGER_ARGS="--env prod --conf '{\\"note\\": \\"backfill\\"}'"
+    python -m local_run.trigger --env dev --unpause
+
+The calls go to Airflow 3's REST API v2 (MWAA adds the ``/api/v2`` prefix) with your AWS credentials;
+the caller needs ``airflow:InvokeRestApi`` on the environment. MWAA limits ``Path`` to 64 characters,
+which is why the run is followed through the list endpoints (filtered by run id) rather than
+``/dags/<dag>/dagRuns/<run id>``. Exit code: 0 when the run succeeded, 1 when it failed or timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from infra.config import ConfigError, PipelineConfig
+from music_pipeline import contract
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
+FINISHED_RUN_STATES = frozenset({"success", "failed"})
+
+
+class TriggerError(RuntimeError):
+    """The REST call failed, or the run could not be followed; the message says which and why."""
+
+
+def mwaa_environment_name(env: str, cdk_json: Path = REPO_ROOT / "cdk.json") -> str:
+    """The MWAA environment name the stack gives environment `env` (from ``cdk.json`` context)."""
+    context = json.loads(cdk_json.read_text())["context"]
+    config = PipelineConfig.from_context({**context, "env": env})
+    # The environment name does not depend on account or region.
+    return config.names(account="", region="").mwaa_environment
+
+
+class MwaaDagRuns:
+    """Trigger and follow runs of one DAG through ``InvokeRestApi``.
+
+    :param mwaa_client: a boto3 ``mwaa`` client.
+    :param environment: the MWAA environment name.
+    :param dag_id: the DAG to trigger.
+    """
+
+    def __init__(self, mwaa_client: Any, environment: str, dag_id: str = contract.DAG_ID):
+        self.client = mwaa_client
+        self.environment = environment
+        self.dag_id = dag_id
+
+    def call(self, method: str, path: str, body: dict | None = None, query: dict | None = None) -> Any:
+        """One REST API v2 call; returns the JSON response, raises `TriggerError` on an HTTP error."""
+        if len(path) > MAX_PATH_CHARS:
+            raise TriggerError(
+                f"REST path {path!r} is longer than InvokeRestApi's {MAX_PATH_CHARS} characters"
+            )
+        request: dict[str, Any] = {"Name": self.environment, "Path": path, "Method": method}
+        if body is not None:
+            request["Body"] = body
+        if query:
+            request["QueryParameters"] = query
+        try:
+            response = self.client.invoke_rest_api(**request)
+        except ClientError as err:
+            status = err.response.get("RestApiStatusCode", "")
+            detail = err.response.get("RestApiResponse") or err.response.get("Error", {}).get("Message", "")
+            raise TriggerError(
+                f"{method} {path} on MWAA environment {self.environment!r} failed {status}: {detail}"
+            ) from err
+        return response.get("RestApiResponse", {})
+
+    def ensure_unpaused(self, unpause: bool) -> None:
+        """New DAGs start paused on MWAA: a run of a paused DAG would wait forever."""
+        dag = self.call("GET", f"/dags/{self.dag_id}")
+        if not dag.get("is_paused"):
+            return
+        if not unpause:
+            raise TriggerError(
+                f"DAG {self.dag_id} is paused: unpause it in the Airflow UI, or pass --unpause"
+            )
+        self.call("PATCH", f"/dags/{self.dag_id}", body={"is_paused": False})
+        print(f"unpaused {self.dag_id}")
+
+    def trigger(self, conf: dict[str, Any], run_id: str | None = None) -> str:
+        """Start a run (no logical date: the DAG has no schedule); returns its run id."""
+        body: dict[str, Any] = {"logical_date": None, "conf": conf}
+        if run_id:
+            body["dag_run_id"] = run_id
+        return self.call("POST", f"/dags/{self.dag_id}/dagRuns", body=body)["dag_run_id"]
+
+    def run_state(self, run_id: str) -> str:
+        query = {"run_id_pattern": run_id, "order_by": "-run_after", "limit": 10}
+        runs = self.call("GET", f"/dags/{self.dag_id}/dagRuns", query=query).get("dag_runs", [])
+        for run in runs:
+            if run.get("dag_run_id") == run_id:
+                return str(run["state"])
+        raise TriggerError(f"run {run_id} of {self.dag_id} not found on {self.environment}")
+
+    def task_states(self, run_id: str) -> dict[str, str]:
+        body = {"dag_ids": [self.dag_id], "dag_run_ids": [run_id]}
+        instances = self.call("POST", "/dags/~/dagRuns/~/taskInstances/list", body=body)
+        return {ti["task_id"]: str(ti.get("state") or "none") for ti in instances.get("task_instances", [])}
+
+    def follow(
+        self,
+        run_id: str,
+        poll_seconds: float = 30,
+        timeout_seconds: float = 3 * 3600,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> str:
+        """Poll until the run finishes (printing task state changes); returns its final state."""
+        deadline = clock() + timeout_seconds
+        shown: dict[str, str] = {}
+        while True:
+            state = self.run_state(run_id)
+            tasks = self.task_states(run_id)
+            for task_id, task_state in tasks.items():
+                if shown.get(task_id) != task_state:
+                    print(f"  {task_id}: {task_state}")
+            shown = tasks
+            if state in FINISHED_RUN_STATES:
+                return state
+            if clock() >= deadline:
+                raise TriggerError(
+                    f"run {run_id} still {state} after {timeout_seconds:.0f} s; follow it in the UI"
+                )
+            sleep(poll_seconds)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make trigger", description=__doc__.split("\n")[0])
+    parser.add_argument("--env", default="dev", help="environment name in cdk.json (default: dev)")
+    parser.add_argument("--conf", default="{}", help="run conf, a JSON object (default: {})")
+    parser.add_argument("--run-id", help="the run id to use (default: Airflow's manual__<time>)")
+    parser.add_argument("--region", help="AWS region of the environment (default: your AWS configuration)")
+    parser.add_argument("--unpause", action="store_true", help="unpause the DAG first if it is paused")
+    parser.add_argument("--poll-seconds", type=float, default=30)
+    parser.add_argument("--timeout-minutes", type=float, default=180)
+    parser.add_argument("--no-wait", action="store_true", help="trigger and return without following")
+    args = parser.parse_args(argv)
+    try:
+        args.conf = json.loads(args.conf)
+    except json.JSONDecodeError as err:
+        parser.error(f"--conf is not valid JSON: {err}")
+    if not isinstance(args.conf, dict):
+        parser.error('--conf must be a JSON object, e.g. \'{"key": "value"}\'')
+    return args
+
+
+def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
+    args = parse_args(argv)
+    try:
+        environment = mwaa_environment_name(args.env)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if mwaa_client is None:
+        import boto3
+
+        mwaa_client = boto3.client("mwaa", region_name=args.region)
+    runs = MwaaDagRuns(mwaa_client, environment)
+    try:
+        runs.ensure_unpaused(args.unpause)
+        run_id = runs.trigger(args.conf, args.run_id)
+        print(f"triggered {runs.dag_id} run {run_id} on {environment}")
+        if args.no_wait:
+            return 0
+        state = runs.follow(run_id, args.poll_seconds, args.timeout_minutes * 60)
+    except TriggerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"run {run_id}: {state}")
+    return 0 if state == "success" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
