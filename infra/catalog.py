@@ -190,12 +190,13 @@ class Catalog(Construct):
             ),
             iam.PolicyStatement(
                 sid="ListDataBucket",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                actions=["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
                 resources=[bucket.bucket_arn],
             ),
             iam.PolicyStatement(
                 sid="ReadWriteDataObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                # Spark writes Parquet in multipart uploads and aborts them when a task fails.
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
                 resources=[bucket.arn_for_objects("*")],
             ),
             iam.PolicyStatement(

@@ -1,0 +1,67 @@
+"""Configuration from cdk.json context: overrides, bad values, and a key that changes the stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.config import ConfigError, PipelineConfig
+from infra.log_groups import ALLOWED_RETENTION_DAYS
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _context(**overrides) -> dict:
+    return {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], **overrides}
+
+
+def test_cdk_json_environments_differ_where_prod_needs_it():
+    dev = PipelineConfig.from_context(_context(env="dev"))
+    prod = PipelineConfig.from_context(_context(env="prod"))
+    assert (dev.mwaa_webserver_access_mode, prod.mwaa_webserver_access_mode) == (
+        "PUBLIC_ONLY",
+        "PRIVATE_ONLY",
+    )
+    assert (dev.nat_gateways, prod.nat_gateways) == (1, 2)
+    assert (dev.retain_data, prod.retain_data) == (False, True)
+    assert dev.vpc_cidr != prod.vpc_cidr  # side by side, and peerable later
+    assert dev.log_retention_days in ALLOWED_RETENTION_DAYS
+
+
+def test_command_line_overrides_arrive_as_strings_and_are_typed():
+    config = PipelineConfig.from_context(
+        _context(
+            env="prod", glue_number_of_workers="4", retain_data="false", alert_email="oncall@example.com"
+        )
+    )
+    assert config.glue_number_of_workers == 4
+    assert config.retain_data is False
+    assert config.alert_email == "oncall@example.com"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"nat_gateways": "3"}, "nat_gateways"),
+        ({"glue_number_of_workers": "many"}, "glue_number_of_workers"),
+        ({"env": "staging"}, "unknown environment 'staging'"),
+    ],
+)
+def test_bad_settings_name_the_key(override, message):
+    with pytest.raises(ConfigError, match=message):
+        PipelineConfig.from_context(_context(**override))
+
+
+def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_path):
+    """Builds (does not synthesize) the app with both keys overridden: the construct tree is enough."""
+    from aws_cdk import aws_sns as sns
+
+    from infra.application import build_app
+
+    _, stack = build_app(context=_context(alert_email="oncall@example.com"), outdir=str(tmp_path), nag=False)
+    subscriptions = [c for c in stack.node.find_all() if isinstance(c, sns.CfnSubscription)]
+    assert [(s.protocol, s.endpoint) for s in subscriptions] == [("email", "oncall@example.com")]
+    with pytest.raises(ConfigError, match="log_retention_days"):
+        build_app(context=_context(log_retention_days=42), outdir=str(tmp_path / "bad"), nag=False)
