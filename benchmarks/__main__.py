@@ -9,6 +9,7 @@ import argparse
 import importlib
 import os
 import platform
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,10 @@ def machine() -> str:
 
 
 def main() -> None:
+    # One throw-away Airflow for every suite, set before any suite imports airflow.
+    from local_run.airflow_home import use_airflow_home
+
+    use_airflow_home(Path(tempfile.mkdtemp(prefix="bench-airflow-")), logging_level="WARNING")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
     parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these suites")

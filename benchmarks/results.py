@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import resource
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import psutil
 
 
 @dataclass(frozen=True)
@@ -45,3 +49,36 @@ def peak_rss_mb(include_children: bool = True) -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if include_children else 0
     return max(own, children) / 1024.0
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and all its children (the Spark JVM among them)
+    in a background thread; `peak_mb` is the largest total seen. Use as a context manager."""
+
+    def __init__(self, interval_seconds: float = 0.2):
+        self.interval_seconds = interval_seconds
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _total_mb(self) -> float:
+        me = psutil.Process()
+        total = 0
+        for process in [me, *me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a child that just ended
+                total += process.memory_info().rss
+        return total / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._total_mb())
+            self._stop.wait(self.interval_seconds)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._total_mb())
