@@ -154,13 +154,12 @@ def _day_listens(items: list[dict], day: str) -> int:
 
 
 def _report_run(outcome, alerts: list[str]) -> None:
+    from local_run import report
+
     tasks = ", ".join(f"{task}={state}" for task, state in outcome.task_states.items())
     _progress(f"run {outcome.run_id}: {outcome.state} ({tasks})")
     if outcome.quality_report:
-        q = outcome.quality_report
-        _progress(
-            f"  data quality: {q.get('rows_read')} rows read, {q.get('rows_accepted')} accepted, rejected {q.get('rejected_by_reason')}"
-        )
+        _progress(f"  data quality: {report.quality_line(outcome.quality_report)}")
     _progress(f"  archived {len(outcome.archived_keys)} raw file(s)")
     for alert in alerts:
         _progress(f"  ALERT published: {alert}")

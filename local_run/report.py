@@ -71,19 +71,22 @@ def terminal_summary(items: Sequence[dict], quality: Sequence[dict], archived: S
                 f"  {songs[:70]}"
             )
     for report in quality:
-        lines.append(f"\nData quality, run {report.get('run_id')}: " + _quality_line(report))
+        lines.append(f"\nData quality, run {report.get('run_id')}: " + quality_line(report))
     lines.append(f"\nArchived {len(archived)} raw file(s):")
     lines.extend(f"  {key}" for key in archived)
     return "\n".join(lines)
 
 
-def _quality_line(report: dict) -> str:
-    counts = {k: v for k, v in report.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-    rejected = report.get("rejected_by_reason") or {}
-    text = ", ".join(f"{k}={v}" for k, v in counts.items())
+QUALITY_COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "unknown_user_rows")
+
+
+def quality_line(report: dict) -> str:
+    text = ", ".join(f"{name.replace('_', ' ')} {report.get(name, 0)}" for name in QUALITY_COUNTS)
+    rejected = {k: v for k, v in (report.get("rejected_by_reason") or {}).items() if v}
     if rejected:
-        text += "; rejected by reason: " + ", ".join(f"{k}={v}" for k, v in sorted(rejected.items()))
-    return text
+        text += "; rejected by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items()))
+    dates = report.get("dates_affected") or []
+    return f"{text}; dates affected: {', '.join(dates) or 'none'}"
 
 
 def _bar_chart(title: str, bars: Sequence[tuple[str, float]], unit: str = "") -> str:
@@ -144,7 +147,7 @@ def write_html(path: Path, items: Sequence[dict], quality: Sequence[dict], archi
     sections.append("<h2>Data quality</h2>")
     for report in quality:
         rejected = report.get("rejected_by_reason") or {}
-        counts = [(k, v) for k, v in report.items() if isinstance(v, int) and not isinstance(v, bool)]
+        counts = [(name.replace("_", " "), report.get(name, 0)) for name in QUALITY_COUNTS]
         sections.append(_bar_chart(f"Run {report.get('run_id')}: counts", counts))
         sections.append(
             _bar_chart(f"Run {report.get('run_id')}: rejected rows by reason", sorted(rejected.items()))
