@@ -3,21 +3,18 @@ one Airflow metadata database per test session (each started only when a test as
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from local_run.airflow_home import reset_metadata_db, use_airflow_home  # imports nothing of Airflow
 
 # Airflow reads its configuration at import time: point it at a throw-away home and metadata
 # database before any test module imports airflow.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
-os.environ.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}")
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO_ROOT / "dags"))
+use_airflow_home(Path(tempfile.mkdtemp(prefix="airflow-home-")))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
@@ -39,12 +36,12 @@ def spark():
     session = local_spark_session()
     yield session
     session.stop()
+    # py4j logs its connection shutdown at INFO while the interpreter is closing its streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
 def airflow_db():
     """One Airflow metadata database (SQLite) for every `dag.test()` run in the session."""
-    from airflow.utils import db
-
-    db.resetdb()
+    reset_metadata_db()
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
