@@ -24,7 +24,17 @@ EXCLUDED_DIR_NAMES = frozenset({"__pycache__", "tests", ".pytest_cache", ".ruff_
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
 
 # Patterns (BucketDeployment / asset exclude syntax) that keep the DAG upload pruned.
-DAG_UPLOAD_EXCLUDES = ("**/__pycache__", "**/*.pyc", "**/tests", "**/test_*.py", "**/README*", "**/.*")
+# Dot files stay: MWAA honours dags/.airflowignore.
+DAG_UPLOAD_EXCLUDES = (
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/tests",
+    "**/test_*.py",
+    "**/README*",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.DS_Store",
+)
 
 
 def python_packages(folder: Path) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 from aws_cdk import Token
@@ -15,6 +16,7 @@ from infra.monitoring import GLUE_FAILURE_STATES
 from infra.orchestration import MWAA_LOG_TYPES
 from music_pipeline import contract
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Actions allowed on Resource "*" because AWS offers no resource-level permission for them.
 ACTIONS_WITHOUT_RESOURCE_TYPES = {
     "cloudwatch:PutMetricData",
@@ -259,16 +261,12 @@ def test_glue_job_default_arguments(each_env):
 
 
 def test_glue_script_is_the_repositorys_script_asset(each_env):
-    from tests.infra.conftest import REPO_ROOT
-
     location = json.dumps(each_env.only("AWS::Glue::Job")["Command"]["ScriptLocation"])
     staged = each_env.asset_path(location)
     assert staged.read_bytes() == (REPO_ROOT / "glue_scripts" / "compute_kpis.py").read_bytes()
 
 
 def test_glue_libraries_zip_holds_both_packages_at_its_root(each_env):
-    from tests.infra.conftest import REPO_ROOT
-
     extra = json.dumps(each_env.only("AWS::Glue::Job")["DefaultArguments"]["--extra-py-files"])
     assert ".zip" in extra
     names = zipfile.ZipFile(each_env.asset_path(extra)).namelist()
@@ -382,6 +380,10 @@ def test_dag_folder_upload_is_pruned_and_clean(each_env):
     files = [p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()]
     assert "music_pipeline/contract.py" in files
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
+    assert not [f for f in files if f.rsplit("/", 1)[-1].startswith("README")]
+    dag_file = REPO_ROOT / "dags" / "music_streaming_pipeline_dynamo.py"
+    if dag_file.exists():
+        assert dag_file.name in files
 
 
 def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
