@@ -11,6 +11,7 @@ with `-c <key>=<value>`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -89,6 +90,8 @@ class PipelineConfig:
             raise ConfigError(f"nat_gateways must be 1 or 2 (one per AZ at most), got {self.nat_gateways}")
         if self.glue_number_of_workers < 2:
             raise ConfigError("glue_number_of_workers must be at least 2 (Glue's minimum)")
+        if self.alert_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", self.alert_email):
+            raise ConfigError(f"alert_email must be an e-mail address or empty, got {self.alert_email!r}")
         if not 0 <= self.max_reject_ratio <= 1:
             raise ConfigError(f"max_reject_ratio must be within [0, 1], got {self.max_reject_ratio}")
         if not self.env_name.replace("-", "").isalnum() or self.env_name != self.env_name.lower():

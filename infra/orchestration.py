@@ -4,6 +4,7 @@ the DAG and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ConfigError, PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.packaging import DAG_UPLOAD_EXCLUDES
 from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
@@ -45,6 +46,21 @@ class OrchestrationProps:
     removal_policy: RemovalPolicy
     dags_dir: Path
     mwaa_requirements_file: Path
+
+
+def check_requirements_constraints(requirements_file: Path, airflow_version: str) -> None:
+    """Refuse an MWAA requirements file whose Airflow constraints are not the environment's version.
+
+    MWAA installs the file against the constraints it names; constraints of another Airflow
+    version would let pip pick provider versions that Airflow release was never tested with.
+    """
+    text = requirements_file.read_text()
+    found = re.findall(r"constraints-(\d+\.\d+\.\d+)/", text)
+    if found != [airflow_version]:
+        raise ConfigError(
+            f"{requirements_file}: its --constraint line must name Airflow {airflow_version} "
+            f"(airflow_version), found {found or 'no constraints line'}"
+        )
 
 
 class Orchestration(Construct):
@@ -84,6 +100,7 @@ class Orchestration(Construct):
         # requirements.txt is copied as-is (extract=False), so the deployment can report the S3
         # version id of the object it wrote; the environment pins that version, and a changed
         # file (new asset, new key and version) updates the environment on the next deploy.
+        check_requirements_constraints(props.mwaa_requirements_file, config.airflow_version)
         requirements_asset = s3_assets.Asset(self, "MwaaRequirements", path=str(props.mwaa_requirements_file))
         self.requirements_deployment = s3deploy.BucketDeployment(
             self,

@@ -49,6 +49,7 @@ class MusicStreamsStack(Stack):
             scope,
             construct_id,
             description=f"Music streaming KPI pipeline ({config.env_name}): S3, Glue, DynamoDB, MWAA",
+            termination_protection=config.is_prod,
             **kwargs,
         )
         self.config = config

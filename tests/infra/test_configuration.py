@@ -47,6 +47,7 @@ def test_command_line_overrides_arrive_as_strings_and_are_typed():
         ({"nat_gateways": "3"}, "nat_gateways"),
         ({"glue_number_of_workers": "many"}, "glue_number_of_workers"),
         ({"env": "staging"}, "unknown environment 'staging'"),
+        ({"alert_email": "oncall"}, "alert_email"),
     ],
 )
 def test_bad_settings_name_the_key(override, message):
@@ -65,3 +66,14 @@ def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_pa
     assert [(s.protocol, s.endpoint) for s in subscriptions] == [("email", "oncall@example.com")]
     with pytest.raises(ConfigError, match="log_retention_days"):
         build_app(context=_context(log_retention_days=42), outdir=str(tmp_path / "bad"), nag=False)
+
+
+def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_path):
+    from infra.orchestration import check_requirements_constraints
+    from infra.stack import MWAA_REQUIREMENTS
+
+    check_requirements_constraints(MWAA_REQUIREMENTS, PipelineConfig().airflow_version)
+    stale = tmp_path / "requirements.txt"
+    stale.write_text(MWAA_REQUIREMENTS.read_text().replace("constraints-3.3.1/", "constraints-3.0.6/"))
+    with pytest.raises(ConfigError, match=r"must name Airflow 3\.3\.1.*3\.0\.6"):
+        check_requirements_constraints(stale, "3.3.1")

@@ -48,6 +48,7 @@ def _policy_of(synth, policy_construct) -> dict:
 def test_stack_name_and_environment_agnostic(each_env):
     stack = each_env.stack
     assert stack.stack_name == f"MusicStreams-{each_env.env}"
+    assert stack.termination_protection is each_env.config.is_prod
     assert Token.is_unresolved(stack.account)
     assert Token.is_unresolved(stack.region)
     text = json.dumps(each_env.template)
