@@ -5,7 +5,8 @@ The stock operator calls ``GlueJobHook.initialize_job``, which creates the job w
 both with a check that the job exists, so the operator only ever calls ``StartJobRun``. The rest is
 the provider's: the deferred wait (``GlueJobCompleteTrigger``, which fails on FAILED, TIMEOUT, ERROR
 and STOPPED), the console link, stopping the run when the task is killed. The trigger class is the
-provider's, so MWAA's triggerer can import it (Airflow 3 triggerers do not put ``dags/`` on sys.path).
+provider's, so MWAA's triggerer can import it (Airflow 3 triggerers do not put ``dags/`` on sys.path);
+it polls with aiobotocore, so the environment needs the provider's ``aiobotocore`` extra.
 
 The one seam of the local run: `start_job_run` (the module attribute) starts the run. The local run
 and the tests replace it with `substitute_job_start` (see ``local_run.glue_local``).
