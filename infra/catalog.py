@@ -30,6 +30,10 @@ PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutpu
 
 @dataclass(frozen=True)
 class CatalogProps:
+    """``data_bucket``: where the curated tables live and the job reads/writes; ``kpi_table``: the
+    table the job writes; ``key``: encrypts job output, logs and bookmarks; ``script_path``: the
+    job's entry script; ``library_dirs``: folders whose packages go into ``--extra-py-files``."""
+
     config: PipelineConfig
     names: ResourceNames
     data_bucket: s3.IBucket

@@ -15,6 +15,8 @@ from music_pipeline import contract
 
 @dataclass(frozen=True)
 class KpiStoreProps:
+    """``key``: the environment's KMS key; ``removal_policy``: what ``cdk destroy`` does to the table."""
+
     config: PipelineConfig
     names: ResourceNames
     key: kms.IKey

@@ -26,6 +26,8 @@ FIVE_MINUTES = Duration.minutes(5)
 
 @dataclass(frozen=True)
 class AlertingProps:
+    """``key``: encrypts the topic (its policy is extended so EventBridge and CloudWatch can publish)."""
+
     config: PipelineConfig
     names: ResourceNames
     key: kms.IKey
@@ -63,6 +65,8 @@ class Alerting(Construct):
 
 @dataclass(frozen=True)
 class MonitoringProps:
+    """What to watch: the Glue job, the KPI table and the MWAA environment; ``topic`` gets the alerts."""
+
     names: ResourceNames
     topic: sns.ITopic
     glue_job_name: str

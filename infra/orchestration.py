@@ -34,6 +34,10 @@ MWAA_LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserv
 
 @dataclass(frozen=True)
 class OrchestrationProps:
+    """``source_bucket``: MWAA's DAG/requirements bucket; ``data_bucket``, ``glue_job_*``,
+    ``alert_topic``: what the DAG works with (and the execution role may touch); ``dags_dir``: the
+    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs."""
+
     config: PipelineConfig
     names: ResourceNames
     key: kms.IKey

@@ -13,9 +13,14 @@ from constructs import Construct
 from infra.config import PipelineConfig, ResourceNames
 from music_pipeline import contract
 
+# Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
+GLUE_TEMP_PREFIX = "glue-temp/"
+
 
 @dataclass(frozen=True)
 class StorageProps:
+    """``config``/``names``: the environment's configuration and resource names."""
+
     config: PipelineConfig
     names: ResourceNames
 
@@ -154,7 +159,3 @@ class Storage(Construct):
             "server_access_logs_prefix": log_prefix,
             "removal_policy": self.removal_policy,
         }
-
-
-# Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
-GLUE_TEMP_PREFIX = "glue-temp/"
