@@ -19,6 +19,7 @@ SUITES = {
     "dag": "benchmarks.dag_tasks",
     "glue": "benchmarks.glue_kpis",
     "e2e": "benchmarks.end_to_end",
+    "synth": "benchmarks.synth",
 }
 COLUMNS = ("what", "size", "time s", "rows/s", "peak MB", "baseline", "baseline s", "ratio")
 

@@ -1,9 +1,7 @@
 """Benchmark: how long a synth takes with both cdk-nag packs, against the same synth without them.
 
-`run(quick)` follows the `benchmarks/` convention (a list of `BenchResult`); register it in
-`benchmarks/__main__.py` as ``"synth": "infra.bench_synth"``. Every measurement is a fresh
-process, as a user runs it: interpreter, jsii runtime and Node start included.
-`python -m infra.bench_synth [--quick]` prints the rows on its own.
+Every measurement is a fresh process, as a user runs it: interpreter, jsii runtime and Node
+start included. `python -m benchmarks.synth [--quick]` prints the rows on its own.
 """
 
 from __future__ import annotations

@@ -1,0 +1,295 @@
+"""The Glue KPI job on local Spark (2 cores) against a single-node DuckDB reference, same files.
+
+Data: the project's generator (`local_run.generate`): ~90,000 songs, 50,000 users, and 1 million
+and 10 million stream rows over 7 days in 4 files, with the generator's quirks (bad rows,
+duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>/` and reused.
+
+- Spark: `run_job` in-process on the local session (warmed up first), writing to a fresh copy of
+  the curated store and to a DynamoDB table in moto; peak memory is the Spark JVM's RSS (a child
+  process of this one), sampled with psutil.
+- DuckDB: the same daily genre KPIs, top songs and top genres from the same CSV files (2 threads);
+  peak memory is this process's RSS while it runs. Its daily genre KPIs are compared with the
+  job's, so the two numbers measure the same answer.
+
+`python -m benchmarks.glue_kpis [--quick]`; `make bench` runs it with the other suites.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.results import BenchResult
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+for _folder in ("dags", "glue_scripts"):
+    if str(REPO_ROOT / _folder) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / _folder))
+
+from music_pipeline import contract  # noqa: E402
+
+BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
+SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11
+CORES = 2
+
+
+class PeakRss:
+    """Samples the resident memory of this process or of its children every 50 ms, in a thread."""
+
+    def __init__(self, children: bool):
+        self.children = children
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _rss(self) -> int:
+        me = psutil.Process()
+        procs = me.children(recursive=True) if self.children else [me]
+        total = 0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):  # a process that just ended
+                total += proc.memory_info().rss
+        return total
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._rss())
+            self._stop.wait(0.05)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+
+    @property
+    def mb(self) -> float:
+        return self.peak / 2**20
+
+
+def dataset(rows: int) -> tuple[Path, list[str], int]:
+    """The generated bucket for `rows` stream rows (made once): (root, stream keys, data rows)."""
+    from local_run.generate import generate_dataset
+
+    root = BENCH_DIR / str(rows)
+    marker = root / "GENERATED"
+    if not marker.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        print(f"   generating {rows:,} stream rows under {root} (once)", flush=True)
+        generated = generate_dataset(
+            root,
+            days=DAYS,
+            streams=rows,
+            songs=SONGS,
+            users=USERS,
+            files=FILES,
+            start=date(2026, 11, 1),
+            seed=SEED,
+        )
+        marker.write_text(f"{generated.stream_rows}\n" + "\n".join(generated.stream_keys) + "\n")
+    lines = marker.read_text().split()
+    return root, lines[1:], int(lines[0])
+
+
+# --- DuckDB reference ---------------------------------------------------------------------
+def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
+    """DESIGN.md's KPIs computed by DuckDB straight from the CSV files."""
+    import duckdb
+
+    files = [str(root / key) for key in stream_keys]
+    con = duckdb.connect()
+    con.execute(f"SET threads = {CORES}")
+    csv = "header = true, all_varchar = true, quote = '\"', escape = '\"'"
+    con.execute(
+        f"""
+        CREATE TEMP TABLE songs AS
+        SELECT track_id, coalesce(track_genre, '') AS genre, coalesce(track_name, '') AS track_name,
+               coalesce(artists, '') AS artists, CAST(duration_ms AS BIGINT) AS duration_ms
+        FROM read_csv('{root / contract.SONGS_KEY}', {csv})
+        WHERE coalesce(track_id, '') <> ''
+        QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY TRY_CAST(id AS BIGINT) NULLS LAST) = 1
+        """
+    )
+    con.execute(
+        f"""
+        CREATE TEMP TABLE events AS
+        SELECT DISTINCT s.user_id, s.track_id, s.ts
+        FROM (
+            SELECT user_id, track_id, try_strptime(listen_time, '%Y-%m-%d %H:%M:%S') AS ts
+            FROM read_csv({files!r}, {csv}, union_by_name = true)
+            WHERE coalesce(trim(user_id), '') <> '' AND coalesce(trim(track_id), '') <> ''
+        ) s
+        JOIN songs USING (track_id)
+        WHERE s.ts IS NOT NULL
+        """
+    )
+    con.execute(
+        """
+        CREATE TEMP TABLE plays AS
+        SELECT CAST(CAST(ts AS DATE) AS VARCHAR) AS listen_date, track_id, count(*) AS plays
+        FROM events GROUP BY ALL
+        """
+    )
+    kpis = con.execute(
+        """
+        WITH listeners AS (
+            SELECT CAST(CAST(e.ts AS DATE) AS VARCHAR) AS listen_date, s.genre, count(DISTINCT e.user_id) AS users
+            FROM events e JOIN songs s USING (track_id) GROUP BY ALL
+        ), totals AS (
+            SELECT p.listen_date, s.genre, sum(p.plays) AS listen_count, sum(p.plays * s.duration_ms) AS total_ms
+            FROM plays p JOIN songs s USING (track_id) GROUP BY ALL
+        )
+        SELECT t.listen_date, t.genre, CAST(t.listen_count AS BIGINT), l.users, CAST(t.total_ms AS BIGINT),
+               CAST((2 * t.total_ms + l.users) // (2 * l.users) AS BIGINT)
+        FROM totals t JOIN listeners l USING (listen_date, genre)
+        ORDER BY 1, 2
+        """
+    ).fetchall()
+    top_songs = con.execute(
+        """
+        SELECT p.listen_date, s.genre, p.track_id, s.track_name, s.artists, p.plays
+        FROM plays p JOIN songs s USING (track_id)
+        QUALIFY row_number() OVER (PARTITION BY p.listen_date, s.genre ORDER BY p.plays DESC, p.track_id) <= 3
+        """
+    ).fetchall()
+    top_genres = con.execute(
+        f"""
+        SELECT listen_date, genre, n FROM (
+            SELECT listen_date, genre, sum(plays) AS n FROM plays JOIN songs USING (track_id) GROUP BY ALL
+        ) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {contract.TOP_GENRES_PER_DAY}
+        """
+    ).fetchall()
+    con.close()
+    return {"kpis": kpis, "top_songs": top_songs, "top_genres": top_genres}
+
+
+# --- the Glue job on local Spark ------------------------------------------------------------
+def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, dict[str, Any], list[tuple]]:
+    """Run the job once on a fresh copy of the bucket's inputs; (seconds, report, daily genre KPIs)."""
+    import boto3
+
+    from local_run.emulator import running_emulator
+    from music_kpis.job import JobArguments, run_job
+    from music_kpis.session import local_spark_session
+
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for key in (contract.USERS_KEY, contract.SONGS_KEY, *stream_keys):
+        (work / key).parent.mkdir(parents=True, exist_ok=True)
+        os.link(root / key, work / key)  # hard links: no copy of gigabytes
+    run_id = "bench"
+    streams = tuple(
+        contract.StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
+    )
+    manifest = contract.Manifest(
+        run_id=run_id, created_at="2026-11-25T00:00:00+00:00", bucket="bench", streams=streams
+    )
+    (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
+    (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
+
+    spark = local_spark_session(cores=CORES)
+    spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
+    with running_emulator():
+        table = "bench-kpis"
+        boto3.client("dynamodb").create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+        )
+        args = JobArguments(
+            data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
+            data_root=work.resolve().as_uri(),
+        )  # fmt: skip
+        start = time.perf_counter()
+        result = run_job(spark, args)
+        seconds = time.perf_counter() - start
+    kpis = sorted(
+        (
+            item["date"], item["genre"], int(item["listen_count"]), int(item["unique_listeners"]),
+            item["total_listening_time_seconds"], item["avg_listening_time_per_user_seconds"],
+        )
+        for item in result.items
+        if item["record_type"] == contract.RECORD_DAILY_GENRE_KPI
+    )  # fmt: skip
+    return seconds, result.report, kpis
+
+
+def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
+    with PeakRss(children=children) as peak:
+        start = time.perf_counter()
+        out = fn()
+        seconds = time.perf_counter() - start
+    return seconds, peak.mb, out
+
+
+def run(quick: bool = False) -> list[BenchResult]:
+    results: list[BenchResult] = []
+    for rows in (1_000_000,) if quick else (1_000_000, 10_000_000):
+        root, keys, data_rows = dataset(rows)
+        size = f"{rows / 1e6:g}M rows, {SONGS // 1000}k songs, {USERS // 1000}k users"
+        duck_seconds, duck_mb, duck = _measure(
+            lambda root=root, keys=keys: duckdb_kpis(root, keys), children=False
+        )
+        work = BENCH_DIR / "work"
+        _, spark_mb, (spark_seconds, report, spark_kpis) = _measure(
+            lambda root=root, keys=keys, work=work: spark_job(root, keys, work), children=True
+        )
+        # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
+        duck_kpis = [
+            (d, g, c, u, Decimal(t).scaleb(-3), Decimal(a).scaleb(-3)) for d, g, c, u, t, a in duck["kpis"]
+        ]
+        same = duck_kpis == spark_kpis
+        print(
+            f"   {size}: Spark {spark_seconds:.1f}s, DuckDB {duck_seconds:.1f}s, "
+            f"{len(spark_kpis)} daily genre KPIs, identical: {same}; {report['rows_read']:,} rows read, "
+            f"{report['rows_rejected']:,} rejected, {report['duplicates_dropped']:,} duplicates",
+            flush=True,
+        )
+        if not same:
+            raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
+        results.append(
+            BenchResult(
+                what="Glue job, local Spark (2 cores)", size=size, seconds=spark_seconds, rows=data_rows,
+                peak_memory_mb=spark_mb, baseline="DuckDB (2 threads)", baseline_seconds=duck_seconds,
+            )
+        )  # fmt: skip
+        results.append(
+            BenchResult(
+                what="DuckDB reference (2 threads)", size=size, seconds=duck_seconds, rows=data_rows,
+                peak_memory_mb=duck_mb,
+            )
+        )  # fmt: skip
+        shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 million rows only")
+    args = parser.parse_args()
+    from benchmarks.__main__ import table
+
+    print(table(run(quick=args.quick)))
+
+
+if __name__ == "__main__":
+    main()
