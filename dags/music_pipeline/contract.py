@@ -195,8 +195,8 @@ class CuratedTable:
 CURATED_TABLES: dict[str, CuratedTable] = {
     table.name: table
     for table in (
-        # One row per stream event (user_id, track_id, listen_time); `source_files` names every
-        # raw file (`<key>#<etag>`) that carried the event, so re-processing a file replaces its rows.
+        # One row per stream event (user_id, track_id, listen_time); `source_file` is the raw file
+        # (`<key>#<etag>`) it was first stored from, so that re-processing a file replaces its rows.
         CuratedTable(
             "streams",
             CURATED_STREAMS_PREFIX,
@@ -204,7 +204,7 @@ CURATED_TABLES: dict[str, CuratedTable] = {
                 ("user_id", "string"),
                 ("track_id", "string"),
                 ("listen_time", "timestamp"),
-                ("source_files", "array<string>"),
+                ("source_file", "string"),
             ),
         ),
         CuratedTable(

@@ -45,6 +45,8 @@ RUN_CONF = {
     "spark.sql.parquet.compression.codec": "snappy",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    # Write each task's few listen_date partitions with one writer each instead of sorting the rows.
+    "spark.sql.maxConcurrentOutputFileWriters": "64",
 }
 
 
@@ -124,7 +126,7 @@ class JobResult:
             f"music_kpis run_id={self.run_id} status={r['status']} files={len(r['files'])} "
             f"read={r['rows_read']} accepted={r['rows_accepted']} rejected={r['rows_rejected']} "
             f"(ratio {r['reject_ratio']:.4f}) duplicates={r['duplicates_dropped']} "
-            f"unknown_users={r['unknown_users']} dates={','.join(r['dates_affected']) or '-'} "
+            f"unknown_user_rows={r['unknown_user_rows']} dates={','.join(r['dates_affected']) or '-'} "
             f"items={r['kpi_items_written']} stale_deleted={r['stale_items_deleted']}"
         )
 
@@ -155,7 +157,6 @@ def _empty_report(args: JobArguments, started_at: str) -> dict[str, Any]:
         "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
         "duplicates_dropped": 0,
         "unknown_user_rows": 0,
-        "unknown_users": 0,
         "dates_affected": [],
         "files": [],
         "kpi_items_written": 0,
@@ -219,16 +220,21 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     users = transforms.known_users(read_csv(spark, storage, users_source, ["user_id"]))
     users = users.persist(StorageLevel.MEMORY_AND_DISK)
     cached += [songs, users]
-    for frame, what, key in ((songs, "songs", songs_source.key), (users, "users", users_source.key)):
-        if frame.isEmpty():
-            raise DataError(f"{what} file {storage.uri(key)} has no rows")
+    references = ((songs_source, songs), (users_source, users))
+    empty = [storage.uri(source.key) for source, frame in references if frame.isEmpty()]
+    if empty:
+        raise DataError(f"reference files with no rows: {empty}")
     if not streams:
         log.warning("the manifest lists no stream files: nothing to do")
         return
 
     # 2. Parse and validate every stream line once; everything after reads the cached result.
     lines = read_csv_lines(spark, storage, stream_sources)
-    validated = transforms.validate_streams(lines, songs, users).persist(StorageLevel.MEMORY_AND_DISK)
+    validated = transforms.validate_streams(lines, songs, users)
+    # Only a rejected row needs its raw listen_time (for the quarantine): keep the cache small.
+    raw_time = F.when(F.col("reject_reason").isNotNull(), F.col("listen_time")).alias("listen_time")
+    validated = validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
+    validated = validated.persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(validated)
     split_counts = validated.groupBy("source_file", "_block").agg(F.count(F.lit(1)), F.min("_mid")).collect()
     splits = spark.createDataFrame(
@@ -252,13 +258,13 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
         return
 
     # 3. The curated events of the touched dates: this run's files replace their earlier rows.
-    key_to_id = {s.key: _source_id(s) for s in streams}
-    source_id = F.create_map(*[F.lit(x) for pair in key_to_id.items() for x in pair])[F.col("source_file")]
-    accepted = rows.where(F.col("reject_reason").isNull()).withColumn("source_file", source_id)
+    source_ids = [_source_id(s) for s in streams]
+    index = F.create_map(*[F.lit(x) for i, s in enumerate(streams) for x in (s.key, i)])[F.col("source_file")]
+    accepted = rows.where(F.col("reject_reason").isNull()).withColumn("source_index", index)
     existing = read_partitions(spark, storage, contract.CURATED_STREAMS_PREFIX, dates)
-    merged = transforms.merge_events(accepted, existing, sorted(key_to_id.values()))
+    merged = transforms.merge_events(accepted, existing, source_ids)
     merge_stats = Observation("merge")
-    merged = merged.observe(merge_stats, F.sum(F.col("_new").cast("long")).alias("new_events"))
+    merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
     # Spark must not overwrite files it is still reading: when earlier partitions of these dates
     # exist, the merge goes to a staging prefix first and is published from there.
     target = f"{STAGING_PREFIX}run_id={run_id}/streams/" if existing is not None else None
@@ -266,7 +272,10 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     new_events = int(merge_stats.get.get("new_events") or 0)
     report["duplicates_dropped"] = report["rows_accepted"] - new_events
     events = read_partitions(spark, storage, target or contract.CURATED_STREAMS_PREFIX, dates)
-    assert events is not None, "the curated events just written are missing"
+    if events is None:
+        raise RuntimeError(
+            f"the curated events just written under {storage.uri(target or contract.CURATED_STREAMS_PREFIX)} are missing"
+        )
 
     # 4. KPIs of the touched dates from all their curated events.
     events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
@@ -308,7 +317,6 @@ def _count_rows(rows: DataFrame, streams: Sequence[contract.StreamObject], repor
         .agg(F.count(F.lit(1)).alias("n"))
         .collect()
     )
-    unknown = rows.where(F.col("reject_reason").isNull() & ~F.col("known_user")).select("user_id").distinct()
     per_file: dict[str, dict[str, Any]] = {
         s.key: {
             "key": s.key,
@@ -343,7 +351,6 @@ def _count_rows(rows: DataFrame, streams: Sequence[contract.StreamObject], repor
         reject_ratio=rejected / read if read else 0.0,
         rejected_by_reason={reason: by_reason.get(reason, 0) for reason in contract.REJECT_REASONS},
         unknown_user_rows=unknown_rows,
-        unknown_users=unknown.count() if unknown_rows else 0,
         dates_affected=sorted(dates),
         files=list(per_file.values()),
     )

@@ -102,48 +102,45 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
     )
 
 
-def merge_events(
-    new_events: DataFrame, existing: DataFrame | None, replaced_sources: Sequence[str]
-) -> DataFrame:
+EVENT_KEY = (contract.PARTITION_COLUMN, "user_id", "track_id", "listen_time")
+
+
+def merge_events(new_events: DataFrame, existing: DataFrame | None, sources: Sequence[str]) -> DataFrame:
     """The curated event store of the touched dates after this run.
 
-    `new_events`: accepted rows (user_id, track_id, listen_ts, listen_date, source_file).
-    `existing`: the store's current rows of those dates (or None). Rows that came from one of
-    `replaced_sources` are taken out first (re-processing a file replaces its rows); then every
-    (user_id, track_id, listen_time) triple is kept once, with the sorted list of files that
-    carried it. Out: the curated `streams` columns, `listen_date`, and `_new` (the triple came
-    only from this run) for the report.
+    `new_events`: accepted rows (user_id, track_id, listen_ts, listen_date, source_index), where
+    `source_index` points into `sources`, this run's source ids. `existing`: the store's rows of
+    those dates (or None); each (user_id, track_id, listen_time) triple is there once. Rows that
+    came from one of `sources` are taken out first (re-processing a file replaces its rows), then
+    the run's triples not already in the store are added, once each. Out: the store's columns,
+    `listen_date`, and `_new` (added by this run) for the report.
+
+    All aggregates are on fixed-width values (no collect_set or min of strings), so Spark keeps
+    them in hash aggregation: the step that handles every event stays a single shuffle.
     """
-    parts = [
+    ids = F.array(*[F.lit(s) for s in sources])
+    new = (
         new_events.select(
+            contract.PARTITION_COLUMN,
             "user_id",
             "track_id",
             F.col("listen_ts").alias("listen_time"),
-            contract.PARTITION_COLUMN,
-            "source_file",
+            "source_index",
+        )
+        .groupBy(*EVENT_KEY)
+        .agg(F.min("source_index").alias("_source"))
+        .select(
+            *EVENT_KEY,
+            F.element_at(ids, F.col("_source") + 1).alias("source_file"),
             F.lit(True).alias("_new"),
         )
-    ]
-    if existing is not None:
-        dropped = F.array(*[F.lit(s) for s in replaced_sources]) if replaced_sources else None
-        kept = F.array_except("source_files", dropped) if dropped is not None else F.col("source_files")
-        parts.append(
-            existing.select(
-                "user_id",
-                "track_id",
-                "listen_time",
-                contract.PARTITION_COLUMN,
-                F.explode(kept).alias("source_file"),
-                F.lit(False).alias("_new"),
-            )
-        )
-    union = parts[0]
-    for part in parts[1:]:
-        union = union.unionByName(part)
-    return union.groupBy(contract.PARTITION_COLUMN, "user_id", "track_id", "listen_time").agg(
-        F.array_sort(F.collect_set("source_file")).alias("source_files"),
-        F.min("_new").alias("_new"),
     )
+    if existing is None:
+        return new
+    kept = existing.where(~F.col("source_file").isin(*sources)).select(
+        *EVENT_KEY, "source_file", F.lit(False).alias("_new")
+    )
+    return kept.unionByName(new.join(kept.select(*EVENT_KEY), list(EVENT_KEY), "left_anti"))
 
 
 def curated_streams(merged: DataFrame) -> DataFrame:

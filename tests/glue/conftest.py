@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
+import uuid
 
 import boto3
 import pytest
 
 from music_pipeline import contract
 
-_tables = itertools.count(1)
 
-
-@pytest.fixture
-def kpi_table(moto_server) -> str:
-    """A fresh KPI table in moto with the keys and index of DESIGN.md."""
-    name = f"kpis-{next(_tables)}"
+def create_kpi_table() -> str:
+    """A fresh KPI table in moto (the `moto_server` fixture must be running) with DESIGN.md's keys."""
+    name = f"kpis-{uuid.uuid4().hex[:12]}"
     key_names = (
         contract.TABLE_PARTITION_KEY,
         contract.TABLE_SORT_KEY,
@@ -42,3 +39,8 @@ def kpi_table(moto_server) -> str:
         ],
     )
     return name
+
+
+@pytest.fixture
+def kpi_table(moto_server) -> str:
+    return create_kpi_table()

@@ -50,13 +50,17 @@ def test_songs_quirks_parse_into_the_right_columns(spark, storage):
 
 
 def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage):
-    plain = put(storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\nu2,T2,x\n")
+    plain = put(
+        storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\nu2,T2,x\n"
+    )
     quirky = put(
         storage,
         "raw_data/deep/b.csv",
         '\ufeffextra,LISTEN_TIME,track_id,user_id\r\n"1,2",2026-11-21 00:00:00,T3,u3\r\n,,,\r\n',
     )
-    sources = [io.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)]
+    sources = [
+        io.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
+    ]
     lines = io.read_csv_lines(spark, storage, sources)
     got = [
         (r.source_file, r.user_id, r.track_id, r.listen_time, r._blank)

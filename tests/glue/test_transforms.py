@@ -11,7 +11,9 @@ from pyspark.sql import functions as F
 from music_kpis import transforms
 from music_pipeline import contract
 
-SONG_COLUMNS = "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
+SONG_COLUMNS = (
+    "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
+)
 STREAM_COLUMNS = "user_id string, track_id string, listen_time string"
 
 
@@ -142,7 +144,11 @@ def test_daily_genre_kpis_hand_computed(spark):
         },
     ]
     schema = dict(kpis.dtypes)
-    assert schema["total_listening_time_seconds"] == schema["avg_listening_time_per_user_seconds"] == "decimal(18,3)"
+    assert (
+        schema["total_listening_time_seconds"]
+        == schema["avg_listening_time_per_user_seconds"]
+        == "decimal(18,3)"
+    )
 
 
 def test_large_totals_stay_exact(spark):
@@ -166,7 +172,9 @@ def test_top_songs_order_ties_and_limit(spark):
     events = [(f"u{n}", track, "d") for track, count in plays for n in range(count)]
     _, track_plays = kpis_of(spark, songs, events)
     top = transforms.top_songs(track_plays)
-    assert [(r["genre"], r["rank"], r["track_id"], r["listen_count"]) for r in rows_of(top, "genre", "rank")] == [
+    assert [
+        (r["genre"], r["rank"], r["track_id"], r["listen_count"]) for r in rows_of(top, "genre", "rank")
+    ] == [
         ("g", 1, "E", 3),
         ("g", 2, "B", 2),  # B, C and D tie on 2 plays: track_id ascending, and only 3 songs
         ("g", 3, "C", 2),
@@ -197,28 +205,36 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
     when = datetime(2026, 11, 20, 10)
     existing = spark.createDataFrame(
         [
-            ("u1", "A", when, ["f1#1"], "d"),  # only from f1: goes when f1 is re-processed
-            ("u2", "A", when, ["f1#1", "f2#1"], "d"),  # f2 still carries it
-            ("u3", "A", when, ["f2#1"], "d"),
+            ("u1", "A", when, "f1#1", "d"),  # stored from f1: replaced when f1 is re-processed
+            ("u2", "A", when, "f1#1", "d"),  # f1 no longer carries it: gone
+            ("u3", "A", when, "f2#1", "d"),
         ],
-        f"user_id string, track_id string, listen_time timestamp, source_files array<string>, "
-        f"{contract.PARTITION_COLUMN} string",
+        f"user_id string, track_id string, listen_time timestamp, source_file string, {contract.PARTITION_COLUMN} string",
     )
     new = spark.createDataFrame(
         [
-            ("u4", "A", when, "d", "f1#1"),
-            ("u4", "A", when, "d", "f1#1"),  # a duplicate inside the file
-            ("u3", "A", when, "d", "f1#1"),  # already there from f2
+            ("u1", "A", when, "d", 1),
+            ("u4", "A", when, "d", 1),
+            ("u4", "A", when, "d", 1),  # a duplicate inside the file
+            ("u3", "A", when, "d", 1),  # already stored from f2
+            ("u5", "A", when, "d", 1),
+            ("u5", "A", when, "d", 0),  # in two of this run's files: the first file listed wins
         ],
-        f"user_id string, track_id string, listen_ts timestamp, {contract.PARTITION_COLUMN} string, source_file string",
+        f"user_id string, track_id string, listen_ts timestamp, {contract.PARTITION_COLUMN} string, source_index int",
     )
-    merged = transforms.merge_events(new, existing, ["f1#1"])
-    got = {(r.user_id, tuple(r.source_files), r._new) for r in merged.collect()}
-    assert got == {("u2", ("f2#1",), False), ("u3", ("f1#1", "f2#1"), False), ("u4", ("f1#1",), True)}
+    merged = transforms.merge_events(new, existing, ["f0#1", "f1#1"])
+    assert {(r.user_id, r.source_file, r._new) for r in merged.collect()} == {
+        ("u1", "f1#1", True),
+        ("u3", "f2#1", False),
+        ("u4", "f1#1", True),
+        ("u5", "f0#1", True),
+    }
     assert transforms.curated_streams(merged).columns == [
         *contract.CURATED_TABLES["streams"].column_names,
         contract.PARTITION_COLUMN,
     ]
+    first_run = transforms.merge_events(new, None, ["f0#1", "f1#1"])
+    assert first_run.count() == 4
 
 
 def test_split_offsets_number_lines_across_splits():

@@ -1,0 +1,245 @@
+"""Whole job runs on local Spark against moto: hand-computed items, report, quarantine, curated
+tables, idempotency in any order, and the failure paths that must publish nothing."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import boto3
+import compute_kpis
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from music_kpis.io import DataError
+from music_kpis.job import RejectRatioExceeded, run_job
+from music_pipeline import contract
+from tests.glue.bucket import (
+    D1,
+    D2,
+    S1,
+    S2,
+    S3,
+    STREAM_FILES,
+    comparable,
+    expected_comparable,
+    job_arguments,
+    table_items,
+    write_bucket,
+    write_manifest,
+)
+from tests.glue.conftest import create_kpi_table
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LENIENT = 0.5  # the fixture rejects 4 of 16 rows on purpose
+
+
+@pytest.fixture(scope="module")
+def full_run(moto_server, spark, tmp_path_factory):
+    """One run over all three files through `main()` (the command line), on a table that already
+    holds a stale item of a touched date and an item of an untouched date."""
+    root = write_bucket(tmp_path_factory.mktemp("bucket"))
+    table = create_kpi_table()
+    resource = boto3.resource("dynamodb").Table(table)
+    resource.put_item(Item={"pk": f"DATE#{D1}", "sk": "GENRE#polka", "record_type": "DAILY_GENRE_KPI"})
+    resource.put_item(Item={"pk": "DATE#2026-01-01", "sk": "TOP_GENRES", "record_type": "TOP_GENRES"})
+    run_id, manifest_key = write_manifest(root, list(STREAM_FILES))
+    argv = [
+        "compute_kpis.py", "--data_bucket", "bucket", "--data_root", root.as_uri(), "--manifest_key",
+        manifest_key, "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
+        "--max_reject_ratio", str(LENIENT), "--JOB_NAME", "ignored-glue-option",
+    ]  # fmt: skip
+    assert compute_kpis.main(argv) == 0
+    return root, table, run_id
+
+
+def test_items_are_the_hand_computed_ones_and_stale_items_are_gone(full_run):
+    _, table, run_id = full_run
+    items = table_items(table)
+    untouched = [i for i in items if i["pk"] == "DATE#2026-01-01"]
+    assert len(untouched) == 1, "an item of a date the run did not touch must stay"
+    got = comparable([i for i in items if i["pk"] != "DATE#2026-01-01"])
+    assert got == expected_comparable()  # GENRE#polka of D1 is gone
+    assert {i["run_id"] for i in items if i not in untouched} == {run_id}
+    assert all(i["updated_at"].endswith("+00:00") for i in items if i not in untouched)
+
+
+def test_dynamodb_types_read_back(full_run):
+    _, table, _ = full_run
+    client = boto3.client("dynamodb")
+    kpi = client.get_item(TableName=table, Key={"pk": {"S": f"DATE#{D1}"}, "sk": {"S": "GENRE#pop"}})["Item"]
+    assert kpi["listen_count"] == {"N": "3"}
+    assert kpi["total_listening_time_seconds"] == {"N": "580.5"} or kpi["total_listening_time_seconds"] == {
+        "N": "580.500"
+    }
+    assert kpi["avg_listening_time_per_user_seconds"]["N"] in ("290.25", "290.250")
+    songs = client.get_item(
+        TableName=table, Key={"pk": {"S": f"DATE#{D1}"}, "sk": {"S": "GENRE#pop#TOP_SONGS"}}
+    )
+    first = songs["Item"]["top_songs"]["L"][0]["M"]
+    assert first == {
+        "rank": {"N": "1"},
+        "track_id": {"S": "T1"},
+        "track_name": {"S": 'Say "Hi"'},
+        "artists": {"S": "Smith, John"},
+        "listen_count": {"N": "2"},
+    }
+    genres = (
+        boto3.resource("dynamodb").Table(table).get_item(Key={"pk": f"DATE#{D2}", "sk": "TOP_GENRES"})["Item"]
+    )
+    assert all(
+        isinstance(g["listen_count"], Decimal) and isinstance(g["rank"], Decimal)
+        for g in genres["top_genres"]
+    )
+    by_genre = (
+        boto3.resource("dynamodb")
+        .Table(table)
+        .query(
+            IndexName=contract.GSI1_NAME,
+            KeyConditionExpression=Key(contract.GSI1_PARTITION_KEY).eq("GENRE#pop"),
+        )["Items"]
+    )
+    assert sorted(i["date"] for i in by_genre) == [D1, D2]
+
+
+def test_report_and_quarantine(full_run):
+    root, _, run_id = full_run
+    report = json.loads((root / contract.report_key(run_id)).read_text())
+    assert report["status"] == "succeeded"
+    assert (report["rows_read"], report["rows_accepted"], report["rows_rejected"]) == (16, 12, 4)
+    assert report["rejected_by_reason"] == dict.fromkeys(contract.REJECT_REASONS, 1)
+    assert report["duplicates_dropped"] == 3  # streams1 line 5, streams2's first row, streams3's second
+    assert report["unknown_user_rows"] == 1
+    assert report["dates_affected"] == [D1, D2]
+    assert [(f["key"], f["rows_read"], f["rows_accepted"], f["rows_rejected"]) for f in report["files"]] == [
+        (S1, 9, 5, 4),
+        (S2, 4, 4, 0),
+        (S3, 3, 3, 0),
+    ]
+    assert (report["kpi_items_written"], report["stale_items_deleted"]) == (14, 1)
+    parts = list((root / contract.quarantine_prefix(run_id)).glob("part-*.csv"))
+    with parts[0].open(newline="") as handle:
+        rows = [(r["source_file"], r["line_number"], r["reject_reason"]) for r in csv.DictReader(handle)]
+    assert sorted(rows, key=lambda r: int(r[1])) == [
+        (S1, "8", contract.REJECT_MISSING_USER_ID),
+        (S1, "9", contract.REJECT_MISSING_TRACK_ID),
+        (S1, "10", contract.REJECT_INVALID_LISTEN_TIME),
+        (S1, "11", contract.REJECT_UNKNOWN_TRACK_ID),
+    ]
+
+
+def test_curated_tables_follow_the_contract(full_run, spark):
+    root, _, _ = full_run
+    for table in contract.CURATED_TABLES.values():
+        frame = spark.read.parquet((root / table.prefix).as_uri())
+        assert [(n, t) for n, t in frame.dtypes if n != table.partition_column] == list(table.columns)
+        assert sorted(p.name for p in (root / table.prefix).glob("listen_date=*")) == [
+            f"listen_date={D1}",
+            f"listen_date={D2}",
+        ]
+    streams = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    assert streams.count() == 9  # the distinct accepted events
+    first = streams.where("user_id = 'u1' AND track_id = 'T1'").collect()
+    assert [row.source_file.split("#")[0] for row in first] == [S1]  # S2 repeats it: stored once
+    assert not (root / "tmp").exists() or not any((root / "tmp").iterdir())
+
+
+def _run(spark, root: Path, table: str, keys: list[str], **extra):
+    run_id, manifest_key = write_manifest(root, keys)
+    return run_job(spark, job_arguments(root, table, manifest_key, run_id, **extra))
+
+
+@pytest.mark.parametrize(
+    "order", [[[S1], [S2], [S3], [S1]], [[S3], [S1], [S2]]], ids=["1-2-3-then-1", "3-1-2"]
+)
+def test_runs_in_any_order_and_a_repeated_file_equal_one_run(spark, moto_server, tmp_path, order):
+    root = write_bucket(tmp_path)
+    table = create_kpi_table()
+    for keys in order:
+        _run(spark, root, table, keys, max_reject_ratio=LENIENT)
+    assert comparable(table_items(table)) == expected_comparable()
+    streams = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    assert streams.count() == 9
+
+
+def _remove(path: Path) -> None:
+    path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("break_bucket", "keys", "message"),
+    [
+        (lambda root: _remove(root / contract.USERS_KEY), [S3], r"users file .*users\.csv is missing"),
+        (
+            lambda root: (root / contract.SONGS_KEY).write_text(
+                "id,track_id,artists,track_name,duration_ms,track_genre\n"
+            ),
+            [S3],
+            r"reference files with no rows: \[.*songs\.csv'\]",
+        ),
+        (lambda root: (root / S1).write_text(""), [S1, S3], r"stream file .*streams1\.csv is empty"),
+        (
+            lambda root: None,
+            [S3, "raw_data/gone.csv"],
+            r"stream files of the manifest are gone: .*raw_data/gone\.csv",
+        ),
+    ],
+    ids=["missing-users", "empty-songs", "empty-stream-file", "manifest-file-gone"],
+)
+def test_bad_input_fails_and_publishes_nothing(spark, kpi_table, tmp_path, break_bucket, keys, message):
+    root = write_bucket(tmp_path)
+    run_id, manifest_key = write_manifest(root, keys)
+    break_bucket(root)
+    with pytest.raises(DataError, match=message):
+        run_job(spark, job_arguments(root, kpi_table, manifest_key, run_id))
+    assert table_items(kpi_table) == []
+    assert not (root / contract.CURATED_PREFIX).exists()
+    report = json.loads((root / contract.report_key(run_id)).read_text())
+    assert report["status"] == "failed"
+    assert re.search(message, report["error"])
+
+
+def test_reject_ratio_over_the_limit_fails_after_quarantining(spark, kpi_table, tmp_path):
+    root = write_bucket(tmp_path)
+    run_id, manifest_key = write_manifest(root, list(STREAM_FILES))
+    with pytest.raises(RejectRatioExceeded, match=r"4 of 16 stream rows rejected \(25\.00%\), more than"):
+        run_job(spark, job_arguments(root, kpi_table, manifest_key, run_id))  # default limit 5%
+    assert table_items(kpi_table) == []
+    assert not (root / contract.CURATED_PREFIX).exists()
+    assert list((root / contract.quarantine_prefix(run_id)).glob("part-*.csv"))
+    report = json.loads((root / contract.report_key(run_id)).read_text())
+    assert (report["status"], report["rows_rejected"]) == ("failed", 4)
+
+
+def test_a_stream_file_with_only_a_header_is_an_empty_batch(spark, kpi_table, tmp_path):
+    root = write_bucket(tmp_path, {"raw_data/streams9/streams9.csv": "user_id,track_id,listen_time\r\n"})
+    result = _run(spark, root, kpi_table, ["raw_data/streams9/streams9.csv"])
+    assert result.report["status"] == "succeeded"
+    assert (result.report["rows_read"], result.report["dates_affected"]) == (0, [])
+    assert table_items(kpi_table) == []
+
+
+def test_command_line_fails_with_a_clear_message(tmp_path):
+    """`python glue_scripts/compute_kpis.py` from a checkout: finds the contract, exits non-zero."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    argv = [
+        sys.executable, str(REPO_ROOT / "glue_scripts" / "compute_kpis.py"), "--data_bucket", "bucket",
+        "--data_root", tmp_path.as_uri(), "--manifest_key", "manifests/run_id=nope.json", "--run_id", "nope",
+        "--database_name", "music_streams", "--kpi_table", "kpis",
+    ]  # fmt: skip
+    completed = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    assert re.search(r"compute_kpis failed: manifest .*nope\.json does not exist", completed.stderr)
