@@ -143,12 +143,18 @@ def _columns(fields: Column, source: CsvSource, names: Sequence[str]) -> list[Co
     return [fields[f"c{source.position(name)}"].alias(name) for name in names]
 
 
+# monotonically_increasing_id() is (partition index << 33) + row index within the partition.
+_ROW_IN_PARTITION = (1 << 33) - 1
+
+
 def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvSource]) -> DataFrame:
     """Every physical line of the stream files, parsed by each file's own header.
 
-    Columns: `source_file`, `_block` (byte offset of the Spark split the line came from), `_mid`
-    (increasing id within a split), `user_id`, `track_id`, `listen_time` (raw strings), `_blank`.
-    The header line is still there: `line_numbers` numbers the lines and the job drops line 1.
+    Columns: `source_file`, `_block` (byte offset of the Spark split the line came from), `_row`
+    (0-based line index within the split), `user_id`, `track_id`, `listen_time` (raw strings),
+    `_blank`, and `_header` (the file's first line). A scan of one file puts each split in a
+    partition of its own, so the row index within the partition is the line index within the
+    split; `split_line_counts` in the job checks that every split starts at row 0.
     One text scan per file (column order differs between files), read in parallel splits.
     """
     frames = []
@@ -164,15 +170,20 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
     lines = frames[0]
     for frame in frames[1:]:
         lines = lines.unionAll(frame)
-    # Evaluated per task after the union: the split's offset and a per-partition increasing id.
+    # Evaluated per task after the union: the split's offset and the row's index in the partition.
+    block = F.input_file_block_start()
+    row = F.monotonically_increasing_id().bitwiseAND(F.lit(_ROW_IN_PARTITION))
     return lines.select(
+        "source_file", block.alias("_block"), row.alias("_row"), "user_id", "track_id", "listen_time", "value"
+    ).select(
         "source_file",
-        F.input_file_block_start().alias("_block"),
-        F.monotonically_increasing_id().alias("_mid"),
+        "_block",
+        "_row",
         "user_id",
         "track_id",
         "listen_time",
         (F.trim(F.col("value")) == "").alias("_blank"),
+        ((F.col("_block") == 0) & (F.col("_row") == 0)).alias("_header"),
     )
 
 

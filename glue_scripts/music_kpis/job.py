@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
 from music_kpis import dynamo, transforms
@@ -39,6 +39,7 @@ log = logging.getLogger("music_kpis")
 
 SONGS_READ_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_ms", "track_genre")
 STAGING_PREFIX = "tmp/"
+DATE = contract.PARTITION_COLUMN
 # Set on every run: Parquet output must not depend on the platform's defaults, `listen_date` is a
 # string partition (not inferred as a date), and odd timestamps give null rather than an error.
 RUN_CONF = {
@@ -236,22 +237,24 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     validated = validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
     validated = validated.persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(validated)
-    split_counts = validated.groupBy("source_file", "_block").agg(F.count(F.lit(1)), F.min("_mid")).collect()
-    splits = spark.createDataFrame(
-        transforms.split_offsets([tuple(r) for r in split_counts]),
-        "source_file string, _block long, _base long, _first long",
+    # One pass over the cache: line counts per split (for line numbers) and the report's counts.
+    stats = (
+        validated.groupBy("source_file", "_block", "_blank", "_header", "reject_reason", "known_user", DATE)
+        .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
+        .collect()
     )
-    rows = transforms.line_numbers(validated, splits).where((F.col("line_number") > 1) & ~F.col("_blank"))
-    _count_rows(rows, streams, report)
+    bases = split_line_bases(stats)
+    _count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
+    rows = validated.where(~F.col("_blank") & ~F.col("_header"))
     rejected = report["rows_rejected"]
     if report["rows_read"] and rejected / report["rows_read"] > args.max_reject_ratio:
-        write_quarantine(_quarantine(rows), storage, run_id)
+        write_quarantine(_quarantine(rows, bases), storage, run_id)
         raise RejectRatioExceeded(
             f"{rejected} of {report['rows_read']} stream rows rejected ({report['reject_ratio']:.2%}), "
             f"more than --max_reject_ratio {args.max_reject_ratio:.2%}: by reason "
             f"{ {k: v for k, v in report['rejected_by_reason'].items() if v} }; nothing was published"
         )
-    write_quarantine(_quarantine(rows), storage, run_id)
+    write_quarantine(_quarantine(rows, bases), storage, run_id)
     dates = report["dates_affected"]
     if not dates:
         log.warning("no accepted stream rows: no date to update")
@@ -304,19 +307,37 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted
 
 
-def _quarantine(rows: DataFrame) -> DataFrame:
-    return rows.where(F.col("reject_reason").isNotNull()).select(
+def split_line_bases(stats: Sequence[Row]) -> dict[tuple[str, int], int]:
+    """Lines before each split of each file, from the per-split counts of the stats pass.
+
+    Line numbers rely on every split being read from its own partition (row index 0 = the
+    split's first line); Spark packs splits of one file that way, and this checks it did.
+    """
+    lines: dict[tuple[str, int], int] = defaultdict(int)
+    first: dict[tuple[str, int], int] = {}
+    for r in stats:
+        key = (r["source_file"], r["_block"])
+        lines[key] += r["n"]
+        first[key] = min(first.get(key, r["first_row"]), r["first_row"])
+    shared = sorted(key for key, row in first.items() if row != 0)
+    if shared:
+        raise RuntimeError(
+            f"Spark read several splits in one partition, line numbers would be wrong: {shared}"
+        )
+    return transforms.split_bases([(source, block, n) for (source, block), n in lines.items()])
+
+
+def _quarantine(rows: DataFrame, bases: dict[tuple[str, int], int]) -> DataFrame:
+    rejected = rows.where(F.col("reject_reason").isNotNull())
+    return transforms.with_line_numbers(rejected, bases).select(
         "source_file", "line_number", "user_id", "track_id", "listen_time", "reject_reason"
     )
 
 
-def _count_rows(rows: DataFrame, streams: Sequence[contract.StreamObject], report: dict[str, Any]) -> None:
-    """Fill the report's counts from one small aggregate of the validated rows."""
-    counts = (
-        rows.groupBy("source_file", "reject_reason", "known_user", contract.PARTITION_COLUMN)
-        .agg(F.count(F.lit(1)).alias("n"))
-        .collect()
-    )
+def _count_rows(
+    counts: Sequence[Row], streams: Sequence[contract.StreamObject], report: dict[str, Any]
+) -> None:
+    """Fill the report's counts from the grouped counts of the data rows (no header, no blank line)."""
     per_file: dict[str, dict[str, Any]] = {
         s.key: {
             "key": s.key,
@@ -336,7 +357,7 @@ def _count_rows(rows: DataFrame, streams: Sequence[contract.StreamObject], repor
         entry["rows_read"] += row["n"]
         if row["reject_reason"] is None:
             entry["rows_accepted"] += row["n"]
-            dates.add(row[contract.PARTITION_COLUMN])
+            dates.add(row[DATE])
             unknown_rows += 0 if row["known_user"] else row["n"]
         else:
             entry["rows_rejected"] += row["n"]

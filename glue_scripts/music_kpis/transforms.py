@@ -51,26 +51,24 @@ def known_users(users: DataFrame) -> DataFrame:
 
 
 # --- stream rows --------------------------------------------------------------------------
-def line_numbers(lines: DataFrame, splits: DataFrame) -> DataFrame:
-    """Add `line_number` (1-based, header included) from the per-split line counts in `splits`.
-
-    `splits` has one row per (source_file, _block) with `_base` (lines before the split) and
-    `_first` (the split's smallest `_mid`); ids inside one split are consecutive.
-    """
-    return lines.join(F.broadcast(splits), ["source_file", "_block"]).select(
-        *[c for c in lines.columns if c not in ("_block", "_mid")],
-        (F.col("_base") + F.col("_mid") - F.col("_first") + 1).alias("line_number"),
-    )
-
-
-def split_offsets(split_counts: Sequence[tuple[str, int, int, int]]) -> list[tuple[str, int, int, int]]:
-    """From (source_file, _block, lines, first_mid) per split, (source_file, _block, _base, _first)."""
-    out = []
+def split_bases(split_lines: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int], int]:
+    """From (source_file, _block, lines) per split, the lines of the same file before each split."""
+    bases: dict[tuple[str, int], int] = {}
     seen: dict[str, int] = {}
-    for source, block, lines, first in sorted(split_counts):
-        out.append((source, block, seen.get(source, 0), first))
+    for source, block, lines in sorted(split_lines):
+        bases[(source, block)] = seen.get(source, 0)
         seen[source] = seen.get(source, 0) + lines
-    return out
+    return bases
+
+
+def with_line_numbers(rows: DataFrame, bases: dict[tuple[str, int], int]) -> DataFrame:
+    """Add `line_number` (1-based, the header is line 1): lines before the split + index in it + 1."""
+    keys = [F.lit(f"{source}\t{block}") for source, block in bases]
+    lookup = F.create_map(
+        *[x for key, base in zip(keys, bases.values(), strict=True) for x in (key, F.lit(base))]
+    )
+    split = F.concat_ws("\t", F.col("source_file"), F.col("_block").cast("string"))
+    return rows.withColumn("line_number", lookup[split] + F.col("_row") + 1)
 
 
 def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from music_kpis import io, transforms
+from music_kpis import io, job, transforms
 from music_pipeline import contract
 
 
@@ -64,10 +64,10 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
     lines = io.read_csv_lines(spark, storage, sources)
     got = [
         (r.source_file, r.user_id, r.track_id, r.listen_time, r._blank)
-        for r in lines.orderBy("source_file", "_block", "_mid").collect()
+        for r in lines.orderBy("source_file", "_block", "_row").collect()
     ]
     assert got == [
-        (plain, "user_id", "track_id", "listen_time", False),  # the header line (dropped by the job)
+        (plain, "user_id", "track_id", "listen_time", False),  # the header line (`_header`)
         (plain, "u1", "T1", "2026-11-20 10:00:00", False),
         (plain, None, None, None, True),
         (plain, "u2", "T2", "x", False),
@@ -87,18 +87,23 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
     spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
     try:
         lines = io.read_csv_lines(spark, storage, [source]).cache()
-        counts = lines.groupBy("source_file", "_block").agg(F.count(F.lit(1)), F.min("_mid")).collect()
-        assert len(counts) >= 4
-        splits = spark.createDataFrame(
-            transforms.split_offsets([tuple(r) for r in counts]),
-            "source_file string, _block long, _base long, _first long",
+        stats = (
+            lines.withColumn("reject_reason", F.lit(None).cast("string"))
+            .withColumn("known_user", F.lit(True))
+            .withColumn(contract.PARTITION_COLUMN, F.lit("d"))
+            .groupBy(
+                "source_file", "_block", "_blank", "_header", "reject_reason", "known_user", "listen_date"
+            )
+            .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
+            .collect()
         )
-        numbered = transforms.line_numbers(lines, splits).collect()
+        assert len(stats) >= 4
+        numbered = transforms.with_line_numbers(lines, job.split_line_bases(stats)).collect()
         lines.unpersist()
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
-    by_line = {r.line_number: r.user_id for r in numbered}
-    assert by_line == {1: "user_id", **{i + 2: f"user{i:03d}" for i in range(40)}}
+    by_line = {r.line_number: (r.user_id, r._header) for r in numbered}
+    assert by_line == {1: ("user_id", True), **{i + 2: (f"user{i:03d}", False) for i in range(40)}}
 
 
 def test_missing_empty_and_incomplete_files_fail_clearly(storage):

@@ -237,14 +237,14 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
     assert first_run.count() == 4
 
 
-def test_split_offsets_number_lines_across_splits():
-    # Two splits of f (listed out of order) and one of g: lines before each split, per file.
-    counts = [("f", 100, 4, 8589934592), ("f", 0, 3, 0), ("g", 0, 2, 17179869184)]
-    assert transforms.split_offsets(counts) == [
-        ("f", 0, 0, 0),
-        ("f", 100, 3, 8589934592),
-        ("g", 0, 0, 17179869184),
-    ]
+def test_split_bases_count_the_lines_before_each_split():
+    # Two splits of f (listed out of order) and one of g: lines of the same file before each split.
+    assert transforms.split_bases([("f", 100, 4), ("f", 0, 3), ("g", 0, 2), ("f", 250, 1)]) == {
+        ("f", 0): 0,
+        ("f", 100): 3,
+        ("f", 250): 7,
+        ("g", 0): 0,
+    }
 
 
 @pytest.mark.parametrize("table", ["daily_genre_kpis", "top_songs", "top_genres"])
