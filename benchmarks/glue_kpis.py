@@ -43,6 +43,8 @@ from music_pipeline import contract  # noqa: E402
 BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
 SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11
 CORES = 2
+# A Glue G.1X worker has 16 GB; the local driver (which is also the executor) gets half of that.
+DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
 
 
 class PeakRss:
@@ -202,6 +204,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
     (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
     (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
 
+    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY  # read when the session (and its JVM) starts
     spark = local_spark_session(cores=CORES)
     spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
     with running_emulator():

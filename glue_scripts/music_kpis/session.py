@@ -30,6 +30,7 @@ def local_spark_session(app_name: str = "music-kpis", cores: int = 2) -> SparkSe
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.locality.wait", "0")  # one machine: never hold a task back for locality
         .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=WARN")
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "spark-warehouse"))
     )
