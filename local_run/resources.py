@@ -45,6 +45,36 @@ class LocalStack:
             os.environ[f"AIRFLOW_VAR_{key.upper()}"] = value
 
 
+def create_kpi_table(name: str) -> str:
+    """The KPI table as the stack defines it (DESIGN.md keys and GSI), on demand; returns its name."""
+    key_names = (
+        contract.TABLE_PARTITION_KEY,
+        contract.TABLE_SORT_KEY,
+        contract.GSI1_PARTITION_KEY,
+        contract.GSI1_SORT_KEY,
+    )
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in key_names],
+        KeySchema=[
+            {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": contract.GSI1_NAME,
+                "KeySchema": [
+                    {"AttributeName": contract.GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": contract.GSI1_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return name
+
+
 def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None) -> LocalStack:
     """Create the bucket, KPI table, alert topic (with a queue that records alerts), Glue database
     and Glue job in the emulator. Safe to call again: existing resources are kept."""
@@ -53,35 +83,8 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=names.data_bucket)
 
-    dynamodb = boto3.client("dynamodb")
-    if names.kpi_table not in dynamodb.list_tables()["TableNames"]:
-        dynamodb.create_table(
-            TableName=names.kpi_table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in (
-                    contract.TABLE_PARTITION_KEY,
-                    contract.TABLE_SORT_KEY,
-                    contract.GSI1_PARTITION_KEY,
-                    contract.GSI1_SORT_KEY,
-                )
-            ],
-            KeySchema=[
-                {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": contract.GSI1_NAME,
-                    "KeySchema": [
-                        {"AttributeName": contract.GSI1_PARTITION_KEY, "KeyType": "HASH"},
-                        {"AttributeName": contract.GSI1_SORT_KEY, "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+    if names.kpi_table not in boto3.client("dynamodb").list_tables()["TableNames"]:
+        create_kpi_table(names.kpi_table)
 
     # Alerts: the topic, and a queue subscribed to it so that a run's alerts can be read back.
     topic_arn = boto3.client("sns").create_topic(Name=names.alert_topic)["TopicArn"]
