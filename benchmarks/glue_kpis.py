@@ -4,9 +4,10 @@ Data: the project's generator (`local_run.generate`): ~90,000 songs, 50,000 user
 and 10 million stream rows over 7 days in 4 files, with the generator's quirks (bad rows,
 duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>/` and reused.
 
-- Spark: `run_job` in-process on the local session (warmed up first), writing to a fresh copy of
-  the curated store and to a DynamoDB table in moto; peak memory is the Spark JVM's RSS (a child
-  process of this one), sampled with psutil.
+- Spark: `run_job` on a local session in a fresh process per size (a cold JVM, as on Glue; the
+  session start is not timed), on a fresh copy of the inputs, writing the curated store and a
+  DynamoDB table in moto; peak memory is the RSS of that process and its Spark JVM, sampled with
+  psutil.
 - DuckDB: the same daily genre KPIs, top songs and top genres from the same CSV files (2 threads);
   peak memory is this process's RSS while it runs. Its daily genre KPIs are compared with the
   job's, so the two numbers measure the same answer.
@@ -18,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -43,6 +46,7 @@ from music_pipeline import contract  # noqa: E402
 BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
 SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11
 CORES = 2
+RESULT_PREFIX = "GLUE_KPIS_RESULT "
 # A Glue G.1X worker has 16 GB; the local driver (which is also the executor) gets half of that.
 DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
 
@@ -208,7 +212,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
     spark = local_spark_session(cores=CORES)
     spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
     with running_emulator():
-        table = "bench-kpis"
+        table = f"bench-kpis-{len(stream_keys)}-{time.time_ns()}"
         boto3.client("dynamodb").create_table(
             TableName=table,
             BillingMode="PAY_PER_REQUEST",
@@ -236,6 +240,31 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
     return seconds, result.report, kpis
 
 
+def spark_job_in_fresh_process(rows: int) -> tuple[float, dict[str, Any], list[tuple]]:
+    """`spark_job` in a child process: a cold JVM for every size, as every Glue run has."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "benchmarks.glue_kpis", "--spark-job", str(rows)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
+    if completed.returncode or not lines:
+        raise RuntimeError(f"the Spark job failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    out = json.loads(lines[-1][len(RESULT_PREFIX) :])
+    kpis = [(d, g, c, u, Decimal(t), Decimal(a)) for d, g, c, u, t, a in out["kpis"]]
+    return out["seconds"], out["report"], kpis
+
+
+def _spark_job_main(rows: int) -> None:
+    root, keys, _ = dataset(rows)
+    seconds, report, kpis = spark_job(root, keys, BENCH_DIR / f"work-{rows}")
+    shutil.rmtree(BENCH_DIR / f"work-{rows}", ignore_errors=True)
+    body = {"seconds": seconds, "report": report, "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis]}
+    print(RESULT_PREFIX + json.dumps(body, default=str), flush=True)
+
+
 def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
     with PeakRss(children=children) as peak:
         start = time.perf_counter()
@@ -252,9 +281,8 @@ def run(quick: bool = False) -> list[BenchResult]:
         duck_seconds, duck_mb, duck = _measure(
             lambda root=root, keys=keys: duckdb_kpis(root, keys), children=False
         )
-        work = BENCH_DIR / "work"
         _, spark_mb, (spark_seconds, report, spark_kpis) = _measure(
-            lambda root=root, keys=keys, work=work: spark_job(root, keys, work), children=True
+            lambda rows=rows: spark_job_in_fresh_process(rows), children=True
         )
         # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
         duck_kpis = [
@@ -281,14 +309,17 @@ def run(quick: bool = False) -> list[BenchResult]:
                 peak_memory_mb=duck_mb,
             )
         )  # fmt: skip
-        shutil.rmtree(work, ignore_errors=True)
     return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 million rows only")
+    parser.add_argument("--spark-job", type=int, metavar="ROWS", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.spark_job:
+        _spark_job_main(args.spark_job)
+        return
     from benchmarks.__main__ import table
 
     print(table(run(quick=args.quick)))

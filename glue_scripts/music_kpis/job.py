@@ -44,6 +44,7 @@ DATE = contract.PARTITION_COLUMN
 # string partition (not inferred as a date), and odd timestamps give null rather than an error.
 RUN_CONF = {
     "spark.sql.parquet.compression.codec": "snappy",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # the standard type, not legacy INT96
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
     "spark.sql.legacy.timeParserPolicy": "CORRECTED",
     # Write each task's few listen_date partitions with one writer each instead of sorting the rows.
@@ -272,15 +273,13 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
     # Spark must not overwrite files it is still reading: when earlier partitions of these dates
     # exist, the merge goes to a staging prefix first and is published from there.
-    target = f"{STAGING_PREFIX}run_id={run_id}/streams/" if existing is not None else None
-    write_partitions(transforms.curated_streams(merged), storage, target or contract.CURATED_STREAMS_PREFIX)
-    new_events = int(merge_stats.get.get("new_events") or 0)
-    report["duplicates_dropped"] = report["rows_accepted"] - new_events
-    events = read_partitions(spark, storage, target or contract.CURATED_STREAMS_PREFIX, dates)
+    staging = f"{STAGING_PREFIX}run_id={run_id}/streams/" if existing is not None else None
+    events_prefix = staging or contract.CURATED_STREAMS_PREFIX
+    write_partitions(transforms.curated_streams(merged), storage, events_prefix, dictionary=False)
+    report["duplicates_dropped"] = report["rows_accepted"] - int(merge_stats.get.get("new_events") or 0)
+    events = read_partitions(spark, storage, events_prefix, dates)
     if events is None:
-        raise RuntimeError(
-            f"the curated events just written under {storage.uri(target or contract.CURATED_STREAMS_PREFIX)} are missing"
-        )
+        raise RuntimeError(f"the curated events just written under {storage.uri(events_prefix)} are missing")
 
     # 4. KPIs of the touched dates from all their curated events.
     events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
@@ -301,9 +300,9 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     for table, frame in (("daily_genre_kpis", kpis), ("top_songs", tops), ("top_genres", genres)):
         stamped = transforms.stamped(frame, table, run_id, updated_at)
         write_partitions(stamped, storage, contract.CURATED_TABLES[table].prefix)
-    if target is not None:
-        staged = read_partitions(spark, storage, target, dates)
-        write_partitions(staged, storage, contract.CURATED_STREAMS_PREFIX)
+    if staging is not None:
+        staged = read_partitions(spark, storage, staging, dates)
+        write_partitions(staged, storage, contract.CURATED_STREAMS_PREFIX, dictionary=False)
         storage.delete(f"{STAGING_PREFIX}run_id={run_id}/")
     written = dynamo.replace_items(args.kpi_table, result.items, dates)
     report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted

@@ -71,6 +71,24 @@ def with_line_numbers(rows: DataFrame, bases: dict[tuple[str, int], int]) -> Dat
     return rows.withColumn("line_number", lookup[split] + F.col("_row") + 1)
 
 
+# Where `yyyy-MM-dd HH:mm:ss` has its separators (1-based positions).
+_SEPARATORS = {5: "-", 8: "-", 11: " ", 14: ":", 17: ":"}
+
+
+def strict_listen_time(text: Column) -> Column:
+    """`text` as a UTC timestamp when it is exactly `yyyy-MM-dd HH:mm:ss` and a real time, else null.
+
+    Spark's cast parses digits by hand (several times faster than a pattern formatter) but also
+    accepts other shapes (a date alone, a 'T', fractions, zones): 19 characters, 14 of them digits
+    and the separators in place, admit only the contract's shape; the cast then rejects impossible
+    dates and times.
+    """
+    shape = (F.length(text) == 19) & (F.translate(text, "0123456789", "") == "".join(_SEPARATORS.values()))
+    for position, separator in _SEPARATORS.items():
+        shape = shape & (F.substring(text, position, 1) == separator)
+    return F.when(shape, text.cast("timestamp"))
+
+
 def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> DataFrame:
     """Add `listen_ts`, `listen_date`, `known_user` and `reject_reason` (null when accepted).
 
@@ -79,7 +97,7 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
     """
     track_ids = songs.select("track_id", F.lit(True).alias("_known_track"))
     user_ids = users.select("user_id", F.lit(True).alias("known_user"))
-    listen_ts = F.to_timestamp(F.col("listen_time"), contract.LISTEN_TIME_FORMAT)
+    listen_ts = strict_listen_time(F.col("listen_time"))
     reason = (
         F.when(_blank("user_id"), F.lit(contract.REJECT_MISSING_USER_ID))
         .when(_blank("track_id"), F.lit(contract.REJECT_MISSING_TRACK_ID))
@@ -93,7 +111,10 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
         .select(
             *rows.columns,
             "listen_ts",
-            F.date_format("listen_ts", "yyyy-MM-dd").alias(contract.PARTITION_COLUMN),
+            # The UTC date is the text's first 10 characters once the whole text parsed.
+            F.when(F.col("listen_ts").isNotNull(), F.substring("listen_time", 1, 10)).alias(
+                contract.PARTITION_COLUMN
+            ),
             F.coalesce(F.col("known_user"), F.lit(False)).alias("known_user"),
             reason.alias("reject_reason"),
         )

@@ -57,6 +57,11 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
             ("u1", "T", "2026-11-20T10:00:00"),
             ("u1", "T", "2026-02-30 10:00:00"),  # no such day
             ("u1", "T", "2026-11-20 10:00"),
+            ("u1", "T", "2026-11-20 24:00:00"),
+            ("u1", "T", "2026-11-20 10:00:0Z"),  # the right length, a zone letter for a digit
+            ("u1", "T", "2026-11-20 10:00:00.5"),
+            ("u1", "T", " 2026-11-20 10:00:00"),
+            ("u1", "T", "20261-1-20 10:00:00"),
             ("u1", "T", None),
             ("u1", "NOPE", "2026-11-20 10:00:00"),
             ("u1", "NOPE", "not a time"),  # the timestamp is checked before the track
@@ -70,10 +75,7 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
         contract.REJECT_MISSING_USER_ID,
         contract.REJECT_MISSING_USER_ID,
         contract.REJECT_MISSING_TRACK_ID,
-        contract.REJECT_INVALID_LISTEN_TIME,
-        contract.REJECT_INVALID_LISTEN_TIME,
-        contract.REJECT_INVALID_LISTEN_TIME,
-        contract.REJECT_INVALID_LISTEN_TIME,
+        *[contract.REJECT_INVALID_LISTEN_TIME] * 9,
         contract.REJECT_UNKNOWN_TRACK_ID,
         contract.REJECT_INVALID_LISTEN_TIME,
     ]
