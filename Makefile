@@ -13,7 +13,10 @@ MWAA_CONSTRAINTS ?= ../shared/mwaa/airflow-3.3.1-constraints-py3.12.txt
 # Extra arguments for cdk, e.g. make deploy CDK_ARGS="-c env=prod".
 CDK_ARGS ?=
 
+# jsii warns on every call that Node 20 is past end of life; the CDK still works on it, and the
+# banner would bury the output (the EOL one takes the major version). Node 22+ needs neither.
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
