@@ -18,13 +18,11 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -32,9 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psutil
-
-from benchmarks.results import BenchResult
+from benchmarks.results import BenchResult, PeakMemory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 for _folder in ("dags", "glue_scripts"):
@@ -49,43 +45,6 @@ CORES = 2
 RESULT_PREFIX = "GLUE_KPIS_RESULT "
 # A Glue G.1X worker has 16 GB; the local driver (which is also the executor) gets half of that.
 DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
-
-
-class PeakRss:
-    """Samples the resident memory of this process or of its children every 50 ms, in a thread."""
-
-    def __init__(self, children: bool):
-        self.children = children
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _rss(self) -> int:
-        me = psutil.Process()
-        procs = me.children(recursive=True) if self.children else [me]
-        total = 0
-        for proc in procs:
-            with contextlib.suppress(psutil.Error):  # a process that just ended
-                total += proc.memory_info().rss
-        return total
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-
-    @property
-    def mb(self) -> float:
-        return self.peak / 2**20
 
 
 def dataset(rows: int) -> tuple[Path, list[str], int]:
@@ -266,11 +225,11 @@ def _spark_job_main(rows: int) -> None:
 
 
 def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
-    with PeakRss(children=children) as peak:
+    with PeakMemory(scope="children" if children else "self", interval_seconds=0.05) as peak:
         start = time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - start
-    return seconds, peak.mb, out
+    return seconds, peak.peak_mb, out
 
 
 def run(quick: bool = False) -> list[BenchResult]:

@@ -52,10 +52,18 @@ def peak_rss_mb(include_children: bool = True) -> float:
 
 
 class PeakMemory:
-    """Samples the resident memory of this process and all its children (the Spark JVM among them)
-    in a background thread; `peak_mb` is the largest total seen. Use as a context manager."""
+    """Samples resident memory in a background thread; `peak_mb` is the largest total seen.
 
-    def __init__(self, interval_seconds: float = 0.2):
+    :param scope: what is summed: ``"tree"`` this process and all its children (the Spark JVM among
+        them), ``"self"`` this process only, ``"children"`` its children only (a subprocess's cost).
+    :param interval_seconds: time between two samples.
+    Use as a context manager around the measured work.
+    """
+
+    def __init__(self, scope: str = "tree", interval_seconds: float = 0.1):
+        if scope not in ("tree", "self", "children"):
+            raise ValueError(f"scope must be tree, self or children, got {scope!r}")
+        self.scope = scope
         self.interval_seconds = interval_seconds
         self.peak_mb = 0.0
         self._stop = threading.Event()
@@ -63,8 +71,11 @@ class PeakMemory:
 
     def _total_mb(self) -> float:
         me = psutil.Process()
+        processes = [] if self.scope == "children" else [me]
+        if self.scope != "self":
+            processes += me.children(recursive=True)
         total = 0
-        for process in [me, *me.children(recursive=True)]:
+        for process in processes:
             with contextlib.suppress(psutil.Error):  # a child that just ended
                 total += process.memory_info().rss
         return total / 2**20

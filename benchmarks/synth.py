@@ -36,7 +36,7 @@ app.synth()
 
 def _measure(command: list[str]) -> tuple[float, float]:
     """Wall-clock seconds and peak memory (MB, process tree) of one command; fails loudly."""
-    with PeakMemory() as memory:
+    with PeakMemory(scope="children") as memory:
         seconds, result = timed(
             lambda: subprocess.run(command, cwd=REPO_ROOT, env=_ENV, capture_output=True, text=True)
         )
