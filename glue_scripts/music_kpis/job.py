@@ -220,9 +220,9 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     ]
 
     songs = transforms.dedupe_songs(read_csv(spark, storage, songs_source, SONGS_READ_COLUMNS))
-    songs = songs.persist(StorageLevel.MEMORY_AND_DISK)
+    songs = songs.persist(StorageLevel.MEMORY_AND_DISK_DESER)
     users = transforms.known_users(read_csv(spark, storage, users_source, ["user_id"]))
-    users = users.persist(StorageLevel.MEMORY_AND_DISK)
+    users = users.persist(StorageLevel.MEMORY_AND_DISK_DESER)
     cached += [songs, users]
     references = ((songs_source, songs), (users_source, users))
     empty = [storage.uri(source.key) for source, frame in references if frame.isEmpty()]
@@ -238,11 +238,11 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     # Only a rejected row needs its raw listen_time (for the quarantine): keep the cache small.
     raw_time = F.when(F.col("reject_reason").isNotNull(), F.col("listen_time")).alias("listen_time")
     validated = validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
-    validated = validated.persist(StorageLevel.MEMORY_AND_DISK)
+    validated = validated.persist(StorageLevel.MEMORY_AND_DISK_DESER)
     cached.append(validated)
     # One pass over the cache: line counts per split (for line numbers) and the report's counts.
     stats = (
-        validated.groupBy("source_file", "_block", "_blank", "_header", "reject_reason", "known_user", DATE)
+        validated.groupBy("source_index", "_block", "_blank", "_header", "reject_reason", "known_user", DATE)
         .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
         .collect()
     )
@@ -251,13 +251,13 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     rows = validated.where(~F.col("_blank") & ~F.col("_header"))
     rejected = report["rows_rejected"]
     if report["rows_read"] and rejected / report["rows_read"] > args.max_reject_ratio:
-        write_quarantine(_quarantine(rows, bases), storage, run_id)
+        write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
         raise RejectRatioExceeded(
             f"{rejected} of {report['rows_read']} stream rows rejected ({report['reject_ratio']:.2%}), "
             f"more than --max_reject_ratio {args.max_reject_ratio:.2%}: by reason "
             f"{ {k: v for k, v in report['rejected_by_reason'].items() if v} }; nothing was published"
         )
-    write_quarantine(_quarantine(rows, bases), storage, run_id)
+    write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
     dates = report["dates_affected"]
     if not dates:
         log.warning("no accepted stream rows: no date to update")
@@ -265,8 +265,7 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
 
     # 3. The curated events of the touched dates: this run's files replace their earlier rows.
     source_ids = [_source_id(s) for s in streams]
-    index = F.create_map(*[F.lit(x) for i, s in enumerate(streams) for x in (s.key, i)])[F.col("source_file")]
-    accepted = rows.where(F.col("reject_reason").isNull()).withColumn("source_index", index)
+    accepted = rows.where(F.col("reject_reason").isNull())
     existing = read_partitions(spark, storage, contract.CURATED_STREAMS_PREFIX, dates)
     merged = transforms.merge_events(accepted, existing, source_ids)
     merge_stats = Observation("merge")
@@ -283,11 +282,11 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
 
     # 4. KPIs of the touched dates from all their curated events.
     events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
-    plays = transforms.track_plays(events, songs).persist(StorageLevel.MEMORY_AND_DISK)
+    plays = transforms.track_plays(events, songs).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     cached.append(plays)
-    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(StorageLevel.MEMORY_AND_DISK)
+    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     cached.append(kpis)
-    tops = transforms.top_songs(plays).persist(StorageLevel.MEMORY_AND_DISK)
+    tops = transforms.top_songs(plays).persist(StorageLevel.MEMORY_AND_DISK_DESER)
     cached.append(tops)
     genres = transforms.top_genres(kpis)
     kpi_rows = [r.asDict() for r in kpis.collect()]
@@ -308,16 +307,16 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted
 
 
-def split_line_bases(stats: Sequence[Row]) -> dict[tuple[str, int], int]:
+def split_line_bases(stats: Sequence[Row]) -> dict[tuple[int, int], int]:
     """Lines before each split of each file, from the per-split counts of the stats pass.
 
     Line numbers rely on every split being read from its own partition (row index 0 = the
     split's first line); Spark packs splits of one file that way, and this checks it did.
     """
-    lines: dict[tuple[str, int], int] = defaultdict(int)
-    first: dict[tuple[str, int], int] = {}
+    lines: dict[tuple[int, int], int] = defaultdict(int)
+    first: dict[tuple[int, int], int] = {}
     for r in stats:
-        key = (r["source_file"], r["_block"])
+        key = (r["source_index"], r["_block"])
         lines[key] += r["n"]
         first[key] = min(first.get(key, r["first_row"]), r["first_row"])
     shared = sorted(key for key, row in first.items() if row != 0)
@@ -328,10 +327,18 @@ def split_line_bases(stats: Sequence[Row]) -> dict[tuple[str, int], int]:
     return transforms.split_bases([(source, block, n) for (source, block), n in lines.items()])
 
 
-def _quarantine(rows: DataFrame, bases: dict[tuple[str, int], int]) -> DataFrame:
+def _quarantine(
+    rows: DataFrame, bases: dict[tuple[int, int], int], streams: Sequence[contract.StreamObject]
+) -> DataFrame:
     rejected = rows.where(F.col("reject_reason").isNotNull())
+    keys = F.array(*[F.lit(s.key) for s in streams])
     return transforms.with_line_numbers(rejected, bases).select(
-        "source_file", "line_number", "user_id", "track_id", "listen_time", "reject_reason"
+        F.element_at(keys, F.col("source_index") + 1).alias("source_file"),
+        "line_number",
+        "user_id",
+        "track_id",
+        "listen_time",
+        "reject_reason",
     )
 
 
@@ -339,8 +346,8 @@ def _count_rows(
     counts: Sequence[Row], streams: Sequence[contract.StreamObject], report: dict[str, Any]
 ) -> None:
     """Fill the report's counts from the grouped counts of the data rows (no header, no blank line)."""
-    per_file: dict[str, dict[str, Any]] = {
-        s.key: {
+    per_file: dict[int, dict[str, Any]] = {
+        index: {
             "key": s.key,
             "etag": s.etag,
             "rows_read": 0,
@@ -348,13 +355,13 @@ def _count_rows(
             "rows_rejected": 0,
             "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
         }
-        for s in streams
+        for index, s in enumerate(streams)
     }
     dates: set[str] = set()
     unknown_rows = 0
     by_reason: dict[str, int] = defaultdict(int)
     for row in counts:
-        entry = per_file[row["source_file"]]
+        entry = per_file[row["source_index"]]
         entry["rows_read"] += row["n"]
         if row["reject_reason"] is None:
             entry["rows_accepted"] += row["n"]

@@ -56,24 +56,27 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
     quirky = put(
         storage,
         "raw_data/deep/b.csv",
-        '\ufeffextra,LISTEN_TIME,track_id,user_id\r\n"1,2",2026-11-21 00:00:00,T3,u3\r\n,,,\r\n',
+        '\ufeffextra,LISTEN_TIME,track_id,user_id\r\n"1,2",2026-11-21 00:00:00,T3,u3\r\n,,,\r\n'
+        'x,"","T""5""","u,4"\r\nx,2026-11-21 00:00:01\r\n',
     )
     sources = [
         io.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
     ]
     lines = io.read_csv_lines(spark, storage, sources)
     got = [
-        (r.source_file, r.user_id, r.track_id, r.listen_time, r._blank)
-        for r in lines.orderBy("source_file", "_block", "_row").collect()
+        (r.source_index, r.user_id, r.track_id, r.listen_time, r._blank)
+        for r in lines.orderBy("source_index", "_block", "_row").collect()
     ]
     assert got == [
-        (plain, "user_id", "track_id", "listen_time", False),  # the header line (`_header`)
-        (plain, "u1", "T1", "2026-11-20 10:00:00", False),
-        (plain, None, None, None, True),
-        (plain, "u2", "T2", "x", False),
-        (quirky, "user_id", "track_id", "LISTEN_TIME", False),
-        (quirky, "u3", "T3", "2026-11-21 00:00:00", False),
-        (quirky, None, None, None, False),  # ",,," is a row of empty fields, not a blank line
+        (0, "user_id", "track_id", "listen_time", False),  # the header line (`_header`)
+        (0, "u1", "T1", "2026-11-20 10:00:00", False),
+        (0, None, None, None, True),
+        (0, "u2", "T2", "x", False),
+        (1, "user_id", "track_id", "LISTEN_TIME", False),
+        (1, "u3", "T3", "2026-11-21 00:00:00", False),
+        (1, None, None, None, False),  # ",,," is a row of empty fields, not a blank line
+        (1, "u,4", 'T"5"', None, False),  # RFC 4180 quoting; "" is an empty field, read as null
+        (1, None, None, "2026-11-21 00:00:01", False),  # a short line: the missing fields are null
     ]
 
 
@@ -92,7 +95,7 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
             .withColumn("known_user", F.lit(True))
             .withColumn(contract.PARTITION_COLUMN, F.lit("d"))
             .groupBy(
-                "source_file", "_block", "_blank", "_header", "reject_reason", "known_user", "listen_date"
+                "source_index", "_block", "_blank", "_header", "reject_reason", "known_user", "listen_date"
             )
             .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
             .collect()

@@ -153,6 +153,27 @@ def test_daily_genre_kpis_hand_computed(spark):
     )
 
 
+def test_unique_listeners_exact_past_64_genres(spark):
+    # 130 genres span three 64-bit words; the users pick genres on word edges (0, 63, 64, 127,
+    # 128, 129), the sign bit included, and repeat plays, so each count is checked against a
+    # plain distinct count.
+    genres = [f"g{i:03d}" for i in range(130)]
+    songs = songs_frame(spark, [(str(i), f"T{i}", "a", "t", "1000", g) for i, g in enumerate(genres)])
+    picks = {"u1": [0, 63, 64, 129], "u2": [63, 63, 127, 128], "u3": [129], "u4": [0, 64, 128]}
+    events = [(user, f"T{i}", day) for day in ("d1", "d2") for user, ids in picks.items() for i in ids]
+    events += [("u5", "T5", "d2")]
+    got = {
+        (r.listen_date, r.genre): r.unique_listeners
+        for r in transforms.unique_listeners(events_frame(spark, events), songs).collect()
+    }
+    expected: dict[tuple[str, str], set[str]] = {}
+    for user, track, day in events:
+        expected.setdefault((day, genres[int(track[1:])]), set()).add(user)
+    assert got == {key: len(users) for key, users in expected.items()}
+    assert got[("d1", "g063")] == 2  # the sign bit of the first word
+    assert got[("d2", "g129")] == 2
+
+
 def test_large_totals_stay_exact(spark):
     # 3 listeners, 2**40 + 2 ms in all: a double would lose the last millisecond.
     big = 2**40
