@@ -11,6 +11,10 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
 - DuckDB: the same daily genre KPIs, top songs and top genres from the same CSV files (2 threads);
   peak memory is this process's RSS while it runs. Its daily genre KPIs are compared with the
   job's, so the two numbers measure the same answer.
+- Plain Spark SQL: DuckDB's query translated to Spark SQL, on the same local session settings in a
+  fresh process: the floor for any Spark job on this machine, since it skips everything the job
+  does beyond the KPIs (per-row reasons, line numbers, quarantine, the curated store, the KPI
+  tables, DynamoDB). Its KPIs are compared too.
 
 `python -m benchmarks.glue_kpis [--quick]`; `make bench` runs it with the other suites.
 """
@@ -143,6 +147,62 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
     return {"kpis": kpis, "top_songs": top_songs, "top_genres": top_genres}
 
 
+# --- the same query on plain Spark SQL ------------------------------------------------------
+SPARK_SQL_KPIS = """
+WITH songs AS (
+    SELECT track_id, coalesce(track_genre, '') AS genre, CAST(duration_ms AS BIGINT) AS duration_ms
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY track_id ORDER BY CAST(id AS BIGINT) NULLS LAST) AS rn
+        FROM songs_csv WHERE coalesce(track_id, '') <> ''
+    ) WHERE rn = 1
+), events AS (
+    SELECT DISTINCT s.user_id, s.track_id, s.ts
+    FROM (
+        SELECT user_id, track_id, to_timestamp(listen_time, 'yyyy-MM-dd HH:mm:ss') AS ts FROM streams_csv
+        WHERE coalesce(trim(user_id), '') <> '' AND coalesce(trim(track_id), '') <> ''
+    ) s
+    JOIN songs USING (track_id)
+    WHERE s.ts IS NOT NULL
+), plays AS (
+    SELECT CAST(to_date(ts) AS STRING) AS listen_date, track_id, count(*) AS plays FROM events GROUP BY 1, 2
+), listeners AS (
+    SELECT CAST(to_date(e.ts) AS STRING) AS listen_date, s.genre, count(DISTINCT e.user_id) AS users
+    FROM events e JOIN songs s USING (track_id) GROUP BY 1, 2
+), totals AS (
+    SELECT p.listen_date, s.genre, sum(p.plays) AS listen_count, sum(p.plays * s.duration_ms) AS total_ms
+    FROM plays p JOIN songs s USING (track_id) GROUP BY 1, 2
+)
+SELECT t.listen_date, t.genre, t.listen_count, l.users, t.total_ms,
+       (2 * t.total_ms + l.users) div (2 * l.users) AS avg_ms
+FROM totals t JOIN listeners l USING (listen_date, genre)
+"""
+
+
+def spark_sql_kpis(root: Path, stream_keys: list[str]) -> tuple[float, list[tuple]]:
+    """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (seconds, KPI rows)."""
+    from music_kpis.job import configure
+    from music_kpis.session import local_spark_session
+
+    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY
+    spark = local_spark_session(cores=CORES)
+    configure(spark)
+    spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
+    start = time.perf_counter()
+    csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
+    songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
+    songs.createOrReplaceTempView("songs_csv")
+    streams = [
+        spark.read.options(**csv).csv(str(root / key)).select(*contract.STREAMS_COLUMNS)
+        for key in stream_keys
+    ]
+    union = streams[0]
+    for frame in streams[1:]:
+        union = union.unionByName(frame)
+    union.createOrReplaceTempView("streams_csv")
+    rows = sorted(tuple(r) for r in spark.sql(SPARK_SQL_KPIS).collect())
+    return time.perf_counter() - start, rows
+
+
 # --- the Glue job on local Spark ------------------------------------------------------------
 def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, dict[str, Any], list[tuple]]:
     """Run the job once on a fresh copy of the bucket's inputs; (seconds, report, daily genre KPIs)."""
@@ -199,10 +259,10 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
     return seconds, result.report, kpis
 
 
-def spark_job_in_fresh_process(rows: int) -> tuple[float, dict[str, Any], list[tuple]]:
-    """`spark_job` in a child process: a cold JVM for every size, as every Glue run has."""
+def in_fresh_process(mode: str, rows: int) -> dict[str, Any]:
+    """Run `--<mode> ROWS` of this module in a child process (a cold JVM, as every Glue run has)."""
     completed = subprocess.run(
-        [sys.executable, "-m", "benchmarks.glue_kpis", "--spark-job", str(rows)],
+        [sys.executable, "-m", "benchmarks.glue_kpis", f"--{mode}", str(rows)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -210,8 +270,12 @@ def spark_job_in_fresh_process(rows: int) -> tuple[float, dict[str, Any], list[t
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if completed.returncode or not lines:
-        raise RuntimeError(f"the Spark job failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
-    out = json.loads(lines[-1][len(RESULT_PREFIX) :])
+        raise RuntimeError(f"{mode} failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}")
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
+
+
+def spark_job_in_fresh_process(rows: int) -> tuple[float, dict[str, Any], list[tuple]]:
+    out = in_fresh_process("spark-job", rows)
     kpis = [(d, g, c, u, Decimal(t), Decimal(a)) for d, g, c, u, t, a in out["kpis"]]
     return out["seconds"], out["report"], kpis
 
@@ -222,6 +286,12 @@ def _spark_job_main(rows: int) -> None:
     shutil.rmtree(BENCH_DIR / f"work-{rows}", ignore_errors=True)
     body = {"seconds": seconds, "report": report, "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis]}
     print(RESULT_PREFIX + json.dumps(body, default=str), flush=True)
+
+
+def _spark_sql_main(rows: int) -> None:
+    root, keys, _ = dataset(rows)
+    seconds, kpis = spark_sql_kpis(root, keys)
+    print(RESULT_PREFIX + json.dumps({"seconds": seconds, "kpis": kpis}), flush=True)
 
 
 def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
@@ -243,23 +313,35 @@ def run(quick: bool = False) -> list[BenchResult]:
         _, spark_mb, (spark_seconds, report, spark_kpis) = _measure(
             lambda rows=rows: spark_job_in_fresh_process(rows), children=True
         )
+        _, sql_mb, sql = _measure(lambda rows=rows: in_fresh_process("spark-sql", rows), children=True)
         # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
         duck_kpis = [
             (d, g, c, u, Decimal(t).scaleb(-3), Decimal(a).scaleb(-3)) for d, g, c, u, t, a in duck["kpis"]
         ]
         same = duck_kpis == spark_kpis
+        sql_same = sorted(map(tuple, sql["kpis"])) == sorted(duck["kpis"])
         print(
-            f"   {size}: Spark {spark_seconds:.1f}s, DuckDB {duck_seconds:.1f}s, "
-            f"{len(spark_kpis)} daily genre KPIs, identical: {same}; {report['rows_read']:,} rows read, "
-            f"{report['rows_rejected']:,} rejected, {report['duplicates_dropped']:,} duplicates",
+            f"   {size}: Spark job {spark_seconds:.1f}s, plain Spark SQL {sql['seconds']:.1f}s, "
+            f"DuckDB {duck_seconds:.1f}s, {len(spark_kpis)} daily genre KPIs, identical: {same and sql_same}; "
+            f"{report['rows_read']:,} rows read, {report['rows_rejected']:,} rejected, "
+            f"{report['duplicates_dropped']:,} duplicates",
             flush=True,
         )
         if not same:
             raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
+        if not sql_same:
+            raise AssertionError("plain Spark SQL and the DuckDB reference disagree on the daily genre KPIs")
         results.append(
             BenchResult(
                 what="Glue job, local Spark (2 cores)", size=size, seconds=spark_seconds, rows=data_rows,
                 peak_memory_mb=spark_mb, baseline="DuckDB (2 threads)", baseline_seconds=duck_seconds,
+            )
+        )  # fmt: skip
+        results.append(
+            BenchResult(
+                what="Plain Spark SQL, DuckDB's query (2 cores)", size=size, seconds=sql["seconds"],
+                rows=data_rows, peak_memory_mb=sql_mb, baseline="DuckDB (2 threads)",
+                baseline_seconds=duck_seconds,
             )
         )  # fmt: skip
         results.append(
@@ -275,9 +357,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 million rows only")
     parser.add_argument("--spark-job", type=int, metavar="ROWS", help=argparse.SUPPRESS)
+    parser.add_argument("--spark-sql", type=int, metavar="ROWS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.spark_job:
         _spark_job_main(args.spark_job)
+        return
+    if args.spark_sql:
+        _spark_sql_main(args.spark_sql)
         return
     from benchmarks.__main__ import table
 

@@ -187,8 +187,6 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
     # Evaluated per task after the union: the split's offset and the row's index in the partition.
     block = F.input_file_block_start()
     row = F.monotonically_increasing_id().bitwiseAND(F.lit(_ROW_IN_PARTITION))
-    # A line with a user_id is not blank: only the others need the trim.
-    blank = F.col("user_id").isNull() & (F.trim(F.col("value")) == "")
     return lines.select(
         "source_index",
         block.alias("_block"),
@@ -204,7 +202,7 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
         "user_id",
         "track_id",
         "listen_time",
-        blank.alias("_blank"),
+        (F.trim(F.col("value")) == "").alias("_blank"),
         ((F.col("_block") == 0) & (F.col("_row") == 0)).alias("_header"),
     )
 

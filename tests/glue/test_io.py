@@ -51,7 +51,7 @@ def test_songs_quirks_parse_into_the_right_columns(spark, storage):
 
 def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage):
     plain = put(
-        storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\nu2,T2,x\n"
+        storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\n   \nu2,T2,x\n"
     )
     quirky = put(
         storage,
@@ -71,6 +71,7 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
         (0, "user_id", "track_id", "listen_time", False),  # the header line (`_header`)
         (0, "u1", "T1", "2026-11-20 10:00:00", False),
         (0, None, None, None, True),
+        (0, "   ", None, None, True),  # only spaces: blank too
         (0, "u2", "T2", "x", False),
         (1, "user_id", "track_id", "LISTEN_TIME", False),
         (1, "u3", "T3", "2026-11-21 00:00:00", False),
