@@ -147,6 +147,16 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
     return {"kpis": kpis, "top_songs": top_songs, "top_genres": top_genres}
 
 
+def _warm_local_session():
+    """The local Spark session (2 cores, DRIVER_MEMORY), its JVM started and warmed up: not timed."""
+    from music_kpis.session import local_spark_session
+
+    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY  # read when the session (and its JVM) starts
+    spark = local_spark_session(cores=CORES)
+    spark.range(1000).selectExpr("sum(id)").collect()
+    return spark
+
+
 # --- the same query on plain Spark SQL ------------------------------------------------------
 SPARK_SQL_KPIS = """
 WITH songs AS (
@@ -181,12 +191,9 @@ FROM totals t JOIN listeners l USING (listen_date, genre)
 def spark_sql_kpis(root: Path, stream_keys: list[str]) -> tuple[float, list[tuple]]:
     """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (seconds, KPI rows)."""
     from music_kpis.job import configure
-    from music_kpis.session import local_spark_session
 
-    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY
-    spark = local_spark_session(cores=CORES)
+    spark = _warm_local_session()
     configure(spark)
-    spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
     start = time.perf_counter()
     csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
     songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
@@ -210,7 +217,6 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
 
     from local_run.emulator import running_emulator
     from music_kpis.job import JobArguments, run_job
-    from music_kpis.session import local_spark_session
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -227,9 +233,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, di
     (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
     (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
 
-    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY  # read when the session (and its JVM) starts
-    spark = local_spark_session(cores=CORES)
-    spark.range(1000).selectExpr("sum(id)").collect()  # JVM warm-up, not timed
+    spark = _warm_local_session()
     with running_emulator():
         table = f"bench-kpis-{len(stream_keys)}-{time.time_ns()}"
         boto3.client("dynamodb").create_table(

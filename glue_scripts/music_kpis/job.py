@@ -54,6 +54,11 @@ RUN_CONF = {
 }
 
 
+# The DataFrame default (`df.cache()`). PySpark's `StorageLevel.MEMORY_AND_DISK` is the serialized
+# level: it would serialize the columnar cache batches once more.
+CACHE = StorageLevel.MEMORY_AND_DISK_DESER
+
+
 class RejectRatioExceeded(DataError):
     """More of the run's stream rows were rejected than `--max_reject_ratio` allows."""
 
@@ -220,9 +225,9 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     ]
 
     songs = transforms.dedupe_songs(read_csv(spark, storage, songs_source, SONGS_READ_COLUMNS))
-    songs = songs.persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    songs = songs.persist(CACHE)
     users = transforms.known_users(read_csv(spark, storage, users_source, ["user_id"]))
-    users = users.persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    users = users.persist(CACHE)
     cached += [songs, users]
     references = ((songs_source, songs), (users_source, users))
     empty = [storage.uri(source.key) for source, frame in references if frame.isEmpty()]
@@ -238,7 +243,7 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     # Only a rejected row needs its raw listen_time (for the quarantine): keep the cache small.
     raw_time = F.when(F.col("reject_reason").isNotNull(), F.col("listen_time")).alias("listen_time")
     validated = validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
-    validated = validated.persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    validated = validated.persist(CACHE)
     cached.append(validated)
     # One pass over the cache: line counts per split (for line numbers) and the report's counts.
     stats = (
@@ -250,14 +255,14 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     _count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
     rows = validated.where(~F.col("_blank") & ~F.col("_header"))
     rejected = report["rows_rejected"]
+    # The quarantine is written either way: over the ratio it is what the failed run leaves to read.
+    write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
     if report["rows_read"] and rejected / report["rows_read"] > args.max_reject_ratio:
-        write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
         raise RejectRatioExceeded(
             f"{rejected} of {report['rows_read']} stream rows rejected ({report['reject_ratio']:.2%}), "
             f"more than --max_reject_ratio {args.max_reject_ratio:.2%}: by reason "
             f"{ {k: v for k, v in report['rejected_by_reason'].items() if v} }; nothing was published"
         )
-    write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
     dates = report["dates_affected"]
     if not dates:
         log.warning("no accepted stream rows: no date to update")
@@ -282,11 +287,11 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
 
     # 4. KPIs of the touched dates from all their curated events.
     events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
-    plays = transforms.track_plays(events, songs).persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    plays = transforms.track_plays(events, songs).persist(CACHE)
     cached.append(plays)
-    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(CACHE)
     cached.append(kpis)
-    tops = transforms.top_songs(plays).persist(StorageLevel.MEMORY_AND_DISK_DESER)
+    tops = transforms.top_songs(plays).persist(CACHE)
     cached.append(tops)
     genres = transforms.top_genres(kpis)
     kpi_rows = [r.asDict() for r in kpis.collect()]
