@@ -77,7 +77,7 @@ def dataset(rows: int) -> tuple[Path, list[str], int]:
 
 # --- DuckDB reference ---------------------------------------------------------------------
 def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
-    """DESIGN.md's KPIs computed by DuckDB straight from the CSV files."""
+    """docs/DESIGN.md's KPIs computed by DuckDB straight from the CSV files."""
     import duckdb
 
     files = [str(root / key) for key in stream_keys]

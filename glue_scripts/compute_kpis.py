@@ -1,4 +1,4 @@
-"""Glue job: daily genre KPIs from the run's stream files (DESIGN.md, "Glue job contract").
+"""Glue job: daily genre KPIs from the run's stream files (docs/DESIGN.md, "Glue job contract").
 
 Runs unchanged on Glue 5.1 (which ships `music_kpis` and `music_pipeline` in `--extra-py-files`)
 and locally as `python glue_scripts/compute_kpis.py --data_bucket ... [--data_root file:///...]`,

@@ -152,7 +152,7 @@ class Catalog(Construct):
             self,
             "Job",
             name=self.job_name,
-            description="Validates a run's stream batches and computes daily genre KPIs (DESIGN.md).",
+            description="Validates a run's stream batches and computes daily genre KPIs (docs/DESIGN.md).",
             role=self.role.role_arn,
             glue_version=config.glue_version,
             command=glue.CfnJob.JobCommandProperty(
@@ -161,7 +161,7 @@ class Catalog(Construct):
             worker_type=config.glue_worker_type,
             number_of_workers=config.glue_number_of_workers,
             timeout=config.glue_timeout_minutes,
-            max_retries=0,  # Airflow owns retries (DESIGN.md: retries 3, 5-minute delay)
+            max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
             security_configuration=security_configuration_name,
             default_arguments=glue_default_arguments(

@@ -1,4 +1,4 @@
-"""The KPI store: the DynamoDB table of DESIGN.md ("DynamoDB items"), keys from the contract."""
+"""The KPI store: the DynamoDB table of docs/DESIGN.md ("DynamoDB items"), keys from the contract."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class KpiStore(Construct):
             deletion_protection=props.config.is_prod,
             removal_policy=props.removal_policy,
         )
-        # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (DESIGN.md).
+        # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (docs/DESIGN.md).
         self.table.add_global_secondary_index(
             index_name=contract.GSI1_NAME,
             partition_key=dynamodb.Attribute(name=contract.GSI1_PARTITION_KEY, type=string),

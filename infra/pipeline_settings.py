@@ -32,7 +32,7 @@ def glue_default_arguments(
     :param temp_dir: S3 URL Glue uses for temporary files (``--TempDir``).
     """
     return {
-        # The contract's arguments (DESIGN.md, "Glue job contract").
+        # The contract's arguments (docs/DESIGN.md, "Glue job contract").
         contract.ARG_DATA_BUCKET: names.data_bucket,
         contract.ARG_DATABASE_NAME: config.database_name,
         contract.ARG_KPI_TABLE: names.kpi_table,

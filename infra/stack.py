@@ -116,7 +116,7 @@ class MusicStreamsStack(Stack):
     def _add_outputs(self) -> None:
         environment = self.orchestration.environment
         outputs = {
-            "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (DESIGN.md layout)"),
+            "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (docs/DESIGN.md layout)"),
             "MwaaSourceBucketName": (
                 self.storage.mwaa_source_bucket.bucket_name,
                 "MWAA DAGs and requirements",

@@ -28,7 +28,7 @@ class StorageProps:
 class Storage(Construct):
     """One KMS key for the environment's data at rest, and the three buckets.
 
-    - ``data_bucket``: the pipeline's data (DESIGN.md layout), SSE-KMS with ``key``.
+    - ``data_bucket``: the pipeline's data (docs/DESIGN.md layout), SSE-KMS with ``key``.
     - ``mwaa_source_bucket``: DAGs and requirements.txt for MWAA; versioned (MWAA requires it, and
       the environment pins requirements.txt by object version), SSE-KMS with ``key``.
     - ``access_logs_bucket``: server access logs of the other two. S3 log delivery cannot write

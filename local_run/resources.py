@@ -46,7 +46,7 @@ class LocalStack:
 
 
 def create_kpi_table(name: str) -> str:
-    """The KPI table as the stack defines it (DESIGN.md keys and GSI), on demand; returns its name."""
+    """The KPI table as the stack defines it (docs/DESIGN.md keys and GSI), on demand; returns its name."""
     key_names = (
         contract.TABLE_PARTITION_KEY,
         contract.TABLE_SORT_KEY,

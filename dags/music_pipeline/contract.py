@@ -3,7 +3,7 @@
 The DAG, the Glue job, the CDK stack, the local run and the tests all import these names
 instead of repeating them. The module is plain Python (no Airflow, Spark or AWS imports) so
 that MWAA loads it with the DAG and Glue loads it with the job (`--extra-py-files`).
-See DESIGN.md for the prose version of this contract.
+See docs/DESIGN.md for the prose version of this contract.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ REQUIRED_SONGS_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_m
 REQUIRED_STREAMS_COLUMNS = STREAMS_COLUMNS
 LISTEN_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"  # Spark datetime pattern; the times are UTC
 
-# --- Glue job arguments (DESIGN.md, "Glue job contract") ----------------------------------
+# --- Glue job arguments (docs/DESIGN.md, "Glue job contract") ----------------------------------
 ARG_DATA_BUCKET = "--data_bucket"
 ARG_DATA_ROOT = "--data_root"
 ARG_MANIFEST_KEY = "--manifest_key"

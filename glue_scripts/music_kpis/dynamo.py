@@ -1,4 +1,4 @@
-"""The KPI items of DESIGN.md ("DynamoDB items") and their replacement in the table.
+"""The KPI items of docs/DESIGN.md ("DynamoDB items") and their replacement in the table.
 
 Items are built from the aggregated KPI rows (a few hundred per day), collected to the driver;
 event-level data never is. Numbers are `Decimal`, as DynamoDB wants them.

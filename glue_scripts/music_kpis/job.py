@@ -1,4 +1,4 @@
-"""One run of the KPI job: read, check, curate, compute, publish (DESIGN.md, "Glue job contract").
+"""One run of the KPI job: read, check, curate, compute, publish (docs/DESIGN.md, "Glue job contract").
 
 The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
 reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it

@@ -1,6 +1,6 @@
 """Pure transforms: DataFrames in, DataFrames out, no I/O and no actions.
 
-The KPI definitions of DESIGN.md live here, each in one function, so that tests can check them
+The KPI definitions of docs/DESIGN.md live here, each in one function, so that tests can check them
 on tiny hand-made frames and the job only wires them together.
 """
 

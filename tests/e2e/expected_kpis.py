@@ -1,4 +1,4 @@
-"""An independent oracle: the KPI items DESIGN.md defines, computed in plain Python from the CSV files.
+"""An independent oracle: the KPI items docs/DESIGN.md defines, computed in plain Python from the CSV files.
 
 It shares nothing with the Glue job but the contract's names, so an e2e test that compares the
 table with it checks the job's logic, not a copy of it.

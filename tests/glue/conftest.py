@@ -10,7 +10,7 @@ from local_run import resources as local_resources
 
 
 def create_kpi_table() -> str:
-    """A fresh KPI table in moto (the `moto_server` fixture must be running) with DESIGN.md's keys."""
+    """A fresh KPI table in moto (the `moto_server` fixture must be running) with docs/DESIGN.md's keys."""
     return local_resources.create_kpi_table(f"kpis-{uuid.uuid4().hex[:12]}")
 
 
