@@ -28,6 +28,11 @@ def stack_name(config: PipelineConfig) -> str:
     return f"MusicStreams-{config.env_name}"
 
 
+def stack_tags(config: PipelineConfig) -> dict[str, str]:
+    """The tags on the stack and on every resource in it."""
+    return {"project": PROJECT, "environment": config.env_name}
+
+
 class MusicStreamsStack(Stack):
     """The whole pipeline for one environment.
 
@@ -50,6 +55,9 @@ class MusicStreamsStack(Stack):
             construct_id,
             description=f"Music streaming KPI pipeline ({config.env_name}): S3, Glue, DynamoDB, MWAA",
             termination_protection=config.is_prod,
+            # Stack tags (CloudFormation propagates them to every taggable resource, including
+            # ones CDK cannot tag); explicit because @aws-cdk/core:explicitStackTags is on.
+            tags=stack_tags(config),
             **kwargs,
         )
         self.config = config
@@ -109,8 +117,8 @@ class MusicStreamsStack(Stack):
                 mwaa_environment_name=names.mwaa_environment,
             ),
         )
-        Tags.of(self).add("project", PROJECT)
-        Tags.of(self).add("environment", config.env_name)
+        for key, value in stack_tags(config).items():
+            Tags.of(self).add(key, value)
         self._add_outputs()
 
     def _add_outputs(self) -> None:
