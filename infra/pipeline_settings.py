@@ -17,6 +17,16 @@ SSM_SECRETS_BACKEND = (
 )
 
 
+# docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html ("Custom logging").
+GLUE_LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"
+GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
+
+
+def glue_log_group_names(names: ResourceNames) -> list[str]:
+    """The log groups the Glue job writes to (``--custom-logGroup-prefix`` plus Glue's suffixes)."""
+    return [f"{names.glue_log_group_prefix}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
+
+
 def glue_default_arguments(
     config: PipelineConfig,
     names: ResourceNames,
@@ -45,7 +55,9 @@ def glue_default_arguments(
         "--job-bookmark-option": "job-bookmark-disable",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
+        # Glue 5 logs every job in real time (no --enable-continuous-cloudwatch-log); this prefix
+        # names its two log groups, <prefix>/output and <prefix>/error, which the stack owns.
+        GLUE_LOG_GROUP_PREFIX_ARGUMENT: names.glue_log_group_prefix,
     }
 
 

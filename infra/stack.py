@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
+from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
 from infra.kpi_store import KpiStore, KpiStoreProps
 from infra.monitoring import Alerting, AlertingProps, Monitoring, MonitoringProps
 from infra.orchestration import Orchestration, OrchestrationProps
@@ -85,9 +86,7 @@ class MusicStreamsStack(Stack):
                 library_dirs=(dags_dir, glue_dir),
             ),
         )
-        self.alerting = Alerting(
-            self, "Alerting", AlertingProps(config=config, names=names, key=self.storage.key)
-        )
+        self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
         self.orchestration = Orchestration(
             self,
             "Orchestration",
@@ -115,11 +114,32 @@ class MusicStreamsStack(Stack):
                 glue_job_name=self.catalog.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
+                mwaa_environment=self.orchestration.environment,
             ),
         )
+        self.failed_create_cleanup = self._add_failed_create_cleanup()
         for key, value in stack_tags(config).items():
             Tags.of(self).add(key, value)
         self._add_outputs()
+
+    def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
+        """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""
+        if not self.storage.retain_data:
+            return None  # dev: auto-deleted buckets and unprotected table roll back on their own
+        cleanup = FailedCreateCleanup(
+            self,
+            "FailedCreateCleanup",
+            FailedCreateCleanupProps(
+                buckets=self.storage.buckets,
+                tables=(self.kpi_store.table,),
+                key=self.storage.key,
+                log_retention_days=self.config.log_retention_days,
+            ),
+        )
+        # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
+        # exists and deleted before it runs.
+        self.orchestration.node.add_dependency(cleanup.resource)
+        return cleanup
 
     def _add_outputs(self) -> None:
         environment = self.orchestration.environment
