@@ -112,7 +112,7 @@ class Catalog(Construct):
             table.node.add_dependency(self.database)
             self.tables[curated.name] = table
 
-        security_configuration_name = f"{names.prefix}-glue"
+        security_configuration_name = names.glue_security_configuration
         self.security_configuration = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
@@ -183,7 +183,9 @@ class Catalog(Construct):
                 removal_policy=RemovalPolicy.DESTROY,
                 log_group_name=name,
             )
-            for suffix, name in zip(GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(names), strict=True)
+            for suffix, name in zip(
+                GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(names, self.role.role_name), strict=True
+            )
         ]
         self.job.node.add_dependency(*self.log_groups)
         self.job.node.add_dependency(self.security_configuration)

@@ -274,9 +274,12 @@ class ResourceNames:
         return f"{self.prefix}-"
 
     @property
+    def glue_security_configuration(self) -> str:
+        return f"{self.prefix}-glue"
+
+    @property
     def glue_log_group_prefix(self) -> str:
-        """``--custom-logGroup-prefix``: Glue 5 writes ``<prefix>/output`` and ``<prefix>/error``
-        (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html)."""
+        """``--custom-logGroup-prefix`` of the Glue job (see `pipeline_settings.glue_log_group_names`)."""
         return f"/aws-glue/jobs/{self.glue_job}"
 
     def mwaa_log_group(self, log_type: str) -> str:

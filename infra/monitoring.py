@@ -28,7 +28,8 @@ FIVE_MINUTES = Duration.minutes(5)
 HEARTBEAT_SILENCE = Duration.hours(1)
 # The "Type" dimension Glue publishes each job metric with (Glue's metric list:
 # docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html):
-# aggregate counters are "count", filesystem bytes and JVM figures are "gauge".
+# aggregate counters are "count", filesystem bytes and JVM figures are "gauge" (as cdklabs'
+# cdk-monitoring-constructs GlueJobMetricFactory also publishes them).
 GLUE_METRIC_TYPES = {
     "glue.driver.aggregate.numFailedTasks": "count",
     "glue.driver.aggregate.recordsRead": "count",

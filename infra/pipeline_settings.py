@@ -22,9 +22,17 @@ GLUE_LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"
 GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
 
 
-def glue_log_group_names(names: ResourceNames) -> list[str]:
-    """The log groups the Glue job writes to (``--custom-logGroup-prefix`` plus Glue's suffixes)."""
-    return [f"{names.glue_log_group_prefix}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
+def glue_log_group_names(names: ResourceNames, role_name: str) -> list[str]:
+    """The log groups the Glue 5 job writes to: ``<prefix>/output`` and ``<prefix>/error``
+    (monitor-continuous-logging.html), and with a security configuration that encrypts CloudWatch
+    Logs (ours does), ``<prefix>/<security configuration>-role/<job role name>/output|error``, the
+    naming Glue uses for encrypted job logs (the SDK's JobRun.LogGroupName documents the role and
+    configuration in it).
+
+    :param role_name: the job role's name (a CDK token on the stack).
+    """
+    base = f"{names.glue_log_group_prefix}/{names.glue_security_configuration}-role/{role_name}"
+    return [f"{base}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
 
 
 def glue_default_arguments(
@@ -56,7 +64,7 @@ def glue_default_arguments(
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
         # Glue 5 logs every job in real time (no --enable-continuous-cloudwatch-log); this prefix
-        # names its two log groups, <prefix>/output and <prefix>/error, which the stack owns.
+        # starts the names of its two log groups (`glue_log_group_names`), which the stack owns.
         GLUE_LOG_GROUP_PREFIX_ARGUMENT: names.glue_log_group_prefix,
     }
 

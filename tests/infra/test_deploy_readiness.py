@@ -292,9 +292,20 @@ def written_log_groups(synth) -> set[str]:
         enabled = {k for k, v in logging.items() if v["Enabled"]}
         assert len(enabled) == len(MWAA_LOG_GROUP_TYPES)
         groups |= {f"airflow-{env['Properties']['Name']}-{t}" for t in MWAA_LOG_GROUP_TYPES.values()}
+    configurations = {
+        c["Properties"]["Name"]: c["Properties"]["EncryptionConfiguration"]
+        for c in synth.resources("AWS::Glue::SecurityConfiguration").values()
+    }
     for job in synth.resources("AWS::Glue::Job").values():
-        prefix = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
-        groups |= {f"{prefix}/output", f"{prefix}/error"}  # Glue 5 (monitor-continuous-logging.html)
+        props = job["Properties"]
+        # Glue 5: <prefix>/output|error (monitor-continuous-logging.html); a security configuration
+        # with CloudWatch SSE-KMS adds <configuration>-role/<role name> after the prefix.
+        base = props["DefaultArguments"]["--custom-logGroup-prefix"]
+        encryption = configurations.get(props.get("SecurityConfiguration"), {})
+        if encryption.get("CloudWatchEncryption", {}).get("CloudWatchEncryptionMode") == "SSE-KMS":
+            role_id = ref_target(props["Role"])
+            base = f"{base}/{props['SecurityConfiguration']}-role/${{{role_id}}}"
+        groups |= {f"{base}/output", f"{base}/error"}
     for flow_log in synth.resources("AWS::EC2::FlowLog").values():
         groups.add(render(flow_log["Properties"]["LogGroupName"], synth.template))
     for logical_id, function in synth.resources("AWS::Lambda::Function").items():
