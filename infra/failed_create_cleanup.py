@@ -103,8 +103,6 @@ class FailedCreateCleanup(Construct):
             memory_size=256,
             role=self.role.without_policy_updates(),
             log_group=log_group,
-            # CloudFormation invokes it once per stack operation: one at a time is enough.
-            reserved_concurrent_executions=1,
             description="Rollback of a failed first create: empty retained buckets, lift deletion protection",
         )
         self.function.node.add_dependency(self.policy)

@@ -217,6 +217,12 @@ def acknowledge_findings(stack) -> None:
         acknowledge(cleanup.function, "lambda_inside_vpc_check", outside_vpc)
         acknowledge(
             cleanup.function,
+            "NIST.800.53.R5-LambdaConcurrency",
+            "Invoked by CloudFormation at most once per stack operation; a reserved concurrency would "
+            "fail the first deploy in accounts whose concurrency limit is still 10 (new accounts).",
+        )
+        acknowledge(
+            cleanup.function,
             "NIST.800.53.R5-LambdaDLQ",
             "Invoked by CloudFormation as a custom resource; CloudFormation records a failed answer and "
             "stops the rollback, so a dead-letter queue would receive nothing.",

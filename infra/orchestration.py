@@ -57,6 +57,8 @@ class OrchestrationProps:
     glue_job_arn: str
     glue_script_location: str
     alert_topic: sns.ITopic
+    # The alert topic's own key: the DAG's failure callback publishes to the encrypted topic.
+    alert_key: kms.IKey
     removal_policy: RemovalPolicy
     dags_dir: Path
     mwaa_requirements_file: Path
@@ -371,7 +373,7 @@ class Orchestration(Construct):
             iam.PolicyStatement(
                 sid="UseEnvironmentKeyThroughServices",
                 actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
-                resources=[props.key.key_arn],
+                resources=[props.key.key_arn, props.alert_key.key_arn],
                 conditions={
                     "StringEquals": {
                         "kms:ViaService": [

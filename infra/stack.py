@@ -100,6 +100,7 @@ class MusicStreamsStack(Stack):
                 glue_job_arn=self.catalog.job_arn,
                 glue_script_location=self.catalog.script_location,
                 alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
                 removal_policy=removal,
                 dags_dir=dags_dir,
                 mwaa_requirements_file=MWAA_REQUIREMENTS,

@@ -233,6 +233,31 @@ def test_every_eventbridge_target_allows_its_rule_by_arn(each_env):
                 ), f"{key_id} does not let EventBridge encrypt for {topic_arn}"
 
 
+def test_every_publisher_to_an_encrypted_topic_may_use_its_key(each_env):
+    """An IAM principal's sns:Publish to a KMS-encrypted topic fails without the key (the DAG's alerts)."""
+    template = each_env.template
+    encrypted = {
+        i: ref_target(t["Properties"]["KmsMasterKeyId"])
+        for i, t in each_env.resources("AWS::SNS::Topic").items()
+        if "KmsMasterKeyId" in t["Properties"]
+    }
+    publishers = 0
+    for policy_id, policy in each_env.resources("AWS::IAM::ManagedPolicy").items():
+        document = statements(policy["Properties"]["PolicyDocument"])
+        for statement in document:
+            if "sns:Publish" not in as_list(statement["Action"]):
+                continue
+            for topic_id in {ref_target(r) for r in as_list(statement["Resource"])} & set(encrypted):
+                publishers += 1
+                key_arn = render({"Fn::GetAtt": [encrypted[topic_id], "Arn"]}, template)
+                assert any(
+                    "kms:GenerateDataKey" in as_list(s["Action"])
+                    and key_arn in [render(r, template) for r in as_list(s["Resource"])]
+                    for s in document
+                ), f"{policy_id} publishes to {topic_id} but cannot use {encrypted[topic_id]}"
+    assert publishers
+
+
 # --- 3. Keys and role trusts ---------------------------------------------------------------------
 
 
