@@ -30,6 +30,21 @@ def config_from_app(app: App) -> PipelineConfig:
     return PipelineConfig.from_context(context)
 
 
+def build_app_with_every_environment(
+    *, context: dict[str, Any], outdir: str | None = None, source_root: Path = REPO_ROOT
+) -> tuple[App, dict[str, MusicStreamsStack]]:
+    """One app holding a stack for every environment of ``context["environments"]`` (with the policy
+    checks), as they would live side by side in one account and region; the tests synthesize it."""
+    app = App(context=context, outdir=outdir)
+    stacks = {}
+    for env_name in context["environments"]:
+        config = PipelineConfig.from_context({**context, "env": env_name})
+        stacks[env_name] = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
+        acknowledge_findings(stacks[env_name])
+    add_nag_checks(app)
+    return app, stacks
+
+
 def build_app(
     *,
     context: dict[str, Any] | None = None,

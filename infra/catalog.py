@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
@@ -16,8 +16,9 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from infra.config import PipelineConfig, ResourceNames
+from infra.log_groups import encrypted_log_group
 from infra.packaging import python_packages, write_library_zip
-from infra.pipeline_settings import glue_default_arguments
+from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
 from infra.storage import GLUE_TEMP_PREFIX
 from music_pipeline import contract
 
@@ -111,7 +112,7 @@ class Catalog(Construct):
             table.node.add_dependency(self.database)
             self.tables[curated.name] = table
 
-        security_configuration_name = f"{names.prefix}-glue"
+        security_configuration_name = names.glue_security_configuration
         self.security_configuration = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
@@ -171,6 +172,22 @@ class Catalog(Construct):
                 temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
             ),
         )
+        # The job's log groups, owned by the stack (retention, key); Glue would otherwise create
+        # them without either. Named, so deleted with the stack (a retained one blocks a re-create).
+        self.log_groups = [
+            encrypted_log_group(
+                self,
+                f"JobLogs{suffix.title()}",
+                key=props.key,
+                retention_days=config.log_retention_days,
+                removal_policy=RemovalPolicy.DESTROY,
+                log_group_name=name,
+            )
+            for suffix, name in zip(
+                GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(names, self.role.role_name), strict=True
+            )
+        ]
+        self.job.node.add_dependency(*self.log_groups)
         self.job.node.add_dependency(self.security_configuration)
         self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
         self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"

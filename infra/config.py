@@ -11,6 +11,7 @@ with `-c <key>=<value>`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +20,42 @@ from music_pipeline import contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 PROJECT = "music-streams"
+# The environment that keeps the seed's Glue database name; every other one gets its own.
+PRIMARY_ENVIRONMENT = "prod"
+
+# Limits the services enforce only at deploy time, checked at synth instead (sources cited).
+# S3 bucket names: 3-63 characters (docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+MAX_BUCKET_NAME_LENGTH = 63
+# The longest region name in botocore's endpoints (us-isof-south-1); names carry the region.
+LONGEST_REGION_NAME = "us-isof-south-1"
+ACCOUNT_ID_LENGTH = 12
+# EventBridge rule names: at most 64 characters (AWS::Events::Rule Name).
+MAX_EVENT_RULE_NAME_LENGTH = 64
+# Lifecycle transitions to STANDARD_IA need objects at least 30 days old
+# (docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html).
+MIN_STANDARD_IA_TRANSITION_DAYS = 30
+# MWAA: 1-25 workers per environment (AWS::MWAA::Environment MaxWorkers/MinWorkers).
+MAX_MWAA_WORKERS = 25
+MWAA_ENVIRONMENT_CLASSES = frozenset(
+    {"mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge"}
+)
+# The VPC holds two /24 public and two /20 private subnets: it needs at least a /18.
+MAX_VPC_PREFIX_LENGTH = 18
+# Glue job timeout in minutes: 1 to 10080 (7 days) for glueetl jobs (AWS::Glue::Job Timeout).
+MAX_GLUE_TIMEOUT_MINUTES = 10080
+# Glue/Athena database names: lower-case letters, digits and underscores (Athena needs no quoting).
+DATABASE_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,254}")
+# The retentions CloudWatch Logs accepts (days).
+ALLOWED_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+
+def default_database_name(env_name: str) -> str:
+    """``music_streams`` for the primary environment, ``music_streams_<env>`` for every other one, so
+    two environments in one account and region never share a Glue database."""
+    base = contract.DEFAULT_DATABASE_NAME
+    return base if env_name == PRIMARY_ENVIRONMENT else f"{base}_{env_name.replace('-', '_')}"
 
 
 class ConfigError(ValueError):
@@ -45,7 +82,8 @@ class PipelineConfig:
     glue_number_of_workers: int = 2
     glue_timeout_minutes: int = 60
     max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
-    database_name: str = contract.DEFAULT_DATABASE_NAME
+    # Empty: `default_database_name(env_name)`; set it only to adopt an existing database.
+    database_name: str = ""
     # Alerting: an e-mail address subscribed to the alert topic (none when empty).
     alert_email: str = ""
     # Data: keep buckets, table and key on `cdk destroy` (always true in prod).
@@ -54,6 +92,10 @@ class PipelineConfig:
     archive_transition_days: int = 30
     noncurrent_version_expiration_days: int = 90
     log_retention_days: int = 365
+
+    def __post_init__(self) -> None:
+        if not self.database_name:
+            object.__setattr__(self, "database_name", default_database_name(self.env_name))
 
     @property
     def is_prod(self) -> bool:
@@ -94,9 +136,69 @@ class PipelineConfig:
             raise ConfigError(f"alert_email must be an e-mail address or empty, got {self.alert_email!r}")
         if not 0 <= self.max_reject_ratio <= 1:
             raise ConfigError(f"max_reject_ratio must be within [0, 1], got {self.max_reject_ratio}")
-        if not self.env_name.replace("-", "").isalnum() or self.env_name != self.env_name.lower():
-            raise ConfigError(f"env_name must be lower-case letters, digits and '-', got {self.env_name!r}")
+        if not re.fullmatch(r"[a-z][a-z0-9-]*[a-z0-9]", self.env_name) or "--" in self.env_name:
+            raise ConfigError(
+                f"env (the environment name) must be lower-case letters, digits and single '-', "
+                f"starting with a letter, got {self.env_name!r}"
+            )
+        self._check_deploy_time_limits()
         return self
+
+    def _check_deploy_time_limits(self) -> None:
+        """Refuse, at synth, values CloudFormation would only reject 30 minutes into a deploy."""
+        longest = self.names("0" * ACCOUNT_ID_LENGTH, LONGEST_REGION_NAME)
+        for bucket in (longest.data_bucket, longest.mwaa_source_bucket, longest.access_logs_bucket):
+            if len(bucket) > MAX_BUCKET_NAME_LENGTH:
+                raise ConfigError(
+                    f"env {self.env_name!r} is too long: bucket name {bucket!r} has {len(bucket)} characters "
+                    f"in region {LONGEST_REGION_NAME}, S3 allows {MAX_BUCKET_NAME_LENGTH}"
+                )
+        if len(longest.glue_failure_rule) > MAX_EVENT_RULE_NAME_LENGTH:
+            raise ConfigError(
+                f"env {self.env_name!r} is too long: rule name {longest.glue_failure_rule!r} exceeds "
+                f"{MAX_EVENT_RULE_NAME_LENGTH} characters"
+            )
+        if not DATABASE_NAME_PATTERN.fullmatch(self.database_name):
+            raise ConfigError(
+                f"database_name must be lower-case letters, digits and '_' (starting with a letter, at most "
+                f"255), got {self.database_name!r}"
+            )
+        if self.archive_transition_days < MIN_STANDARD_IA_TRANSITION_DAYS:
+            raise ConfigError(
+                f"archive_transition_days must be at least {MIN_STANDARD_IA_TRANSITION_DAYS} "
+                f"(S3's minimum age for a transition to STANDARD_IA), got {self.archive_transition_days}"
+            )
+        if self.noncurrent_version_expiration_days < 1:
+            raise ConfigError(
+                f"noncurrent_version_expiration_days must be at least 1, got {self.noncurrent_version_expiration_days}"
+            )
+        if self.log_retention_days not in ALLOWED_RETENTION_DAYS:
+            raise ConfigError(
+                f"log_retention_days must be one of {sorted(ALLOWED_RETENTION_DAYS)} (CloudWatch Logs), "
+                f"got {self.log_retention_days}"
+            )
+        if self.mwaa_max_workers > MAX_MWAA_WORKERS:
+            raise ConfigError(
+                f"mwaa_max_workers must be at most {MAX_MWAA_WORKERS}, got {self.mwaa_max_workers}"
+            )
+        if self.mwaa_environment_class not in MWAA_ENVIRONMENT_CLASSES:
+            raise ConfigError(
+                f"mwaa_environment_class must be one of {sorted(MWAA_ENVIRONMENT_CLASSES)}, "
+                f"got {self.mwaa_environment_class!r}"
+            )
+        if not 1 <= self.glue_timeout_minutes <= MAX_GLUE_TIMEOUT_MINUTES:
+            raise ConfigError(
+                f"glue_timeout_minutes must be within [1, {MAX_GLUE_TIMEOUT_MINUTES}], got {self.glue_timeout_minutes}"
+            )
+        try:
+            network = ipaddress.IPv4Network(self.vpc_cidr)
+        except ValueError as err:
+            raise ConfigError(f"vpc_cidr must be an IPv4 network such as 10.40.0.0/16: {err}") from err
+        if network.prefixlen > MAX_VPC_PREFIX_LENGTH:
+            raise ConfigError(
+                f"vpc_cidr must be /{MAX_VPC_PREFIX_LENGTH} or larger (two /24 public and two /20 private "
+                f"subnets), got {self.vpc_cidr}"
+            )
 
     def names(self, account: str, region: str) -> ResourceNames:
         """Resource names for this environment in one account and region (CDK tokens allowed)."""
@@ -161,6 +263,29 @@ class ResourceNames:
     @property
     def alert_topic(self) -> str:
         return f"{self.prefix}-alerts"
+
+    @property
+    def glue_failure_rule(self) -> str:
+        return f"{self.prefix}-glue-job-failed"
+
+    @property
+    def alarm_prefix(self) -> str:
+        """Every alarm of the stack is named ``<alarm_prefix><purpose>``."""
+        return f"{self.prefix}-"
+
+    @property
+    def glue_security_configuration(self) -> str:
+        return f"{self.prefix}-glue"
+
+    @property
+    def glue_log_group_prefix(self) -> str:
+        """``--custom-logGroup-prefix`` of the Glue job (see `pipeline_settings.glue_log_group_names`)."""
+        return f"/aws-glue/jobs/{self.glue_job}"
+
+    def mwaa_log_group(self, log_type: str) -> str:
+        """MWAA's log group of one type (``DAGProcessing``, ``Scheduler``, ``Task``, ``WebServer``,
+        ``Worker``): ``airflow-<environment name>-<Type>``."""
+        return f"airflow-{self.mwaa_environment}-{log_type}"
 
     @property
     def ssm_prefix(self) -> str:

@@ -7,12 +7,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.config import ConfigError
+from infra.config import ALLOWED_RETENTION_DAYS, ConfigError
 
-# The retentions CloudWatch Logs accepts (days).
-ALLOWED_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-)
+__all__ = ["ALLOWED_RETENTION_DAYS", "encrypted_log_group"]
 
 
 def encrypted_log_group(

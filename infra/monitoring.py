@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -17,50 +17,136 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from infra.config import PipelineConfig, ResourceNames
+from infra.storage import restrict_grants_to_aws_services
 
 # Glue job states that mean "the KPIs of this run did not land".
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 MWAA_NAMESPACE = "AmazonMWAA"
 FIVE_MINUTES = Duration.minutes(5)
+# Without a scheduler heartbeat this long, the alarm fires. Longer than an MWAA environment update
+# (the scheduler is replaced and publishes nothing meanwhile), short enough to catch a dead one.
+HEARTBEAT_SILENCE = Duration.hours(1)
+# The "Type" dimension Glue publishes each job metric with (Glue's metric list:
+# docs.aws.amazon.com/glue/latest/dg/monitoring-awsglue-with-cloudwatch-metrics.html):
+# aggregate counters are "count", filesystem bytes and JVM figures are "gauge" (as cdklabs'
+# cdk-monitoring-constructs GlueJobMetricFactory also publishes them).
+GLUE_METRIC_TYPES = {
+    "glue.driver.aggregate.numFailedTasks": "count",
+    "glue.driver.aggregate.recordsRead": "count",
+    "glue.ALL.s3.filesystem.read_bytes": "gauge",
+}
+
+
+def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.Metric:
+    """A Glue job metric across all runs (``JobRunId=ALL``) with the ``Type`` Glue publishes it with."""
+    return cloudwatch.Metric(
+        namespace="Glue",
+        metric_name=metric_name,
+        dimensions_map={"JobName": job_name, "JobRunId": "ALL", "Type": GLUE_METRIC_TYPES[metric_name]},
+        statistic="Sum",
+        period=FIVE_MINUTES,
+        label=label,
+    )
 
 
 @dataclass(frozen=True)
 class AlertingProps:
-    """``key``: encrypts the topic (its policy is extended so EventBridge and CloudWatch can publish)."""
+    """``config``/``names``: the environment; the topic gets its own key (the data key stays out of
+    the alert path)."""
 
     config: PipelineConfig
     names: ResourceNames
-    key: kms.IKey
 
 
 class Alerting(Construct):
-    """The SNS topic every alarm and failure event goes to (``topic``), KMS-encrypted, TLS only,
-    with an e-mail subscription when ``alert_email`` is set."""
+    """The SNS topic every alarm and failure event goes to (``topic``), encrypted with its own key
+    (``key``), TLS only, with an e-mail subscription when ``alert_email`` is set.
+
+    A stack-defined topic policy replaces SNS's default one, so every publisher is allowed here,
+    each only for this account and its own resources (aws:SourceAccount, aws:SourceArn).
+    """
 
     def __init__(self, scope: Construct, construct_id: str, props: AlertingProps) -> None:
         super().__init__(scope, construct_id)
+        names = props.names
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{names.prefix}: alert topic encryption (alarms and EventBridge publish with it)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,  # holds no data at rest beyond undelivered alerts
+        )
         self.topic = sns.Topic(
             self,
             "Topic",
-            topic_name=props.names.alert_topic,
-            display_name=f"{props.names.prefix} pipeline alerts",
-            master_key=props.key,
+            topic_name=names.alert_topic,
+            display_name=f"{names.prefix} pipeline alerts",
             enforce_ssl=True,
         )
+        # Set on the L1: the L2's master_key would make EventBridge targets add an unconditioned grant.
+        cfn_topic = self.topic.node.default_child
+        assert isinstance(cfn_topic, sns.CfnTopic)
+        cfn_topic.kms_master_key_id = self.key.key_arn
+        restrict_grants_to_aws_services(self.key)
         if props.config.alert_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(props.config.alert_email))
-        # EventBridge and CloudWatch alarms publish to the encrypted topic with the key.
-        props.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowAlertPublishersToUseTheKey",
-                principals=[
-                    iam.ServicePrincipal("events.amazonaws.com"),
-                    iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-                ],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
+
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        alarm_arns = f"arn:{Aws.PARTITION}:cloudwatch:{region_account}:alarm:{names.alarm_prefix}*"
+        rule_arn = f"arn:{Aws.PARTITION}:events:{region_account}:rule/{names.glue_failure_rule}"
+        this_account = {"aws:SourceAccount": Aws.ACCOUNT_ID}
+        publishers = {
+            # CloudWatch alarms (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
+            "CloudWatchAlarms": ("cloudwatch.amazonaws.com", {"ArnLike": {"aws:SourceArn": alarm_arns}}),
+            "GlueFailureRule": ("events.amazonaws.com", {"ArnEquals": {"aws:SourceArn": rule_arn}}),
+        }
+        for sid, (service, source) in publishers.items():
+            self.topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"AllowPublishFrom{sid}",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["sns:Publish"],
+                    resources=[self.topic.topic_arn],
+                    conditions={"StringEquals": this_account, **source},
+                )
             )
-        )
+        # Both services need the key to publish to an encrypted topic
+        # (docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+        # SNS sets the encryption context aws:sns:topicArn, which ties each grant to this topic;
+        # CloudWatch also passes aws:SourceArn, EventBridge does not (so its grant has no source condition).
+        # The ARN from the name, not a reference: the topic already references the key.
+        topic_arn = f"arn:{Aws.PARTITION}:sns:{region_account}:{names.alert_topic}"
+        topic_context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
+        key_users = {
+            "CloudWatchAlarms": (
+                "cloudwatch.amazonaws.com",
+                {"StringEquals": {**topic_context, **this_account}, "ArnLike": {"aws:SourceArn": alarm_arns}},
+            ),
+            "EventBridge": ("events.amazonaws.com", {"StringEquals": topic_context}),
+        }
+        for sid, (service, conditions) in key_users.items():
+            self.key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Allow{sid}ToPublishToTheAlertTopic",
+                    principals=[iam.ServicePrincipal(service)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                    conditions=conditions,
+                )
+            )
+
+
+@jsii.implements(events.IRuleTarget)
+class TopicTarget:
+    """An SNS topic as a rule target, without the unconditioned topic-policy and key grants CDK's
+    ``targets.SnsTopic`` adds (`Alerting` grants the rule by its ARN instead)."""
+
+    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
+        self.topic = topic
+        self.message = message
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.topic.topic_arn, input=self.message)
 
 
 @dataclass(frozen=True)
@@ -72,6 +158,8 @@ class MonitoringProps:
     glue_job_name: str
     kpi_table: dynamodb.ITable
     mwaa_environment_name: str
+    # The MWAA environment: its alarms are created once it is available, not during its create.
+    mwaa_environment: CfnResource
 
 
 class Monitoring(Construct):
@@ -83,7 +171,7 @@ class Monitoring(Construct):
         self.glue_failure_rule = events.Rule(
             self,
             "GlueJobFailed",
-            rule_name=f"{names.prefix}-glue-job-failed",
+            rule_name=names.glue_failure_rule,
             description=f"{props.glue_job_name} failed, timed out or errored",
             event_pattern=events.EventPattern(
                 source=["aws.glue"],
@@ -92,9 +180,9 @@ class Monitoring(Construct):
             ),
         )
         self.glue_failure_rule.add_target(
-            targets.SnsTopic(
+            TopicTarget(
                 props.topic,
-                message=events.RuleTargetInput.from_text(
+                events.RuleTargetInput.from_text(
                     f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
                     f"{events.EventField.from_path('$.detail.jobRunId')} ended "
                     f"{events.EventField.from_path('$.detail.state')}: "
@@ -151,7 +239,7 @@ class Monitoring(Construct):
             "glue_failures": glue_failures.create_alarm(
                 self,
                 "GlueJobFailuresAlarm",
-                alarm_name=f"{names.prefix}-glue-job-failures",
+                alarm_name=f"{names.alarm_prefix}glue-job-failures",
                 alarm_description=f"{props.glue_job_name} ended FAILED, TIMEOUT or ERROR",
                 threshold=1,
                 evaluation_periods=1,
@@ -161,21 +249,25 @@ class Monitoring(Construct):
             "dynamodb_throttles": dynamodb_throttles.create_alarm(
                 self,
                 "KpiTableThrottlesAlarm",
-                alarm_name=f"{names.prefix}-kpi-table-throttles",
+                alarm_name=f"{names.alarm_prefix}kpi-table-throttles",
                 alarm_description=f"{names.kpi_table} throttled reads or writes",
                 threshold=1,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
-            # No heartbeat for 15 minutes: the scheduler is down and no DAG runs start.
+            # No heartbeat for an hour: the scheduler is down and no DAG runs start. A dead scheduler
+            # publishes nothing, so missing data must breach; the window outlasts an environment update.
             "mwaa_scheduler_heartbeat": scheduler_heartbeat.create_alarm(
                 self,
                 "SchedulerHeartbeatAlarm",
-                alarm_name=f"{names.prefix}-mwaa-scheduler-heartbeat",
-                alarm_description=f"{props.mwaa_environment_name}: no scheduler heartbeat for 15 minutes",
+                alarm_name=f"{names.alarm_prefix}mwaa-scheduler-heartbeat",
+                alarm_description=(
+                    f"{props.mwaa_environment_name}: no scheduler heartbeat for "
+                    f"{HEARTBEAT_SILENCE.to_minutes()} minutes"
+                ),
                 threshold=1,
-                evaluation_periods=3,
+                evaluation_periods=int(HEARTBEAT_SILENCE.to_minutes() // FIVE_MINUTES.to_minutes()),
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ),
@@ -183,7 +275,7 @@ class Monitoring(Construct):
             "mwaa_queued_tasks": queued_tasks.create_alarm(
                 self,
                 "QueuedTasksAlarm",
-                alarm_name=f"{names.prefix}-mwaa-queued-tasks",
+                alarm_name=f"{names.alarm_prefix}mwaa-queued-tasks",
                 alarm_description=f"{props.mwaa_environment_name}: tasks queued for 30 minutes",
                 threshold=1,
                 evaluation_periods=6,
@@ -191,12 +283,15 @@ class Monitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             ),
         }
+        # MWAA publishes nothing until the environment is AVAILABLE (30-40 minutes after its create starts).
+        for alarm in (self.alarms["mwaa_scheduler_heartbeat"], self.alarms["mwaa_queued_tasks"]):
+            alarm.node.add_dependency(props.mwaa_environment)
         alarm_action = cw_actions.SnsAction(props.topic)
         for alarm in self.alarms.values():
             alarm.add_alarm_action(alarm_action)
             alarm.add_ok_action(alarm_action)
 
-        glue_dimensions = {"JobName": props.glue_job_name, "JobRunId": "ALL", "Type": "count"}
+        job = props.glue_job_name
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -220,40 +315,13 @@ class Monitoring(Construct):
             cloudwatch.GraphWidget(
                 title="Glue job: failures and failed tasks",
                 left=[glue_failures],
-                right=[
-                    cloudwatch.Metric(
-                        namespace="Glue",
-                        metric_name="glue.driver.aggregate.numFailedTasks",
-                        dimensions_map=glue_dimensions,
-                        statistic="Sum",
-                        period=FIVE_MINUTES,
-                        label="Failed Spark tasks",
-                    )
-                ],
+                right=[glue_job_metric(job, "glue.driver.aggregate.numFailedTasks", "Failed Spark tasks")],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Glue job: records and bytes read",
-                left=[
-                    cloudwatch.Metric(
-                        namespace="Glue",
-                        metric_name="glue.driver.aggregate.recordsRead",
-                        dimensions_map=glue_dimensions,
-                        statistic="Sum",
-                        period=FIVE_MINUTES,
-                        label="Records read",
-                    )
-                ],
-                right=[
-                    cloudwatch.Metric(
-                        namespace="Glue",
-                        metric_name="glue.ALL.s3.filesystem.read_bytes",
-                        dimensions_map=glue_dimensions,
-                        statistic="Sum",
-                        period=FIVE_MINUTES,
-                        label="S3 bytes read",
-                    )
-                ],
+                left=[glue_job_metric(job, "glue.driver.aggregate.recordsRead", "Records read")],
+                right=[glue_job_metric(job, "glue.ALL.s3.filesystem.read_bytes", "S3 bytes read")],
                 width=8,
             ),
             cloudwatch.GraphWidget(

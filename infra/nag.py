@@ -1,5 +1,6 @@
-"""cdk-nag 3: the AwsSolutions and NIST 800-53 R5 packs run on every synth (CDK's Validations API),
-and the findings that cannot be fixed are acknowledged here, one finding at a time, with a reason.
+"""Policy checks on every synth (CDK's Validations API): cdk-nag 3's AwsSolutions and NIST 800-53 R5
+packs and AWS Control Tower's proactive controls (cfn-guard rules, cdklabs.cdk-validator-cfnguard).
+The findings that cannot be fixed are acknowledged here, one finding at a time, with a reason.
 
 Fixed rather than acknowledged: KMS everywhere it is accepted, TLS-only buckets and topic, access
 logs, versioning, PITR, flow logs, customer-managed (not inline) policies with explicit actions,
@@ -8,8 +9,11 @@ MWAA ports limited to 443/5432, no public IPs on launch, alarm actions, log rete
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import Acknowledgment, App, Stack, Validations
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 # The CDK bootstrap's asset bucket (default synthesizer), as cdk-nag renders it in finding ids.
@@ -17,21 +21,33 @@ CDK_ASSETS_OBJECTS = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::Accou
 BUCKET_DEPLOYMENT_PREFIX = "Custom::CDKBucketDeployment"
 # The packs' names, as they prefix rule ids and acknowledgements.
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5")
+# The cfn-guard plugin's name; its rule ids are the guard rules' names (snake_case, ending in _check).
+GUARD_PACK = "cdk-validator-cfnguard"
+POLICY_PACKS = (*NAG_PACKS, GUARD_PACK)
+_GUARD_RULE_ID = re.compile(r"[a-z0-9_]+_check")
 
 
 def add_nag_checks(app: App) -> None:
     """Register both packs on the app: synth fails on any finding not acknowledged here."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app),
+        NIST80053R5Checks(app),
+        # AWS Control Tower's proactive controls (CloudFormation Guard rules) on the same synth.
+        CfnGuardValidator(control_tower_rules_enabled=True),
+    )
 
 
 def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one finding (``Rule`` or ``Rule[FindingId]``) on one construct and its children.
+    """Acknowledge one finding (``Rule`` or ``Rule[FindingId]``, or a cfn-guard rule name) on one
+    construct and its children.
 
     The id is recorded as ``<pack>::<rule>``, the form the validation report asks for.
     """
     pack = next((p for p in NAG_PACKS if rule_id.startswith(f"{p}-")), None)
+    if pack is None and _GUARD_RULE_ID.fullmatch(rule_id):
+        pack = GUARD_PACK
     if pack is None:
-        raise ValueError(f"{rule_id!r} is not a rule of the packs {NAG_PACKS}")
+        raise ValueError(f"{rule_id!r} is not a rule of the packs {POLICY_PACKS}")
     Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{rule_id}", reason=reason))
 
 
@@ -61,6 +77,32 @@ def acknowledge_findings(stack) -> None:
         "S3 server access log delivery only writes to SSE-S3 buckets (SSE-KMS is not supported for "
         "the target bucket), so this bucket alone is S3-managed encrypted.",
     )
+    acknowledge(
+        storage.access_logs_bucket,
+        "s3_bucket_default_encryption_kms_check",
+        "S3 server access log delivery only writes to SSE-S3 buckets, so this bucket alone is S3-managed "
+        "encrypted (the same finding as NIST S3DefaultEncryptionKMS).",
+    )
+    acknowledge(
+        storage.access_logs_bucket,
+        "s3_bucket_logging_enabled_check",
+        "This is the access-log bucket: logging its own requests into itself would log every delivery, "
+        "and a second log bucket would need the same exception.",
+    )
+    object_lock_reasons = {
+        storage.data_bucket: "the DAG moves processed raw files to archived_data/ (a delete) and Glue "
+        "overwrites a run's curated partitions; versioning plus lifecycle already keeps old versions",
+        storage.mwaa_source_bucket: "each deploy prunes removed DAG files and MWAA must see the current "
+        "set; versioning keeps earlier objects for rollback",
+        storage.access_logs_bucket: "logs expire by lifecycle after log_retention_days; object lock would "
+        "stop that expiry and is fixed at bucket creation",
+    }
+    for bucket, why in object_lock_reasons.items():
+        acknowledge(
+            bucket,
+            "s3_bucket_object_lock_enabled_check",
+            f"Object Lock (WORM) does not fit this bucket: {why}.",
+        )
     acknowledge(
         stack.kpi_store.table,
         "NIST.800.53.R5-DynamoDBInBackupPlan",
@@ -101,6 +143,13 @@ def acknowledge_findings(stack) -> None:
         f"AwsSolutions-IAM5[{source_objects}]",
         "MWAA reads the DAG folder and requirements.txt from its source bucket (read-only actions).",
     )
+    for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            "AWS's documented MWAA execution-role policy grants s3:GetObject*, s3:GetBucket* and s3:List* "
+            "on the source bucket; scoped to that one bucket and its objects.",
+        )
     acknowledge(
         policy,
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
@@ -140,6 +189,53 @@ def acknowledge_findings(stack) -> None:
     # --- CDK's BucketDeployment handler (uploads the DAGs and requirements.txt) -------------------
     for handler in _bucket_deployment_handlers(stack):
         _acknowledge_bucket_deployment_handler(handler, source_objects)
+
+    # --- CDK's own custom-resource providers (no VPC option in aws-cdk-lib) ----------------------
+    for provider in _cdk_providers(stack):
+        acknowledge(
+            provider,
+            "lambda_inside_vpc_check",
+            "CDK-provided custom-resource provider (aws-cdk-lib offers no VPC setting); it runs only "
+            "during deploys and calls S3/EC2 control-plane APIs of this stack's own resources.",
+        )
+
+    # --- The failed-create cleanup (prod only) -----------------------------------------------------
+    cleanup = stack.failed_create_cleanup
+    if cleanup is not None:
+        for bucket in storage.buckets:
+            acknowledge(
+                cleanup.policy,
+                f"AwsSolutions-IAM5[Resource::{_logical_id_ref(bucket)}/*]",
+                "Emptying a bucket deletes every object version in it; used only while the stack's first "
+                "create rolls back (ROLLBACK_IN_PROGRESS), when no data exists yet.",
+            )
+        outside_vpc = (
+            "It must exist before the VPC's resources are created and outlive them on rollback "
+            "(they depend on it), so it cannot run inside that VPC; it calls only AWS APIs."
+        )
+        acknowledge(cleanup.function, "NIST.800.53.R5-LambdaInsideVPC", outside_vpc)
+        acknowledge(cleanup.function, "lambda_inside_vpc_check", outside_vpc)
+        acknowledge(
+            cleanup.function,
+            "NIST.800.53.R5-LambdaConcurrency",
+            "Invoked by CloudFormation at most once per stack operation; a reserved concurrency would "
+            "fail the first deploy in accounts whose concurrency limit is still 10 (new accounts).",
+        )
+        acknowledge(
+            cleanup.function,
+            "NIST.800.53.R5-LambdaDLQ",
+            "Invoked by CloudFormation as a custom resource; CloudFormation records a failed answer and "
+            "stops the rollback, so a dead-letter queue would receive nothing.",
+        )
+
+
+def _cdk_providers(stack: Stack) -> list[IConstruct]:
+    """aws-cdk-lib's singleton custom-resource providers (auto-delete objects, default SG rules)."""
+    return [
+        child
+        for child in stack.node.children
+        if child.node.id.startswith("Custom::") and child.node.id.endswith("CustomResourceProvider")
+    ]
 
 
 def _bucket_deployment_handlers(stack: Stack) -> list[IConstruct]:

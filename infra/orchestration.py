@@ -28,8 +28,18 @@ from music_pipeline import contract
 
 DAGS_PREFIX = "dags"
 REQUIREMENTS_PREFIX = "requirements"
-# The five Airflow log types MWAA can send to CloudWatch Logs.
-MWAA_LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
+# The five Airflow log types MWAA can send to CloudWatch Logs, and the <Type> of the log group
+# MWAA writes each to: airflow-<environment name>-<Type> (mwaa/latest/userguide/monitoring-airflow.html).
+MWAA_LOG_GROUP_TYPES = {
+    "dag_processing_logs": "DAGProcessing",
+    "scheduler_logs": "Scheduler",
+    "task_logs": "Task",
+    "webserver_logs": "WebServer",
+    "worker_logs": "Worker",
+}
+MWAA_LOG_TYPES = tuple(MWAA_LOG_GROUP_TYPES)
+# What AWS's MWAA execution-role policy grants on the source bucket (mwaa-create-role.html).
+MWAA_SOURCE_BUCKET_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class OrchestrationProps:
     glue_job_arn: str
     glue_script_location: str
     alert_topic: sns.ITopic
+    # The alert topic's own key: the DAG's failure callback publishes to the encrypted topic.
+    alert_key: kms.IKey
     removal_policy: RemovalPolicy
     dags_dir: Path
     mwaa_requirements_file: Path
@@ -121,6 +133,20 @@ class Orchestration(Construct):
         )
         requirements_version = Fn.select(0, self.requirements_deployment.object_version_ids)
 
+        # The stack owns MWAA's log groups (retention, key); MWAA writes to the existing groups
+        # instead of creating unencrypted ones that never expire. Deleted with the stack: their
+        # names are fixed, so a retained group would block the next create of this environment.
+        self.log_groups = {
+            log_type: encrypted_log_group(
+                self,
+                f"AirflowLogs{group_type}",
+                key=props.key,
+                retention_days=config.log_retention_days,
+                removal_policy=RemovalPolicy.DESTROY,
+                log_group_name=names.mwaa_log_group(group_type),
+            )
+            for log_type, group_type in MWAA_LOG_GROUP_TYPES.items()
+        }
         logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
             **{
                 log_type: mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(
@@ -159,6 +185,7 @@ class Orchestration(Construct):
             self.execution_policy,
             self.connection_parameter,
             *self.variable_parameters.values(),
+            *self.log_groups.values(),
         )
 
     def _build_network(self, props: OrchestrationProps) -> None:
@@ -183,6 +210,12 @@ class Orchestration(Construct):
                 ),
             ],
         )
+        # S3 (DAGs, requirements, data) stays off the NAT gateway: the gateway endpoint is free.
+        self.vpc.add_gateway_endpoint(
+            "S3Endpoint",
+            service=ec2.GatewayVpcEndpointAwsService.S3,
+            subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)],
+        )
         flow_logs = encrypted_log_group(
             self,
             "FlowLogs",
@@ -190,8 +223,19 @@ class Orchestration(Construct):
             retention_days=config.log_retention_days,
             removal_policy=props.removal_policy,
         )
+        # Confused-deputy conditions as the VPC Flow Logs guide documents them (flow-logs-iam-role.html).
         flow_log_role = iam.Role(
-            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc-flow-log/*"
+                    },
+                },
+            ),
         )
         iam.ManagedPolicy(
             self,
@@ -257,12 +301,18 @@ class Orchestration(Construct):
         names = props.names
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         env_name = names.mwaa_environment
+        environment_arn = f"arn:{Aws.PARTITION}:airflow:{region_account}:environment/{env_name}"
+        # Confused-deputy conditions as MWAA's execution-role guide documents them (mwaa-create-role.html).
+        trust_conditions = {
+            "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+            "ArnLike": {"aws:SourceArn": environment_arn},
+        }
         role = iam.Role(
             self,
             "ExecutionRole",
             assumed_by=iam.CompositePrincipal(
-                iam.ServicePrincipal("airflow.amazonaws.com"),
-                iam.ServicePrincipal("airflow-env.amazonaws.com"),
+                iam.ServicePrincipal("airflow.amazonaws.com", conditions=trust_conditions),
+                iam.ServicePrincipal("airflow-env.amazonaws.com", conditions=trust_conditions),
             ),
             description=f"{env_name}: MWAA execution role",
         )
@@ -274,7 +324,8 @@ class Orchestration(Construct):
             ),
             iam.PolicyStatement(
                 sid="ReadSourceBucket",
-                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"],
+                # MWAA's documented execution-role policy, for this one bucket (mwaa-create-role.html).
+                actions=MWAA_SOURCE_BUCKET_READ_ACTIONS,
                 resources=[props.source_bucket.bucket_arn, props.source_bucket.arn_for_objects("*")],
             ),
             iam.PolicyStatement(
@@ -322,7 +373,7 @@ class Orchestration(Construct):
             iam.PolicyStatement(
                 sid="UseEnvironmentKeyThroughServices",
                 actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
-                resources=[props.key.key_arn],
+                resources=[props.key.key_arn, props.alert_key.key_arn],
                 conditions={
                     "StringEquals": {
                         "kms:ViaService": [

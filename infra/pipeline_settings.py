@@ -17,6 +17,24 @@ SSM_SECRETS_BACKEND = (
 )
 
 
+# docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html ("Custom logging").
+GLUE_LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"
+GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
+
+
+def glue_log_group_names(names: ResourceNames, role_name: str) -> list[str]:
+    """The log groups the Glue 5 job writes to: ``<prefix>/output`` and ``<prefix>/error``
+    (monitor-continuous-logging.html), and with a security configuration that encrypts CloudWatch
+    Logs (ours does), ``<prefix>/<security configuration>-role/<job role name>/output|error``, the
+    naming Glue uses for encrypted job logs (the SDK's JobRun.LogGroupName documents the role and
+    configuration in it).
+
+    :param role_name: the job role's name (a CDK token on the stack).
+    """
+    base = f"{names.glue_log_group_prefix}/{names.glue_security_configuration}-role/{role_name}"
+    return [f"{base}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
+
+
 def glue_default_arguments(
     config: PipelineConfig,
     names: ResourceNames,
@@ -45,7 +63,9 @@ def glue_default_arguments(
         "--job-bookmark-option": "job-bookmark-disable",
         "--enable-metrics": "true",
         "--enable-observability-metrics": "true",
-        "--enable-continuous-cloudwatch-log": "true",
+        # Glue 5 logs every job in real time (no --enable-continuous-cloudwatch-log); this prefix
+        # starts the names of its two log groups (`glue_log_group_names`), which the stack owns.
+        GLUE_LOG_GROUP_PREFIX_ARGUMENT: names.glue_log_group_prefix,
     }
 
 

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
+from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
 from infra.kpi_store import KpiStore, KpiStoreProps
 from infra.monitoring import Alerting, AlertingProps, Monitoring, MonitoringProps
 from infra.orchestration import Orchestration, OrchestrationProps
@@ -26,6 +27,11 @@ MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt
 def stack_name(config: PipelineConfig) -> str:
     """``MusicStreams-<env>``: two environments deploy side by side from one app."""
     return f"MusicStreams-{config.env_name}"
+
+
+def stack_tags(config: PipelineConfig) -> dict[str, str]:
+    """The tags on the stack and on every resource in it."""
+    return {"project": PROJECT, "environment": config.env_name}
 
 
 class MusicStreamsStack(Stack):
@@ -50,6 +56,9 @@ class MusicStreamsStack(Stack):
             construct_id,
             description=f"Music streaming KPI pipeline ({config.env_name}): S3, Glue, DynamoDB, MWAA",
             termination_protection=config.is_prod,
+            # Stack tags (CloudFormation propagates them to every taggable resource, including
+            # ones CDK cannot tag); explicit because @aws-cdk/core:explicitStackTags is on.
+            tags=stack_tags(config),
             **kwargs,
         )
         self.config = config
@@ -77,9 +86,7 @@ class MusicStreamsStack(Stack):
                 library_dirs=(dags_dir, glue_dir),
             ),
         )
-        self.alerting = Alerting(
-            self, "Alerting", AlertingProps(config=config, names=names, key=self.storage.key)
-        )
+        self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
         self.orchestration = Orchestration(
             self,
             "Orchestration",
@@ -93,6 +100,7 @@ class MusicStreamsStack(Stack):
                 glue_job_arn=self.catalog.job_arn,
                 glue_script_location=self.catalog.script_location,
                 alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
                 removal_policy=removal,
                 dags_dir=dags_dir,
                 mwaa_requirements_file=MWAA_REQUIREMENTS,
@@ -107,11 +115,32 @@ class MusicStreamsStack(Stack):
                 glue_job_name=self.catalog.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
+                mwaa_environment=self.orchestration.environment,
             ),
         )
-        Tags.of(self).add("project", PROJECT)
-        Tags.of(self).add("environment", config.env_name)
+        self.failed_create_cleanup = self._add_failed_create_cleanup()
+        for key, value in stack_tags(config).items():
+            Tags.of(self).add(key, value)
         self._add_outputs()
+
+    def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
+        """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""
+        if not self.storage.retain_data:
+            return None  # dev: auto-deleted buckets and unprotected table roll back on their own
+        cleanup = FailedCreateCleanup(
+            self,
+            "FailedCreateCleanup",
+            FailedCreateCleanupProps(
+                buckets=self.storage.buckets,
+                tables=(self.kpi_store.table,),
+                key=self.storage.key,
+                log_retention_days=self.config.log_retention_days,
+            ),
+        )
+        # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
+        # exists and deleted before it runs.
+        self.orchestration.node.add_dependency(cleanup.resource)
+        return cleanup
 
     def _add_outputs(self) -> None:
         environment = self.orchestration.environment

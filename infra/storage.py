@@ -17,6 +17,46 @@ from music_pipeline import contract
 GLUE_TEMP_PREFIX = "glue-temp/"
 
 
+def data_removal_policy(config: PipelineConfig) -> RemovalPolicy:
+    """What happens to data resources (buckets, table, key, log groups) on delete.
+
+    Retained data (``retain_data``, always in prod): ``DeletionPolicy: RetainExceptOnCreate`` and
+    ``UpdateReplacePolicy: Retain``: an update or ``cdk destroy`` never deletes them, a failed first
+    create does (infra/failed_create_cleanup.py empties them first), so a retry finds the names free.
+    Otherwise: deleted with the stack.
+    """
+    if config.retain_data or config.is_prod:
+        return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE
+    return RemovalPolicy.DESTROY
+
+
+def restrict_grants_to_aws_services(key: kms.Key) -> None:
+    """Control Tower's CT.KMS.PR.3: only AWS services (DynamoDB, MWAA, ... acting for this
+    account's resources) may create grants on the key, never a principal directly."""
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsNotForAwsResources",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={
+                "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
+            },
+        )
+    )
+
+
+def publish_events_to_eventbridge(bucket: s3.Bucket) -> None:
+    """S3 event notifications to EventBridge (Control Tower CT.S3.PR.4), set on
+    the L1: the L2's ``event_bridge_enabled`` adds a custom-resource Lambda for the same setting."""
+    cfn_bucket = bucket.node.default_child
+    assert isinstance(cfn_bucket, s3.CfnBucket)
+    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+    )
+
+
 @dataclass(frozen=True)
 class StorageProps:
     """``config``/``names``: the environment's configuration and resource names."""
@@ -38,9 +78,8 @@ class Storage(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
         super().__init__(scope, construct_id)
         config, names = props.config, props.names
-        self.removal_policy = (
-            RemovalPolicy.RETAIN if config.retain_data or config.is_prod else RemovalPolicy.DESTROY
-        )
+        self.retain_data = config.retain_data or config.is_prod
+        self.removal_policy = data_removal_policy(config)
 
         self.key = kms.Key(
             self,
@@ -50,6 +89,7 @@ class Storage(Construct):
             enable_key_rotation=True,
             removal_policy=self.removal_policy,
         )
+        restrict_grants_to_aws_services(self.key)
         # CloudWatch Logs encrypts this account's log groups (MWAA, Glue, flow logs) with the key;
         # the encryption context condition keeps the grant to log groups of this account and region.
         self.key.add_to_resource_policy(
@@ -84,6 +124,7 @@ class Storage(Construct):
             enforce_ssl=True,
             versioned=True,
             removal_policy=self.removal_policy,
+            auto_delete_objects=not self.retain_data,
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",
@@ -145,6 +186,9 @@ class Storage(Construct):
             ],
         )
 
+        for bucket in self.buckets:
+            publish_events_to_eventbridge(bucket)
+
     def _private_kms_bucket_options(self, config: PipelineConfig, log_prefix: str) -> dict:
         """Options every SSE-KMS bucket shares: private, TLS only, versioned, access-logged."""
         return {
@@ -158,4 +202,11 @@ class Storage(Construct):
             "server_access_logs_bucket": self.access_logs_bucket,
             "server_access_logs_prefix": log_prefix,
             "removal_policy": self.removal_policy,
+            # Without retained data, a delete (or a failed create's rollback) empties the bucket first.
+            "auto_delete_objects": not self.retain_data,
         }
+
+    @property
+    def buckets(self) -> tuple[s3.Bucket, ...]:
+        """The three buckets (each publishes its object events to EventBridge)."""
+        return (self.data_bucket, self.mwaa_source_bucket, self.access_logs_bucket)

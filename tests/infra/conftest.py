@@ -1,5 +1,6 @@
-"""Synthesize the app ONCE per test session for each environment (jsii synth is slow), with both
-cdk-nag packs on, exactly as `cdk synth` does; every infra test reads these results."""
+"""Synthesize ONE app holding every environment of cdk.json ONCE per test session (jsii synth is
+slow), with the three policy packs on, as `cdk synth` does; every infra test reads these results.
+One app, because the environments are meant to live side by side in one account and region."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-ENVIRONMENTS = ("dev", "prod")
+ENVIRONMENTS = tuple(json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["environments"])
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 ACKNOWLEDGED_RULES_KEY = "aws:cdk:acknowledged-rules"
@@ -108,8 +109,8 @@ def cli_synth(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory, request) -> dict[str, Synthesized]:
-    """``{"dev": Synthesized, "prod": Synthesized}``, each synthesized with both nag packs."""
-    from infra.application import build_app
+    """``{"dev": Synthesized, "prod": Synthesized, ...}``: every environment, one app, three packs."""
+    from infra.application import build_app_with_every_environment
     from infra.stack import GLUE_SCRIPT
 
     # When this session also runs the CLI synth, start it now: it uses the other core meanwhile.
@@ -121,18 +122,18 @@ def synthesized(tmp_path_factory, request) -> dict[str, Synthesized]:
         pytest.skip(
             f"{script.relative_to(REPO_ROOT)} is not written yet: the stack deploys it as the Glue job"
         )
+    outdir = tmp_path_factory.mktemp("cdk")
+    app, stacks = build_app_with_every_environment(context=_context("dev"), outdir=str(outdir))
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as err:  # jsii surfaces "ValidationFailed" as a RuntimeError
+        error = str(err)
+    report_file = outdir / "validation-report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else None
     results = {}
-    for env in ENVIRONMENTS:
-        outdir = tmp_path_factory.mktemp(f"cdk-{env}")
-        app, stack = build_app(context=_context(env), outdir=str(outdir))
-        error = None
-        try:
-            app.synth()
-        except RuntimeError as err:  # jsii surfaces "ValidationFailed" as a RuntimeError
-            error = str(err)
+    for env, stack in stacks.items():
         template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-        report_file = outdir / "validation-report.json"
-        report = json.loads(report_file.read_text()) if report_file.exists() else None
         results[env] = Synthesized(env, stack, outdir, template, error, report)
     return results
 

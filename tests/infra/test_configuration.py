@@ -48,6 +48,16 @@ def test_command_line_overrides_arrive_as_strings_and_are_typed():
         ({"glue_number_of_workers": "many"}, "glue_number_of_workers"),
         ({"env": "staging"}, "unknown environment 'staging'"),
         ({"alert_email": "oncall"}, "alert_email"),
+        # Limits CloudFormation would only report half an hour into a deploy.
+        ({"archive_transition_days": "29"}, "archive_transition_days must be at least 30"),
+        ({"log_retention_days": "42"}, "log_retention_days"),
+        ({"noncurrent_version_expiration_days": "0"}, "noncurrent_version_expiration_days"),
+        ({"mwaa_max_workers": "26"}, "mwaa_max_workers must be at most 25"),
+        ({"mwaa_environment_class": "mw1.huge"}, "mwaa_environment_class"),
+        ({"glue_timeout_minutes": "10081"}, "glue_timeout_minutes"),
+        ({"vpc_cidr": "10.40.0.0/20"}, "vpc_cidr must be /18"),
+        ({"vpc_cidr": "10.40.0.0/33"}, "vpc_cidr must be an IPv4 network"),
+        ({"database_name": "music-streams"}, "database_name"),
     ],
 )
 def test_bad_settings_name_the_key(override, message):
@@ -77,3 +87,40 @@ def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_pa
     stale.write_text(MWAA_REQUIREMENTS.read_text().replace("constraints-3.3.1/", "constraints-3.0.6/"))
     with pytest.raises(ConfigError, match=r"must name Airflow 3\.3\.1.*3\.0\.6"):
         check_requirements_constraints(stale, "3.3.1")
+
+
+def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_synth():
+    """`env` enters every bucket name with the account and region; S3 allows 63 characters."""
+    from infra.config import LONGEST_REGION_NAME
+
+    context = _context()
+    context["environments"]["integration"] = context["environments"]["dev"]
+    with pytest.raises(
+        ConfigError, match=rf"env 'integration' is too long: .* in region {LONGEST_REGION_NAME}"
+    ):
+        PipelineConfig.from_context({**context, "env": "integration"})
+    context["environments"]["staging"] = context["environments"]["dev"]
+    config = PipelineConfig.from_context({**context, "env": "staging"})
+    longest = config.names("0" * 12, LONGEST_REGION_NAME)
+    assert (
+        max(len(longest.data_bucket), len(longest.access_logs_bucket), len(longest.mwaa_source_bucket)) <= 63
+    )
+
+
+def test_each_environment_gets_its_own_glue_database_and_prod_keeps_the_seeds():
+    from music_pipeline import contract
+
+    assert PipelineConfig.from_context(_context(env="prod")).database_name == contract.DEFAULT_DATABASE_NAME
+    assert PipelineConfig.from_context(_context(env="dev")).database_name == "music_streams_dev"
+    assert PipelineConfig(env_name="qa-2").database_name == "music_streams_qa_2"
+    # An explicit name (adopting an existing database) wins.
+    assert (
+        PipelineConfig.from_context(_context(env="dev", database_name="legacy_db")).database_name
+        == "legacy_db"
+    )
+
+
+def test_the_demo_uses_the_same_database_name_as_the_dev_stack():
+    from local_run.resources import load_config
+
+    assert load_config().database_name == PipelineConfig.from_context(_context(env="dev")).database_name

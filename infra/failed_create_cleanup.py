@@ -1,0 +1,118 @@
+"""Let CloudFormation roll back a failed first create of a stack whose data is retained.
+
+Retained data resources use ``DeletionPolicy: RetainExceptOnCreate`` (CDK
+``RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE``): an update or a delete keeps them, a failed create
+deletes them so that a retry finds their fixed names free. Two things would still block that
+rollback delete: buckets that received objects during the create (the DAG upload, S3 access
+logs) and DynamoDB deletion protection. This custom resource removes both, and only then: its
+handler acts on ``Delete`` solely while the stack is ``ROLLBACK_IN_PROGRESS``, the status of a
+failed create (a failed update is ``UPDATE_ROLLBACK_IN_PROGRESS``, a delete ``DELETE_IN_PROGRESS``;
+docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/view-stack-events.html#cfn-console-view-stack-data-resources-status-codes).
+It depends on the buckets and tables it names, so CloudFormation deletes it before them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.log_groups import encrypted_log_group
+
+# The handler's source, deployed inline (Lambda's ZipFile): standard library and boto3 only.
+HANDLER_SOURCE = Path(__file__).resolve().parent / "failed_create_handler" / "index.py"
+
+
+@dataclass(frozen=True)
+class FailedCreateCleanupProps:
+    """``buckets``/``tables``: the retained data resources; ``key``: encrypts the handler's log group;
+    ``log_retention_days``: its retention."""
+
+    buckets: tuple[s3.IBucket, ...]
+    tables: tuple[dynamodb.ITable, ...]
+    key: kms.IKey
+    log_retention_days: int
+
+
+class FailedCreateCleanup(Construct):
+    """The custom resource (``resource``) and its handler (``function``, ``role``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, props: FailedCreateCleanupProps) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        log_group = encrypted_log_group(
+            self,
+            "Logs",
+            key=props.key,
+            retention_days=props.log_retention_days,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            # A passed role (iam:PassRole guards it): Lambda documents no source condition for it.
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Empties retained buckets and unprotects tables, only on a failed create's rollback",
+        )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            roles=[self.role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadOwnStackStatus",
+                    actions=["cloudformation:DescribeStacks"],
+                    resources=[stack.stack_id],
+                ),
+                iam.PolicyStatement(
+                    sid="ListRetainedBuckets",
+                    actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                    resources=[b.bucket_arn for b in props.buckets],
+                ),
+                iam.PolicyStatement(
+                    sid="EmptyRetainedBuckets",
+                    actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                    resources=[b.arn_for_objects("*") for b in props.buckets],
+                ),
+                iam.PolicyStatement(
+                    sid="UnprotectRetainedTables",
+                    actions=["dynamodb:UpdateTable"],
+                    resources=[t.table_arn for t in props.tables],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteOwnLogs",
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                ),
+            ],
+        )
+        self.function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(HANDLER_SOURCE.read_text()),
+            timeout=Duration.minutes(15),
+            memory_size=256,
+            role=self.role.without_policy_updates(),
+            log_group=log_group,
+            description="Rollback of a failed first create: empty retained buckets, lift deletion protection",
+        )
+        self.function.node.add_dependency(self.policy)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function_arn,
+            resource_type="Custom::FailedCreateCleanup",
+            properties={
+                "Buckets": [b.bucket_name for b in props.buckets],
+                "Tables": [t.table_name for t in props.tables],
+            },
+        )
