@@ -32,7 +32,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts
 
-.PHONY: help check-tools runtimes venv node test test-fast lint demo synth diff deploy destroy bench trigger lock clean
+.PHONY: help check-tools runtimes venv node test test-fast lint demo synth diff bootstrap deploy destroy bench trigger lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -95,6 +95,9 @@ synth: venv node  ## Synthesize the stack with the cdk-nag checks (fails on any 
 
 diff: venv node  ## cdk diff against the deployed stack.
 	$(CDK) diff $(CDK_ARGS)
+
+bootstrap: venv node  ## cdk bootstrap with the pinned CLI (once per account and region).
+	$(CDK) bootstrap $(CDK_ARGS)
 
 deploy: venv node  ## cdk deploy with the pinned CLI.
 	$(CDK) deploy $(CDK_ARGS)
