@@ -28,6 +28,13 @@ def _make(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # exited, or a zombie other tests' children left: not a running jsii
+        return []
+
+
 def test_make_exports_the_runtimes_toolchain_sets():
     # What the shell had before make must not decide: make sets them from .venv itself.
     env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "JSII_NODE")}
@@ -81,7 +88,7 @@ def test_jsii_runs_on_the_pinned_node():
     runtimes = [
         child
         for child in psutil.Process().children(recursive=True)
-        if any(arg.endswith("jsii-runtime.js") for arg in child.cmdline())
+        if any(arg.endswith("jsii-runtime.js") for arg in _cmdline(child))
     ]
     assert runtimes, "no jsii runtime process found"
     assert {Path(child.exe()).resolve() for child in runtimes} == {PINNED_NODE}
