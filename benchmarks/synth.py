@@ -19,7 +19,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 _ENV = {
     **os.environ,
-    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
     "CDK_DISABLE_CLI_TELEMETRY": "true",
 }
 

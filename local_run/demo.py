@@ -20,6 +20,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import toolchain
+
 OUT_DIR = Path("out/demo")
 
 
@@ -63,6 +65,7 @@ def _user_files(data: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
+    toolchain.use()  # local Spark runs on the pinned Java 17, also outside make
     out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
     input_dir = out / "input"

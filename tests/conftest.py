@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+import toolchain
 from local_run.airflow_home import reset_metadata_db, use_airflow_home  # imports nothing of Airflow
 
+# Spark's JVM, jsii's Node and the CDK CLI, in this process and every one it starts: the pinned
+# runtimes from .venv, also when pytest runs without make.
+toolchain.use()
 # Airflow reads its configuration at import time: point it at a throw-away home and metadata
 # database before any test module imports airflow.
 use_airflow_home(Path(tempfile.mkdtemp(prefix="airflow-home-")))
@@ -45,3 +49,12 @@ def airflow_db():
     """One Airflow metadata database (SQLite) for every `dag.test()` run in the session."""
     reset_metadata_db()
     return os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -m selection reads the marks
+def pytest_collection_modifyitems(items):
+    """Every test on the Airflow metadata DB runs the whole DAG: mark it ``dag_run`` (make test-fast
+    leaves those out), whichever fixture brought the DB in."""
+    for item in items:
+        if "airflow_db" in item.fixturenames:
+            item.add_marker(pytest.mark.dag_run)

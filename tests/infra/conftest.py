@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 ENVIRONMENTS = tuple(json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["environments"])
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
@@ -90,7 +89,6 @@ def cli_synth(tmp_path_factory):
     outdir = tmp_path_factory.mktemp("cdk-cli")
     env = {
         **os.environ,
-        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
     }
     process = subprocess.Popen(
