@@ -20,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts
+export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts:$(CURDIR)/plugins
 
 .PHONY: help check-tools venv node test lint demo synth diff deploy destroy bench trigger lock clean
 
