@@ -1,5 +1,5 @@
 """Orchestration: the VPC, the MWAA execution role, the Airflow variables and connection in SSM,
-the DAG and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
+the DAG, plugins.zip and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from constructs import Construct
 
 from infra.config import ConfigError, PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
-from infra.packaging import DAG_UPLOAD_EXCLUDES
+from infra.packaging import DAG_UPLOAD_EXCLUDES, python_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
 from music_pipeline import contract
 
 DAGS_PREFIX = "dags"
 REQUIREMENTS_PREFIX = "requirements"
+PLUGINS_PREFIX = "plugins"
 # The five Airflow log types MWAA can send to CloudWatch Logs.
 MWAA_LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserver_logs", "worker_logs")
 
@@ -36,7 +37,8 @@ MWAA_LOG_TYPES = ("dag_processing_logs", "scheduler_logs", "task_logs", "webserv
 class OrchestrationProps:
     """``source_bucket``: MWAA's DAG/requirements bucket; ``data_bucket``, ``glue_job_*``,
     ``alert_topic``: what the DAG works with (and the execution role may touch); ``dags_dir``: the
-    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs."""
+    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs;
+    ``plugins_dir``: the folder whose packages become ``plugins.zip`` (the triggers)."""
 
     config: PipelineConfig
     names: ResourceNames
@@ -50,6 +52,7 @@ class OrchestrationProps:
     removal_policy: RemovalPolicy
     dags_dir: Path
     mwaa_requirements_file: Path
+    plugins_dir: Path
 
 
 def check_requirements_constraints(requirements_file: Path, airflow_version: str) -> None:
@@ -115,11 +118,27 @@ class Orchestration(Construct):
             prune=False,  # keep earlier versions' objects: a rollback must still find them
             **deploy_options,
         )
-        # The asset key has no folder (default synthesizer), so its name is the deployed name.
-        requirements_key = Fn.join(
-            "", [f"{REQUIREMENTS_PREFIX}/", Fn.select(0, self.requirements_deployment.object_keys)]
+        requirements_key, requirements_version = self._deployed_object(
+            self.requirements_deployment, REQUIREMENTS_PREFIX
         )
-        requirements_version = Fn.select(0, self.requirements_deployment.object_version_ids)
+        # plugins.zip, pinned the same way: the triggers the DAG defers to (MWAA's triggerer imports
+        # them from the plugins folder, not from dags/). Built byte-for-byte reproducibly, so a
+        # deploy changes the object (and restarts the environment) only when the code changed.
+        plugins_asset = s3_assets.Asset(
+            self,
+            "MwaaPlugins",
+            path=str(write_library_zip(python_packages(props.plugins_dir), name="mwaa-plugins")),
+        )
+        self.plugins_deployment = s3deploy.BucketDeployment(
+            self,
+            "PluginsDeployment",
+            sources=[s3deploy.Source.bucket(plugins_asset.bucket, plugins_asset.s3_object_key)],
+            destination_key_prefix=f"{PLUGINS_PREFIX}/",
+            extract=False,
+            prune=False,
+            **deploy_options,
+        )
+        plugins_key, plugins_version = self._deployed_object(self.plugins_deployment, PLUGINS_PREFIX)
 
         logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
             **{
@@ -144,6 +163,8 @@ class Orchestration(Construct):
             dag_s3_path=DAGS_PREFIX,
             requirements_s3_path=requirements_key,
             requirements_s3_object_version=requirements_version,
+            plugins_s3_path=plugins_key,
+            plugins_s3_object_version=plugins_version,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[self.security_group.security_group_id],
                 subnet_ids=self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
@@ -156,10 +177,18 @@ class Orchestration(Construct):
         # and grant first.
         self.environment.node.add_dependency(
             self.dags_deployment,
+            self.plugins_deployment,
             self.execution_policy,
             self.connection_parameter,
             *self.variable_parameters.values(),
         )
+
+    @staticmethod
+    def _deployed_object(deployment: s3deploy.BucketDeployment, prefix: str) -> tuple[str, str]:
+        """Key and S3 version id of the one file a ``extract=False`` deployment wrote under `prefix`."""
+        # The asset key has no folder (default synthesizer), so its name is the deployed name.
+        key = Fn.join("", [f"{prefix}/", Fn.select(0, deployment.object_keys)])
+        return key, Fn.select(0, deployment.object_version_ids)
 
     def _build_network(self, props: OrchestrationProps) -> None:
         config = props.config
