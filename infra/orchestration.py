@@ -104,41 +104,20 @@ class Orchestration(Construct):
             prune=True,  # a DAG deleted locally disappears from MWAA too
             **deploy_options,
         )
-        # requirements.txt is copied as-is (extract=False), so the deployment can report the S3
-        # version id of the object it wrote; the environment pins that version, and a changed
-        # file (new asset, new key and version) updates the environment on the next deploy.
+        # requirements.txt and plugins.zip are copied as-is (extract=False), so each deployment can
+        # report the S3 version id of the object it wrote; the environment pins that version, and a
+        # changed file (new asset, new key and version) updates the environment on the next deploy.
         check_requirements_constraints(props.mwaa_requirements_file, config.airflow_version)
-        requirements_asset = s3_assets.Asset(self, "MwaaRequirements", path=str(props.mwaa_requirements_file))
-        self.requirements_deployment = s3deploy.BucketDeployment(
-            self,
-            "RequirementsDeployment",
-            sources=[s3deploy.Source.bucket(requirements_asset.bucket, requirements_asset.s3_object_key)],
-            destination_key_prefix=f"{REQUIREMENTS_PREFIX}/",
-            extract=False,
-            prune=False,  # keep earlier versions' objects: a rollback must still find them
-            **deploy_options,
+        self.requirements_deployment, requirements_key, requirements_version = self._pinned_upload(
+            "Requirements", props.mwaa_requirements_file, REQUIREMENTS_PREFIX, deploy_options
         )
-        requirements_key, requirements_version = self._deployed_object(
-            self.requirements_deployment, REQUIREMENTS_PREFIX
+        # plugins.zip: the triggers the DAG defers to (MWAA's triggerer imports them from the plugins
+        # folder, not from dags/). Built byte-for-byte reproducibly, so a deploy changes the object
+        # (and restarts the environment) only when the code changed.
+        plugins_zip = write_library_zip(python_packages(props.plugins_dir), name="mwaa-plugins")
+        self.plugins_deployment, plugins_key, plugins_version = self._pinned_upload(
+            "Plugins", plugins_zip, PLUGINS_PREFIX, deploy_options
         )
-        # plugins.zip, pinned the same way: the triggers the DAG defers to (MWAA's triggerer imports
-        # them from the plugins folder, not from dags/). Built byte-for-byte reproducibly, so a
-        # deploy changes the object (and restarts the environment) only when the code changed.
-        plugins_asset = s3_assets.Asset(
-            self,
-            "MwaaPlugins",
-            path=str(write_library_zip(python_packages(props.plugins_dir), name="mwaa-plugins")),
-        )
-        self.plugins_deployment = s3deploy.BucketDeployment(
-            self,
-            "PluginsDeployment",
-            sources=[s3deploy.Source.bucket(plugins_asset.bucket, plugins_asset.s3_object_key)],
-            destination_key_prefix=f"{PLUGINS_PREFIX}/",
-            extract=False,
-            prune=False,
-            **deploy_options,
-        )
-        plugins_key, plugins_version = self._deployed_object(self.plugins_deployment, PLUGINS_PREFIX)
 
         logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
             **{
@@ -183,12 +162,23 @@ class Orchestration(Construct):
             *self.variable_parameters.values(),
         )
 
-    @staticmethod
-    def _deployed_object(deployment: s3deploy.BucketDeployment, prefix: str) -> tuple[str, str]:
-        """Key and S3 version id of the one file a ``extract=False`` deployment wrote under `prefix`."""
+    def _pinned_upload(
+        self, name: str, path: Path, prefix: str, deploy_options: dict
+    ) -> tuple[s3deploy.BucketDeployment, str, str]:
+        """Upload one file unextracted under `prefix`/; the deployment, the key and S3 version it wrote."""
+        asset = s3_assets.Asset(self, f"Mwaa{name}", path=str(path))
+        deployment = s3deploy.BucketDeployment(
+            self,
+            f"{name}Deployment",
+            sources=[s3deploy.Source.bucket(asset.bucket, asset.s3_object_key)],
+            destination_key_prefix=f"{prefix}/",
+            extract=False,
+            prune=False,  # keep earlier versions' objects: a rollback must still find them
+            **deploy_options,
+        )
         # The asset key has no folder (default synthesizer), so its name is the deployed name.
         key = Fn.join("", [f"{prefix}/", Fn.select(0, deployment.object_keys)])
-        return key, Fn.select(0, deployment.object_version_ids)
+        return deployment, key, Fn.select(0, deployment.object_version_ids)
 
     def _build_network(self, props: OrchestrationProps) -> None:
         config = props.config
