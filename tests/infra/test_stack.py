@@ -412,6 +412,7 @@ def test_dag_folder_upload_is_pruned_and_clean(each_env):
     staged = each_env.asset_path(json.dumps(deployments[0]["SourceObjectKeys"]))
     files = [p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()]
     assert "music_pipeline/contract.py" in files
+    assert ".airflowignore" in files  # MWAA's DAG processor parses only the DAG file
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
     assert not [f for f in files if f.rsplit("/", 1)[-1].startswith("README")]
     dag_file = REPO_ROOT / "dags" / "music_streaming_pipeline_dynamo.py"
