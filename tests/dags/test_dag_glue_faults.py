@@ -249,3 +249,33 @@ def test_the_trigger_round_trips_through_its_serialized_form():
     assert classpath == "music_triggers.glue.StoppableGlueJobCompleteTrigger"
     again = StoppableGlueJobCompleteTrigger(**kwargs)
     assert (again.job_name, again.run_id, again.stop_job_run_on_kill) == ("job", "jr_1", False)
+
+
+def test_the_triggerer_imports_the_trigger_from_the_unpacked_plugins_zip_alone(tmp_path):
+    """As on MWAA: plugins.zip unpacked into $AIRFLOW_HOME/plugins, dags/ and plugins/ not on the path."""
+    import io
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from infra.packaging import library_zip_bytes, python_packages
+    from music_triggers.glue import StoppableGlueJobCompleteTrigger
+
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "airflow"
+    with zipfile.ZipFile(io.BytesIO(library_zip_bytes(python_packages(repo / "plugins")))) as archive:
+        archive.extractall(home / "plugins")
+    classpath, _ = StoppableGlueJobCompleteTrigger(job_name="j", run_id="r").serialize()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    code = (
+        "from airflow.jobs.triggerer_job_runner import TriggerRunner\n"
+        f"print(TriggerRunner().get_trigger_by_classpath({classpath!r}).__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "music_triggers.glue"
