@@ -16,10 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+from airflow.utils.state import TaskInstanceState
 from asgiref.sync import sync_to_async
-
-# The task instance state of a task that still waits for this trigger.
-DEFERRED = "deferred"
 
 
 class StoppableGlueJobCompleteTrigger(GlueJobCompleteTrigger):
@@ -54,7 +52,7 @@ class StoppableGlueJobCompleteTrigger(GlueJobCompleteTrigger):
         except Exception:
             self.log.exception("Could not read the task's state: Glue run %s left running", self.run_id)
             return
-        if state == DEFERRED:
+        if state == TaskInstanceState.DEFERRED:
             # The trigger moved to another triggerer; the task still waits for the run.
             self.log.info("Task still deferred: Glue run %s of %s keeps running", self.run_id, self.job_name)
             return
