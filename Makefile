@@ -30,7 +30,7 @@ NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts
+export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts:$(CURDIR)/plugins
 
 .PHONY: help check-tools runtimes venv node test test-fast lint demo synth diff bootstrap deploy destroy bench trigger lock clean
 

@@ -1,5 +1,5 @@
 """Orchestration: the VPC, the MWAA execution role, the Airflow variables and connection in SSM,
-the DAG and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
+the DAG, plugins.zip and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
 
 from __future__ import annotations
 
@@ -22,12 +22,13 @@ from constructs import Construct
 
 from infra.config import ConfigError, PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
-from infra.packaging import DAG_UPLOAD_EXCLUDES
+from infra.packaging import DAG_UPLOAD_EXCLUDES, python_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
 from music_pipeline import contract
 
 DAGS_PREFIX = "dags"
 REQUIREMENTS_PREFIX = "requirements"
+PLUGINS_PREFIX = "plugins"
 # The five Airflow log types MWAA can send to CloudWatch Logs, and the <Type> of the log group
 # MWAA writes each to: airflow-<environment name>-<Type> (mwaa/latest/userguide/monitoring-airflow.html).
 MWAA_LOG_GROUP_TYPES = {
@@ -46,7 +47,8 @@ MWAA_SOURCE_BUCKET_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
 class OrchestrationProps:
     """``source_bucket``: MWAA's DAG/requirements bucket; ``data_bucket``, ``glue_job_*``,
     ``alert_topic``: what the DAG works with (and the execution role may touch); ``dags_dir``: the
-    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs."""
+    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs;
+    ``plugins_dir``: the folder whose packages become ``plugins.zip`` (the triggers)."""
 
     config: PipelineConfig
     names: ResourceNames
@@ -62,6 +64,7 @@ class OrchestrationProps:
     removal_policy: RemovalPolicy
     dags_dir: Path
     mwaa_requirements_file: Path
+    plugins_dir: Path
 
 
 def check_requirements_constraints(requirements_file: Path, airflow_version: str) -> None:
@@ -113,25 +116,20 @@ class Orchestration(Construct):
             prune=True,  # a DAG deleted locally disappears from MWAA too
             **deploy_options,
         )
-        # requirements.txt is copied as-is (extract=False), so the deployment can report the S3
-        # version id of the object it wrote; the environment pins that version, and a changed
-        # file (new asset, new key and version) updates the environment on the next deploy.
+        # requirements.txt and plugins.zip are copied as-is (extract=False), so each deployment can
+        # report the S3 version id of the object it wrote; the environment pins that version, and a
+        # changed file (new asset, new key and version) updates the environment on the next deploy.
         check_requirements_constraints(props.mwaa_requirements_file, config.airflow_version)
-        requirements_asset = s3_assets.Asset(self, "MwaaRequirements", path=str(props.mwaa_requirements_file))
-        self.requirements_deployment = s3deploy.BucketDeployment(
-            self,
-            "RequirementsDeployment",
-            sources=[s3deploy.Source.bucket(requirements_asset.bucket, requirements_asset.s3_object_key)],
-            destination_key_prefix=f"{REQUIREMENTS_PREFIX}/",
-            extract=False,
-            prune=False,  # keep earlier versions' objects: a rollback must still find them
-            **deploy_options,
+        self.requirements_deployment, requirements_key, requirements_version = self._pinned_upload(
+            "Requirements", props.mwaa_requirements_file, REQUIREMENTS_PREFIX, deploy_options
         )
-        # The asset key has no folder (default synthesizer), so its name is the deployed name.
-        requirements_key = Fn.join(
-            "", [f"{REQUIREMENTS_PREFIX}/", Fn.select(0, self.requirements_deployment.object_keys)]
+        # plugins.zip: the triggers the DAG defers to (MWAA's triggerer imports them from the plugins
+        # folder, not from dags/). Built byte-for-byte reproducibly, so a deploy changes the object
+        # (and restarts the environment) only when the code changed.
+        plugins_zip = write_library_zip(python_packages(props.plugins_dir), name="mwaa-plugins")
+        self.plugins_deployment, plugins_key, plugins_version = self._pinned_upload(
+            "Plugins", plugins_zip, PLUGINS_PREFIX, deploy_options
         )
-        requirements_version = Fn.select(0, self.requirements_deployment.object_version_ids)
 
         # The stack owns MWAA's log groups (retention, key); MWAA writes to the existing groups
         # instead of creating unencrypted ones that never expire. Deleted with the stack: their
@@ -170,6 +168,8 @@ class Orchestration(Construct):
             dag_s3_path=DAGS_PREFIX,
             requirements_s3_path=requirements_key,
             requirements_s3_object_version=requirements_version,
+            plugins_s3_path=plugins_key,
+            plugins_s3_object_version=plugins_version,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[self.security_group.security_group_id],
                 subnet_ids=self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
@@ -182,11 +182,30 @@ class Orchestration(Construct):
         # and grant first.
         self.environment.node.add_dependency(
             self.dags_deployment,
+            self.plugins_deployment,
             self.execution_policy,
             self.connection_parameter,
             *self.variable_parameters.values(),
             *self.log_groups.values(),
         )
+
+    def _pinned_upload(
+        self, name: str, path: Path, prefix: str, deploy_options: dict
+    ) -> tuple[s3deploy.BucketDeployment, str, str]:
+        """Upload one file unextracted under `prefix`/; the deployment, the key and S3 version it wrote."""
+        asset = s3_assets.Asset(self, f"Mwaa{name}", path=str(path))
+        deployment = s3deploy.BucketDeployment(
+            self,
+            f"{name}Deployment",
+            sources=[s3deploy.Source.bucket(asset.bucket, asset.s3_object_key)],
+            destination_key_prefix=f"{prefix}/",
+            extract=False,
+            prune=False,  # keep earlier versions' objects: a rollback must still find them
+            **deploy_options,
+        )
+        # The asset key has no folder (default synthesizer), so its name is the deployed name.
+        key = Fn.join("", [f"{prefix}/", Fn.select(0, deployment.object_keys)])
+        return deployment, key, Fn.select(0, deployment.object_version_ids)
 
     def _build_network(self, props: OrchestrationProps) -> None:
         config = props.config

@@ -1,7 +1,9 @@
-"""Build the Glue job's library zip (``--extra-py-files``) deterministically, and the DAG upload filter.
+"""Build the Glue job's library zip (``--extra-py-files``) and MWAA's ``plugins.zip`` deterministically,
+and the DAG upload filter.
 
 The zip holds every Python package found in the given folders, each at the zip root, so Glue can
-``import music_pipeline.contract`` and ``import music_kpis``. Entries are sorted, timestamps and
+``import music_pipeline.contract`` and ``import music_kpis``, and MWAA's triggerer ``import
+music_triggers`` (MWAA unpacks ``plugins.zip`` into ``$AIRFLOW_HOME/plugins``, on ``sys.path``). Entries are sorted, timestamps and
 permissions fixed, caches and tests left out: the same sources always give the same bytes, so the
 CDK asset hash (and the deployed object) changes only when the code does.
 """
@@ -78,18 +80,21 @@ def library_zip_bytes(package_dirs: Iterable[Path]) -> bytes:
     return buffer.getvalue()
 
 
-def write_library_zip(package_dirs: Iterable[Path], build_dir: Path | None = None) -> Path:
+def write_library_zip(
+    package_dirs: Iterable[Path], build_dir: Path | None = None, name: str = "glue-libs"
+) -> Path:
     """Write the library zip to a content-addressed file and return its path.
 
     :param package_dirs: package folders to include (see `library_zip_bytes`).
     :param build_dir: where to write; default a folder in the system temp directory. The file name
         carries the content hash, so repeated synths reuse it and never overwrite a different zip.
+    :param name: the file name's prefix (``glue-libs``, ``mwaa-plugins``).
     """
     data = library_zip_bytes(package_dirs)
     digest = hashlib.sha256(data).hexdigest()[:16]
     target_dir = build_dir or Path(tempfile.gettempdir()) / "music-streams-build"
     target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"glue-libs-{digest}.zip"
+    target = target_dir / f"{name}-{digest}.zip"
     if not target.exists():
         # A per-process temporary name: parallel synths never read a half-written zip.
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")

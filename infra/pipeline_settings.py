@@ -7,6 +7,7 @@ concrete names, the stack passes CDK tokens such as an asset's S3 URL) and retur
 from __future__ import annotations
 
 import json
+import re
 
 from infra.config import PipelineConfig, ResourceNames
 from music_pipeline import contract
@@ -87,7 +88,7 @@ def airflow_variables(
     :param glue_script_location: where the Glue script lives (informational for the DAG).
     :param alert_topic_arn: SNS topic for failure alerts; empty for none.
     """
-    variables = {
+    variables = {  # keys: contract.PIPELINE_VARIABLES
         contract.VAR_BUCKET_NAME: names.data_bucket,
         contract.VAR_GLUE_JOB_NAME: glue_job_name,
         contract.VAR_GLUE_SCRIPT_LOCATION: glue_script_location,
@@ -102,14 +103,28 @@ def aws_connection(region: str) -> dict[str, object]:
     return {"conn_type": "aws", "extra": {"region_name": region}}
 
 
+def exact_names_pattern(names: tuple[str, ...] | list[str]) -> str:
+    """A regular expression that matches exactly these names (the backend's ``re.match``)."""
+    return "^(?:" + "|".join(re.escape(name) for name in names) + ")$"
+
+
 def mwaa_airflow_configuration_options(names: ResourceNames) -> dict[str, str]:
-    """Airflow configuration for MWAA: variables and connections come from SSM Parameter Store."""
+    """Airflow configuration for MWAA: the pipeline's variables and connection come from SSM.
+
+    ``backend_kwargs`` replaces MWAA's defaults, so without lookup patterns the backend would call
+    SSM for every connection and variable any task or the UI asks for (``aws_default``, a
+    provider's defaults, ...). With them (Amazon provider ``SystemsManagerParameterStoreBackend``:
+    ``re.match(pattern, id, re.IGNORECASE)``, else no lookup) only ``aws_conn`` and the contract's
+    variables are read there; the others fall through to environment variables and the metadata DB.
+    """
     return {
         "secrets.backend": SSM_SECRETS_BACKEND,
         "secrets.backend_kwargs": json.dumps(
             {
                 "connections_prefix": names.airflow_connections_prefix,
+                "connections_lookup_pattern": exact_names_pattern([contract.AWS_CONN_ID]),
                 "variables_prefix": names.airflow_variables_prefix,
+                "variables_lookup_pattern": exact_names_pattern(contract.PIPELINE_VARIABLES),
             }
         ),
     }

@@ -104,6 +104,7 @@ class MusicStreamsStack(Stack):
                 removal_policy=removal,
                 dags_dir=dags_dir,
                 mwaa_requirements_file=MWAA_REQUIREMENTS,
+                plugins_dir=source_root / "plugins",
             ),
         )
         self.monitoring = Monitoring(

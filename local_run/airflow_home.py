@@ -11,6 +11,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
+# What MWAA gets as plugins.zip (the triggers); Airflow puts this folder on sys.path, as on MWAA.
+PLUGINS_FOLDER = REPO_ROOT / "plugins"
 
 
 def airflow_environment(home: Path, logging_level: str = "INFO") -> dict[str, str]:
@@ -19,6 +21,7 @@ def airflow_environment(home: Path, logging_level: str = "INFO") -> dict[str, st
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": logging_level,
     }
 

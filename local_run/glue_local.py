@@ -11,6 +11,11 @@ The runner receives the run's arguments merged over the job's default arguments,
 to the script (e.g. ``{"--data_bucket": ..., "--kpi_table": ..., "--manifest_key": ..., "--run_id":
 ..., "--database_name": ...}``); it returns when the job succeeded and raises when it failed.
 
+A runner ends the run in another final state (TIMEOUT, STOPPED, ...) by raising `JobRunEnded`.
+moto has no ``BatchStopJobRun``; this module adds it to the server as Glue behaves: an active run
+ends STOPPED (the runner's thread is left to finish, its outcome ignored), any other run is reported
+under ``Errors``.
+
 This module reaches into moto's in-process backend to hold the run's state, so it works with the
 `ThreadedMotoServer` of `local_run.emulator` (same process), not with a moto server elsewhere.
 """
@@ -23,12 +28,48 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.glue.exceptions import JobRunNotFoundException
 from moto.glue.models import glue_backends
+from moto.glue.responses import GlueResponse
 
 from local_run.emulator import FAKE_ACCOUNT_ID, REGION
 from music_pipeline import glue
 
 JobRunner = Callable[[str, dict[str, str]], None]
+# Job run states from which BatchStopJobRun stops a run (JobRunState).
+_STOPPABLE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
+
+
+class JobRunEnded(Exception):
+    """Raised by a runner: the run ends in `state` (``TIMEOUT``, ``STOPPED``, ``ERROR``, ``FAILED``)."""
+
+    def __init__(self, state: str, message: str = ""):
+        super().__init__(message or state)
+        self.state = state
+
+
+def _batch_stop_job_run(self: GlueResponse) -> ActionResult:
+    """moto server's missing ``BatchStopJobRun``: stop each active run, report the others."""
+    job_name = self._get_param("JobName")
+    stopped, errors = [], []
+    for run_id in self._get_param("JobRunIds"):
+        try:
+            run = self.glue_backend.get_job_run(job_name, run_id)
+        except JobRunNotFoundException:
+            run = None
+        if run is not None and run.status in _STOPPABLE_STATES:
+            run._transitions = []
+            run.status = "STOPPED"
+            stopped.append({"JobName": job_name, "JobRunId": run_id})
+        else:
+            state = run.status if run is not None else "not found"
+            detail = {"ErrorCode": "InvalidInputException", "ErrorMessage": f"job run is {state}"}
+            errors.append({"JobName": job_name, "JobRunId": run_id, "ErrorDetail": detail})
+    return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
+
+
+GlueResponse.batch_stop_job_run = _batch_stop_job_run
 
 
 @dataclass
@@ -89,8 +130,12 @@ def local_glue_jobs(
             try:
                 runner(job_name, dict(run.effective_arguments))
                 run.state = "SUCCEEDED"
+            except JobRunEnded as err:
+                run.state, run.error = err.state, str(err)
             except BaseException as err:  # the run fails, whatever the runner raised
                 run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
+            if moto_run.status == "STOPPED":  # stopped meanwhile (BatchStopJobRun): that is how it ended
+                run.state = "STOPPED"
             moto_run.status = run.state
             run.done.set()
 

@@ -4,10 +4,16 @@
     make trigger TRIGGER_ARGS="--env prod --conf '{\\"note\\": \\"backfill\\"}'"
     python -m local_run.trigger --env dev --unpause
 
-The calls go to Airflow 3's REST API v2 (MWAA adds the ``/api/v2`` prefix) with your AWS credentials;
-the caller needs ``airflow:InvokeRestApi`` on the environment. MWAA limits ``Path`` to 64 characters,
-which is why the run is followed through the list endpoints (filtered by run id) rather than
-``/dags/<dag>/dagRuns/<run id>``. Exit code: 0 when the run succeeded, 1 when it failed or timed out.
+The calls go to Airflow 3's REST API v2 (MWAA adds the ``/api/v2`` prefix) with your AWS credentials.
+``airflow:InvokeRestApi`` is authorized on the Airflow role the call acts as (resource type
+``rbac-role``: ``arn:aws:airflow:<region>:<account>:role/<environment name>/<Airflow role>``, e.g.
+``.../role/music-streams-dev-airflow/User``; Service Authorization Reference for MWAA), not on the
+environment ARN. MWAA limits ``Path`` to 64 characters, which is why the run is followed through the
+list endpoints (filtered by run id) rather than ``/dags/<dag>/dagRuns/<run id>``. Exit code: 0 when
+the run succeeded, 1 when it failed or timed out.
+
+The run id goes into a query string (``run_id_pattern``), so it is made of ``A-Za-z0-9._-`` only:
+Airflow's default ``manual__2026-11-25T17:18:46+00:00`` would arrive with its ``+`` read as a space.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,18 @@ FINISHED_RUN_STATES = frozenset({"success", "failed"})
 
 class TriggerError(RuntimeError):
     """The REST call failed, or the run could not be followed; the message says which and why."""
+
+
+def default_run_id(now: datetime | None = None) -> str:
+    """``manual__<UTC time to the microsecond>``: unique per trigger, only ``A-Za-z0-9._-``."""
+    return f"manual__{(now or datetime.now(UTC)):%Y-%m-%dT%H.%M.%S.%fZ}"
+
+
+def check_run_id(run_id: str) -> str:
+    """The run id, if it is made of ``A-Za-z0-9._-`` only (it travels in a query string)."""
+    if not run_id or contract.sanitize_run_id(run_id) != run_id:
+        raise ValueError(f"--run-id {run_id!r}: use only letters, digits, '.', '_' and '-'")
+    return run_id
 
 
 def mwaa_environment_name(env: str, cdk_json: Path = REPO_ROOT / "cdk.json") -> str:
@@ -88,11 +107,9 @@ class MwaaDagRuns:
         self.call("PATCH", f"/dags/{self.dag_id}", body={"is_paused": False})
         print(f"unpaused {self.dag_id}")
 
-    def trigger(self, conf: dict[str, Any], run_id: str | None = None) -> str:
-        """Start a run (no logical date: the DAG has no schedule); returns its run id."""
-        body: dict[str, Any] = {"logical_date": None, "conf": conf}
-        if run_id:
-            body["dag_run_id"] = run_id
+    def trigger(self, conf: dict[str, Any], run_id: str) -> str:
+        """Start run `run_id` (no logical date: the DAG has no schedule); returns its run id."""
+        body: dict[str, Any] = {"logical_date": None, "conf": conf, "dag_run_id": check_run_id(run_id)}
         return self.call("POST", f"/dags/{self.dag_id}/dagRuns", body=body)["dag_run_id"]
 
     def run_state(self, run_id: str) -> str:
@@ -139,7 +156,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make trigger", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="dev", help="environment name in cdk.json (default: dev)")
     parser.add_argument("--conf", default="{}", help="run conf, a JSON object (default: {})")
-    parser.add_argument("--run-id", help="the run id to use (default: Airflow's manual__<time>)")
+    parser.add_argument(
+        "--run-id",
+        help="the run id, only A-Za-z0-9._- (default: manual__<UTC time>, e.g. manual__2026-11-25T18.00.00.000000Z)",
+    )
     parser.add_argument("--region", help="AWS region of the environment (default: your AWS configuration)")
     parser.add_argument("--unpause", action="store_true", help="unpause the DAG first if it is paused")
     parser.add_argument("--poll-seconds", type=float, default=30)
@@ -152,6 +172,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--conf is not valid JSON: {err}")
     if not isinstance(args.conf, dict):
         parser.error('--conf must be a JSON object, e.g. \'{"key": "value"}\'')
+    try:
+        args.run_id = check_run_id(args.run_id) if args.run_id is not None else default_run_id()
+    except ValueError as err:
+        parser.error(str(err))
     return args
 
 

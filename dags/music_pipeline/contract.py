@@ -24,6 +24,13 @@ VAR_GLUE_JOB_NAME = "glue_job_name"  # required
 VAR_GLUE_SCRIPT_LOCATION = "glue_script_location"  # informational
 VAR_DATABASE_NAME = "database_name"  # default DEFAULT_DATABASE_NAME
 VAR_ALERT_TOPIC_ARN = "alert_topic_arn"  # optional
+PIPELINE_VARIABLES = (
+    VAR_BUCKET_NAME,
+    VAR_GLUE_JOB_NAME,
+    VAR_GLUE_SCRIPT_LOCATION,
+    VAR_DATABASE_NAME,
+    VAR_ALERT_TOPIC_ARN,
+)
 
 # --- S3 layout (keys relative to the data bucket) -----------------------------------------
 USERS_KEY = "reference_data/users/users.csv"

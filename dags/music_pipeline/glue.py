@@ -2,11 +2,19 @@
 
 The stock operator calls ``GlueJobHook.initialize_job``, which creates the job when it is missing
 (``get_or_create_glue_job``) or redefines it (``update_config=True``). `ExistingGlueJobHook` replaces
-both with a check that the job exists, so the operator only ever calls ``StartJobRun``. The rest is
-the provider's: the deferred wait (``GlueJobCompleteTrigger``, which fails on FAILED, TIMEOUT, ERROR
-and STOPPED), the console link, stopping the run when the task is killed. The trigger class is the
-provider's, so MWAA's triggerer can import it (Airflow 3 triggerers do not put ``dags/`` on sys.path);
-it polls with aiobotocore, so the environment needs the provider's ``aiobotocore`` extra.
+both with a check that the job exists, so the operator only ever calls ``StartJobRun``.
+
+The wait is deferred, on ``music_triggers.glue.StoppableGlueJobCompleteTrigger``: the provider's
+``GlueJobCompleteTrigger`` (polled with aiobotocore, hence the provider's ``aiobotocore`` extra) plus
+an ``on_kill`` that stops the Glue run when a user kills, clears or marks the deferred task. The
+operator's own ``on_kill`` covers only the short part before the deferral: a deferred task has no
+worker process. The trigger lives in ``plugins/`` and reaches MWAA as ``plugins.zip``, because
+MWAA's triggerer imports triggers from the plugins folder, not from ``dags/``.
+
+A run that ends FAILED, TIMEOUT, STOPPED or ERROR is final: the task fails at once
+(``AirflowFailException``), since a new run would fail the same way (a reject-ratio breach, a bad
+file). Everything else (an API error, throttling beyond the waiter's own retries, a lost triggerer)
+fails the try and the retry rejoins the run if it is still going.
 
 The one seam of the local run: `start_job_run` (the module attribute) starts the run. The local run
 and the tests replace it with `substitute_job_start` (see ``local_run.glue_local``).
@@ -21,11 +29,23 @@ from typing import Any
 
 from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
+from airflow.providers.amazon.aws.utils import validate_execute_complete_event
+from airflow.sdk.exceptions import AirflowFailException
 
 from music_pipeline import contract, variables
+from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
-# Glue job run states in which a run is still going (JobRunState).
-ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
+# Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is
+# STOPPING: it was stopped on purpose (a killed or cleared task) and will end STOPPED.
+ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
+# Final states of a run that did not succeed: starting another run would repeat the failure.
+FAILED_FINAL_STATES = frozenset({"FAILED", "TIMEOUT", "STOPPED", "ERROR"})
+SUCCEEDED = "SUCCEEDED"
+
+
+class GlueWaitError(RuntimeError):
+    """The wait for a Glue run broke off while the run had not failed (a retry rejoins it)."""
 
 
 class GlueJobNotFoundError(LookupError):
@@ -153,3 +173,47 @@ class RunGlueJobOperator(GlueJobOperator):
             if self._job_run_id:
                 self.log.info("Glue run %s of this DAG run is still active: waiting for it", self._job_run_id)
         return super().execute(context)
+
+    def defer(
+        self, *, trigger: Any, method_name: str, kwargs: dict | None = None, timeout: Any = None
+    ) -> None:
+        """Defer to `StoppableGlueJobCompleteTrigger` instead of the provider's trigger.
+
+        ``GlueJobOperator.execute`` builds the provider's trigger itself; its serialized arguments are
+        the subclass's. The job name travels to `execute_complete` (a resumed operator is a new object).
+        """
+        if type(trigger) is GlueJobCompleteTrigger:
+            _, arguments = trigger.serialize()
+            trigger = StoppableGlueJobCompleteTrigger(
+                **arguments, stop_job_run_on_kill=self.stop_job_run_on_kill
+            )
+        kwargs = {**(kwargs or {}), "job_name": self.job_name}
+        super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def execute_complete(
+        self, context: Any, event: dict[str, Any] | None = None, job_name: str | None = None
+    ) -> str:
+        """Succeed on a succeeded run; fail for good on a run that ended failed; else fail this try.
+
+        The trigger reports a final failure, an API error it could not retry and a wait that ran out
+        alike (``status: error``), so the run's own state, read once more, decides.
+        """
+        event = validate_execute_complete_event(event)
+        run_id = event["run_id"]
+        if event["status"] == "success":
+            return run_id
+        self.job_name = job_name or variables.required(contract.VAR_GLUE_JOB_NAME)
+        job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
+        state = job_run["JobRunState"]
+        if state == SUCCEEDED:
+            return run_id
+        if state in FAILED_FINAL_STATES:
+            reason = job_run.get("ErrorMessage") or event.get("message", "")
+            raise AirflowFailException(
+                f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
+                "Not retried: a new run would fail the same way; fix the cause, then clear the task."
+            )
+        raise GlueWaitError(
+            f"Waiting for Glue job {self.job_name} run {run_id} broke off while the run is {state}: "
+            f"{event.get('message', '')}. The retry rejoins the run."
+        )

@@ -124,6 +124,7 @@ class DagRunResult:
     states: dict[str, str]
     run_id: str
     dag_state: str
+    tries: dict[str, int]  # task id -> the try the task ended on
 
 
 @pytest.fixture
@@ -139,8 +140,13 @@ def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
             t.retry_exponential_backoff = 0
         dag.get_task("run_etl_job").waiter_delay = 1
         dag_run = dag.test()
-        states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
-        return DagRunResult(states=states, run_id=dag_run.run_id, dag_state=str(dag_run.state))
+        instances = dag_run.get_task_instances()
+        return DagRunResult(
+            states={ti.task_id: str(ti.state) for ti in instances},
+            run_id=dag_run.run_id,
+            dag_state=str(dag_run.state),
+            tries={ti.task_id: ti.try_number for ti in instances},
+        )
 
     yield run
     for t in dag.tasks:

@@ -12,7 +12,8 @@ import pytest
 from music_pipeline import contract
 from music_pipeline.alerts import publish_failure_alert
 
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILE = DAGS_FOLDER / "music_streaming_pipeline_dynamo.py"
 TASK_ORDER = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
@@ -41,6 +42,22 @@ def test_parsing_touches_no_variable_connection_database_or_network():
     assert bag.import_errors == {}
     assert bag.captured_warnings == {}
     assert list(bag.dags) == [contract.DAG_ID]
+
+
+def test_exactly_one_file_under_dags_is_parsed_and_it_holds_the_dag():
+    """dags/.airflowignore keeps the DAG processor off music_pipeline/ (task code, no DAGs)."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.file import list_py_file_paths
+
+    assert (DAGS_FOLDER / ".airflowignore").is_file()
+    # safe_mode off: every Python file the ignore file lets through would be parsed.
+    assert list_py_file_paths(DAGS_FOLDER, safe_mode=False) == [str(DAG_FILE)]
+    python_files = sorted(DAGS_FOLDER.rglob("*.py"))
+    assert len(python_files) > 1  # the package is there, and ignored
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False)
+    assert bag.import_errors == {}
+    assert {dag_id: dag.fileloc for dag_id, dag in bag.dags.items()} == {contract.DAG_ID: str(DAG_FILE)}
 
 
 @pytest.fixture(scope="module")

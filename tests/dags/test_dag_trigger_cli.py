@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, quote, urlencode
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -10,8 +14,14 @@ from local_run import trigger
 from music_pipeline import contract
 
 ENVIRONMENT = "music-streams-dev-airflow"
-RUN_ID = "manual__2026-11-25T18:00:00+00:00"
+RUN_ID = "manual__2026-11-25T18.00.00.000000Z"
+default_run_id = trigger.default_run_id  # the real one (the fixture below fixes it for the other tests)
 DAG = contract.DAG_ID
+
+
+@pytest.fixture(autouse=True)
+def fixed_default_run_id(monkeypatch):
+    monkeypatch.setattr(trigger, "default_run_id", lambda now=None: RUN_ID)
 
 
 @pytest.fixture
@@ -66,7 +76,7 @@ def test_trigger_posts_the_conf_and_follows_the_run_to_success(mwaa, capsys, mon
         "POST",
         f"/dags/{DAG}/dagRuns",
         {"dag_run_id": RUN_ID, "state": "queued"},
-        body={"logical_date": None, "conf": {"note": "rerun"}},
+        body={"logical_date": None, "conf": {"note": "rerun"}, "dag_run_id": RUN_ID},
     )
     expect_poll(stubber, "running", {"validate_data_files": "running"})
     expect_poll(stubber, "running", {"validate_data_files": "success", "run_etl_job": "deferred"})
@@ -91,7 +101,7 @@ def test_a_failed_run_exits_non_zero(mwaa, capsys):
         "POST",
         f"/dags/{DAG}/dagRuns",
         {"dag_run_id": RUN_ID},
-        body={"logical_date": None, "conf": {}},
+        body={"logical_date": None, "conf": {}, "dag_run_id": RUN_ID},
     )
     expect_poll(stubber, "failed", {"validate_columns": "failed"})
 
@@ -150,3 +160,19 @@ def test_paths_longer_than_invoke_rest_api_allows_are_refused(mwaa):
     runs = trigger.MwaaDagRuns(client, ENVIRONMENT)
     with pytest.raises(trigger.TriggerError, match="longer than InvokeRestApi's 64"):
         runs.call("GET", f"/dags/{DAG}/dagRuns/{RUN_ID}")
+
+
+def test_the_default_run_id_survives_a_query_string():
+    first = default_run_id(datetime(2026, 11, 25, 18, 0, 0, 1, tzinfo=UTC))
+    assert first == "manual__2026-11-25T18.00.00.000001Z"
+    assert re.fullmatch(r"[A-Za-z0-9._-]+", first)
+    assert quote(first, safe="") == first
+    assert parse_qs(urlencode({"run_id_pattern": first}))["run_id_pattern"] == [first]
+    assert contract.sanitize_run_id(first) == first  # keys and --run_id use it unchanged
+
+
+def test_a_run_id_a_query_string_would_mangle_is_refused_before_any_call(mwaa, capsys):
+    client, _ = mwaa
+    with pytest.raises(SystemExit):
+        trigger.main(["--run-id", "manual__2026-11-25T18:00:00+00:00"], mwaa_client=client)
+    assert "use only letters, digits, '.', '_' and '-'" in capsys.readouterr().err

@@ -62,6 +62,7 @@ def test_airflow_variables_are_the_contract_variables():
         contract.VAR_DATABASE_NAME: "music_streams_dev",
         contract.VAR_ALERT_TOPIC_ARN: "arn:t",
     }
+    assert tuple(variables) == contract.PIPELINE_VARIABLES  # what the secrets backend looks up
 
 
 def test_an_empty_optional_variable_is_left_out_because_ssm_rejects_empty_values():
@@ -73,10 +74,45 @@ def test_an_empty_optional_variable_is_left_out_because_ssm_rejects_empty_values
 def test_mwaa_reads_variables_and_connections_from_this_environments_ssm_prefix():
     options = mwaa_airflow_configuration_options(NAMES)
     assert options["secrets.backend"] == SSM_SECRETS_BACKEND
-    assert json.loads(options["secrets.backend_kwargs"]) == {
-        "connections_prefix": "/music-streams/dev/airflow/connections",
-        "variables_prefix": "/music-streams/dev/airflow/variables",
+    kwargs = json.loads(options["secrets.backend_kwargs"])
+    assert kwargs["connections_prefix"] == "/music-streams/dev/airflow/connections"
+    assert kwargs["variables_prefix"] == "/music-streams/dev/airflow/variables"
+
+
+def test_the_secrets_backend_looks_up_only_the_pipelines_connection_and_variables(moto_server):
+    """The rendered kwargs, given to the provider's real backend against moto SSM."""
+    import boto3
+    from airflow.providers.amazon.aws.secrets.systems_manager import SystemsManagerParameterStoreBackend
+
+    names = PipelineConfig(env_name="lookup").names("123456789012", moto_server.region)
+    ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+    stored_variables = [*contract.PIPELINE_VARIABLES, "other_variable", "bucket_name_old"]
+    for name in stored_variables:
+        ssm.put_parameter(Name=f"{names.airflow_variables_prefix}/{name}", Value=f"v-{name}", Type="String")
+    for conn_id in (contract.AWS_CONN_ID, "aws_default"):
+        ssm.put_parameter(
+            Name=f"{names.airflow_connections_prefix}/{conn_id}", Value='{"conn_type": "aws"}', Type="String"
+        )
+    kwargs = json.loads(mwaa_airflow_configuration_options(names)["secrets.backend_kwargs"])
+    backend = SystemsManagerParameterStoreBackend(**kwargs)
+    looked_up: list[str] = []
+    backend.client.meta.events.register(
+        "provide-client-params.ssm.GetParameter", lambda params, **_: looked_up.append(params["Name"])
+    )
+
+    found = {name: backend.get_variable(name) for name in stored_variables}
+
+    assert found == {
+        **{n: f"v-{n}" for n in contract.PIPELINE_VARIABLES},
+        "other_variable": None,
+        "bucket_name_old": None,
     }
+    assert backend.get_conn_value(contract.AWS_CONN_ID) == '{"conn_type": "aws"}'
+    assert backend.get_conn_value("aws_default") is None
+    assert sorted(looked_up) == sorted(
+        [f"{names.airflow_variables_prefix}/{n}" for n in contract.PIPELINE_VARIABLES]
+        + [f"{names.airflow_connections_prefix}/{contract.AWS_CONN_ID}"]
+    )
 
 
 def test_the_aws_connection_holds_no_keys():

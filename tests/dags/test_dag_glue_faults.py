@@ -1,0 +1,281 @@
+"""Faults around `run_etl_job`, with the real DAG (``dag.test()``), the real trigger and moto server.
+
+- A Glue run that ends FAILED, TIMEOUT or STOPPED fails the task once: no retry, no second run.
+- API errors (throttling, an error the waiter cannot retry, a refused start) are retried, and a
+  retry rejoins the run that is still going instead of starting another.
+- A deferred task killed by a user stops its Glue run, through the triggerer's own cancel path;
+  a triggerer restart or hand-over leaves the run going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from moto.core.exceptions import JsonRESTError
+from moto.glue.responses import GlueResponse
+
+from local_run.glue_local import JobRunEnded, local_glue_jobs
+from music_pipeline import contract
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
+
+
+def glue_succeeds(job_name: str, arguments: dict[str, str]) -> None:
+    """A Glue script that does nothing and succeeds."""
+
+
+@pytest.fixture
+def ready_world(world):
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+    return world
+
+
+class GlueApiFaults:
+    """Errors moto server answers in place of chosen Glue calls (as AWS would send them)."""
+
+    def __init__(self, monkeypatch):
+        self.calls: dict[str, int] = {}
+        self.planned: dict[tuple[str, int], tuple[str, str]] = {}
+        self._monkeypatch = monkeypatch
+
+    def fail(self, action: str, call_number: int, code: str) -> None:
+        """Answer the `call_number`-th (1-based) call of `action` with the error `code`."""
+        self.planned[(action, call_number)] = (code, f"simulated {code}")
+        if not hasattr(GlueResponse, f"_real_{action}"):
+            real = getattr(GlueResponse, action)
+            faults = self
+
+            def faulty(response: GlueResponse):
+                faults.calls[action] = faults.calls.get(action, 0) + 1
+                planned = faults.planned.get((action, faults.calls[action]))
+                if planned:
+                    raise JsonRESTError(*planned)
+                return real(response)
+
+            self._monkeypatch.setattr(GlueResponse, action, faulty)
+            self._monkeypatch.setattr(GlueResponse, f"_real_{action}", real, raising=False)
+
+    def count(self, action: str) -> int:
+        return self.calls.get(action, 0)
+
+
+@pytest.fixture
+def glue_faults(monkeypatch):
+    return GlueApiFaults(monkeypatch)
+
+
+@pytest.mark.parametrize("final_state", ["FAILED", "TIMEOUT", "STOPPED"])
+def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_world, run_dag, final_state):
+    def glue_ends(job_name, arguments):
+        raise JobRunEnded(final_state, f"the run ended {final_state}")
+
+    with local_glue_jobs(glue_ends) as glue:
+        result = run_dag(retries=3)
+
+    assert result.states["run_etl_job"] == "failed"
+    assert result.tries["run_etl_job"] == 1  # three retries left, none used
+    assert [r.state for r in glue.runs] == [final_state]
+    assert result.states["archive_raw_data"] == "upstream_failed"
+    assert ready_world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    [alert] = [m["Message"] for m in ready_world.alerts()]
+    assert f"ended {final_state}" in alert
+    assert "Not retried" in alert
+
+
+def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(
+    ready_world, run_dag, glue_faults
+):
+    glue_faults.fail("get_job_run", 1, "ThrottlingException")  # absorbed by the client's retries
+    glue_faults.fail("get_job_run", 3, "AccessDeniedException")  # not retryable there: the try ends
+
+    def glue_outlives_the_first_try(job_name, arguments):
+        # Still running until the retry's wait has polled it: the retry must rejoin, not restart.
+        for _ in range(600):
+            if glue_faults.count("get_job_run") >= 7:
+                return
+            time.sleep(0.1)
+
+    with local_glue_jobs(glue_outlives_the_first_try) as glue:
+        result = run_dag(retries=1)
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert result.tries["run_etl_job"] == 2  # the access error cost one try
+    assert len(glue.runs) == 1  # the retry waited for the run the first try started
+    assert ready_world.alerts() == []
+
+
+def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
+    # An earlier run still finishing: Glue refuses the start; the next try starts it.
+    glue_faults.fail("start_job_run", 1, "ConcurrentRunsExceededException")
+
+    with local_glue_jobs(glue_succeeds) as glue:
+        result = run_dag(retries=1)
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert result.tries["run_etl_job"] == 2
+    assert [r.state for r in glue.runs] == ["SUCCEEDED"]
+
+
+# --- a deferred task killed: the triggerer's cancel path, with the real trigger ----------------
+
+
+def _task_instance(run_id: str, state: str | None):
+    """The DB task instance of `run_etl_job` in `state`, as the triggerer hands it to the trigger."""
+    from airflow.executors.workloads.task import TaskInstanceDTO
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        ti = (
+            session.query(TaskInstance)
+            .filter_by(dag_id=contract.DAG_ID, run_id=run_id, task_id="run_etl_job")
+            .one()
+        )
+        ti.state = state
+        session.flush()
+        return TaskInstanceDTO.model_validate(ti, from_attributes=True)
+
+
+def _run_and_cancel_in_triggerer(trigger, ti, *, user_action: bool) -> None:
+    """Run `trigger` in a real ``TriggerRunner`` and cancel it as the triggerer does.
+
+    ``user_action``: the task was acted on (``cancel_triggers``, which calls ``on_kill``);
+    otherwise the triggerer is shutting down (its task is cancelled without a message).
+    The trigger reads its task's state through an in-process supervisor, over the execution API.
+    """
+    import os
+
+    import psutil
+    import structlog
+    from airflow.jobs.triggerer_job_runner import TriggerRunner
+    from airflow.sdk.execution_time.supervisor import (
+        InProcessSupervisorComms,
+        InProcessTestSupervisor,
+        set_supervisor_comms,
+    )
+
+    supervisor = InProcessTestSupervisor(
+        id=ti.id,
+        pid=os.getpid(),
+        process=psutil.Process(),
+        process_log=structlog.get_logger(),
+        client=InProcessTestSupervisor._api_client(),
+    )
+    supervisor.comms = InProcessSupervisorComms(supervisor=supervisor)
+    trigger.task_instance = ti
+
+    async def scenario() -> None:
+        runner = TriggerRunner()
+        task = asyncio.create_task(runner.run_trigger(1, trigger))
+        runner.triggers[1] = {"task": task, "name": "run_etl_job", "events": 0, "is_watcher": False}
+        await asyncio.sleep(1.5)  # the trigger is polling the running job
+        assert not task.done()
+        if user_action:
+            runner.to_cancel.append(1)
+            await runner.cancel_triggers()
+        else:
+            task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    with set_supervisor_comms(supervisor.comms):
+        asyncio.run(scenario())
+
+
+@pytest.fixture
+def deferred_glue_run(ready_world, run_dag):
+    """A DAG run in the DB and a Glue run that keeps running: ``(dag run id, its trigger, job run id)``."""
+    from music_pipeline.glue import ExistingGlueJobHook
+    from music_triggers.glue import StoppableGlueJobCompleteTrigger
+
+    with local_glue_jobs(glue_succeeds):
+        dag_run_id = run_dag().run_id
+    release = threading.Event()
+    with local_glue_jobs(lambda name, args: release.wait(60)):
+        hook = ExistingGlueJobHook(job_name=ready_world.glue_job, aws_conn_id=contract.AWS_CONN_ID)
+        job_run_id = hook.initialize_job({contract.ARG_RUN_ID: "r1"})["JobRunId"]
+        trigger = StoppableGlueJobCompleteTrigger(
+            job_name=ready_world.glue_job,
+            run_id=job_run_id,
+            aws_conn_id=contract.AWS_CONN_ID,
+            waiter_delay=1,
+            waiter_max_attempts=60,
+        )
+        yield dag_run_id, trigger, job_run_id
+        release.set()
+
+
+def _job_run_state(world, job_run_id: str) -> str:
+    return world.glue.get_job_run(JobName=world.glue_job, RunId=job_run_id)["JobRun"]["JobRunState"]
+
+
+@pytest.mark.parametrize("acted_state", ["failed", None], ids=["marked_failed", "cleared"])
+def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(ready_world, deferred_glue_run, acted_state):
+    dag_run_id, trigger, job_run_id = deferred_glue_run
+    ti = _task_instance(dag_run_id, acted_state)
+
+    _run_and_cancel_in_triggerer(trigger, ti, user_action=True)
+
+    assert _job_run_state(ready_world, job_run_id) == "STOPPED"
+
+
+@pytest.mark.parametrize(
+    "user_action", [False, True], ids=["triggerer_restart", "handed_to_another_triggerer"]
+)
+def test_a_trigger_cancelled_while_its_task_is_still_deferred_leaves_the_run_going(
+    ready_world, deferred_glue_run, user_action
+):
+    dag_run_id, trigger, job_run_id = deferred_glue_run
+    ti = _task_instance(dag_run_id, "deferred")
+
+    _run_and_cancel_in_triggerer(trigger, ti, user_action=user_action)
+
+    assert _job_run_state(ready_world, job_run_id) == "RUNNING"
+
+
+def test_the_trigger_round_trips_through_its_serialized_form():
+    from music_triggers.glue import StoppableGlueJobCompleteTrigger
+
+    trigger = StoppableGlueJobCompleteTrigger(
+        job_name="job", run_id="jr_1", aws_conn_id="aws_conn", stop_job_run_on_kill=False
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "music_triggers.glue.StoppableGlueJobCompleteTrigger"
+    again = StoppableGlueJobCompleteTrigger(**kwargs)
+    assert (again.job_name, again.run_id, again.stop_job_run_on_kill) == ("job", "jr_1", False)
+
+
+def test_the_triggerer_imports_the_trigger_from_the_unpacked_plugins_zip_alone(tmp_path):
+    """As on MWAA: plugins.zip unpacked into $AIRFLOW_HOME/plugins, dags/ and plugins/ not on the path."""
+    import io
+    import os
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from infra.packaging import library_zip_bytes, python_packages
+    from music_triggers.glue import StoppableGlueJobCompleteTrigger
+
+    repo = Path(__file__).resolve().parents[2]
+    home = tmp_path / "airflow"
+    with zipfile.ZipFile(io.BytesIO(library_zip_bytes(python_packages(repo / "plugins")))) as archive:
+        archive.extractall(home / "plugins")
+    classpath, _ = StoppableGlueJobCompleteTrigger(job_name="j", run_id="r").serialize()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
+    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    code = (
+        "from airflow.jobs.triggerer_job_runner import TriggerRunner\n"
+        f"print(TriggerRunner().get_trigger_by_classpath({classpath!r}).__module__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "music_triggers.glue"
