@@ -13,7 +13,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra.catalog import PROJECTION_START_DATE
 from infra.monitoring import GLUE_FAILURE_STATES
-from infra.orchestration import MWAA_LOG_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
+from infra.mwaa_environment import MWAA_LOG_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
 from music_pipeline import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def test_outputs_name_what_users_need(each_env):
     assert outputs["KpiTableName"]["Value"] == {"Ref": each_env.logical_id(each_env.stack.kpi_store.table)}
     assert outputs["MwaaWebserverUrl"]["Value"] == {
         "Fn::GetAtt": [
-            each_env.stack.get_logical_id(each_env.stack.orchestration.environment),
+            each_env.stack.get_logical_id(each_env.stack.mwaa.environment),
             "WebserverUrl",
         ]
     }
@@ -283,7 +283,7 @@ def test_glue_libraries_zip_holds_both_packages_at_its_root(each_env):
 
 
 def test_glue_role_is_scoped_to_this_pipeline(each_env):
-    policy = _policy_of(each_env, each_env.stack.catalog.policy)
+    policy = _policy_of(each_env, each_env.stack.glue_job.policy)
     _assert_no_wildcard_actions(policy)
     dynamodb = _statement(policy, "WriteKpiItems")
     assert dynamodb["Resource"] == {
@@ -319,7 +319,7 @@ def test_prod_survives_an_az_loss_with_two_nat_gateways(dev, prod):
 
 
 def test_mwaa_security_group_only_admits_itself(each_env):
-    sg_id = each_env.logical_id(each_env.stack.orchestration.security_group)
+    sg_id = each_env.logical_id(each_env.stack.network.security_group)
     ingress = [r["Properties"] for r in each_env.resources("AWS::EC2::SecurityGroupIngress").values()]
     assert sorted(r["FromPort"] for r in ingress if r["GroupId"]["Fn::GetAtt"][0] == sg_id) == [443, 5432]
     for rule in ingress:
@@ -454,7 +454,7 @@ def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
 
 
 def test_mwaa_execution_role_is_scoped_to_this_environment(each_env):
-    policy = _policy_of(each_env, each_env.stack.orchestration.execution_policy)
+    policy = _policy_of(each_env, each_env.stack.mwaa.execution_policy)
     _assert_no_wildcard_actions(policy)
     env_name = f"music-streams-{each_env.env}-airflow"
     assert f"log-group:airflow-{env_name}-*" in json.dumps(_statement(policy, "WriteAirflowLogs")["Resource"])
