@@ -62,6 +62,11 @@ class Alerting(Construct):
         if props.config.alert_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(props.config.alert_email))
 
+        self._allow_publishers(names)
+
+    def _allow_publishers(self, names: ResourceNames) -> None:
+        """The topic policy and key policy statements that let this environment's alarms and its Glue
+        failure rule publish, each for this account and its own resources only."""
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         alarm_arns = f"arn:{Aws.PARTITION}:cloudwatch:{region_account}:alarm:{names.alarm_prefix}*"
         rule_arn = f"arn:{Aws.PARTITION}:events:{region_account}:rule/{names.glue_failure_rule}"

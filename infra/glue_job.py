@@ -11,6 +11,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
@@ -55,25 +56,7 @@ class GlueJob(Construct):
         if not props.script_path.is_file():
             raise FileNotFoundError(f"the Glue job's script is missing: {props.script_path}")
 
-        security_configuration_name = names.glue_security_configuration
-        self.security_configuration = glue.CfnSecurityConfiguration(
-            self,
-            "SecurityConfiguration",
-            name=security_configuration_name,
-            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
-                s3_encryptions=[
-                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                        s3_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
-                    )
-                ],
-                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
-                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
-                ),
-                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
-                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=props.key.key_arn
-                ),
-            ),
-        )
+        self.security_configuration = self._build_security_configuration(props)
 
         script = s3_assets.Asset(self, "Script", path=str(props.script_path))
         packages = [pkg for folder in props.library_dirs for pkg in python_packages(folder)]
@@ -107,7 +90,7 @@ class GlueJob(Construct):
             timeout=config.glue_timeout_minutes,
             max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
-            security_configuration=security_configuration_name,
+            security_configuration=names.glue_security_configuration,
             default_arguments=glue_default_arguments(
                 config,
                 names,
@@ -115,26 +98,50 @@ class GlueJob(Construct):
                 temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
             ),
         )
-        # The job's log groups, owned by the stack (retention, key); Glue would otherwise create
-        # them without either. Named, so deleted with the stack (a retained one blocks a re-create).
-        self.log_groups = [
-            encrypted_log_group(
-                self,
-                f"JobLogs{suffix.title()}",
-                key=props.key,
-                retention_days=config.log_retention_days,
-                removal_policy=RemovalPolicy.DESTROY,
-                log_group_name=name,
-            )
-            for suffix, name in zip(
-                GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(names, self.role.role_name), strict=True
-            )
-        ]
+        self.log_groups = self._build_log_groups(props)
         self.job.node.add_dependency(*self.log_groups)
         self.job.node.add_dependency(self.security_configuration)
         self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
         self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
         self._acknowledge_findings(props)
+
+    def _build_security_configuration(self, props: GlueJobProps) -> glue.CfnSecurityConfiguration:
+        """The job's S3 output and CloudWatch logs SSE-KMS, its bookmarks CSE-KMS, with the data key."""
+        return glue.CfnSecurityConfiguration(
+            self,
+            "SecurityConfiguration",
+            name=props.names.glue_security_configuration,
+            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
+                s3_encryptions=[
+                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
+                        s3_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
+                    )
+                ],
+                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
+                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
+                ),
+                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
+                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=props.key.key_arn
+                ),
+            ),
+        )
+
+    def _build_log_groups(self, props: GlueJobProps) -> list[logs.LogGroup]:
+        """The job's log groups, owned by the stack (retention, key); Glue would otherwise create
+        them without either. Named, so deleted with the stack (a retained one blocks a re-create)."""
+        return [
+            encrypted_log_group(
+                self,
+                f"JobLogs{suffix.title()}",
+                key=props.key,
+                retention_days=props.config.log_retention_days,
+                removal_policy=RemovalPolicy.DESTROY,
+                log_group_name=name,
+            )
+            for suffix, name in zip(
+                GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(props.names, self.role.role_name), strict=True
+            )
+        ]
 
     def _job_statements(
         self, props: GlueJobProps, script: s3_assets.Asset, libraries: s3_assets.Asset

@@ -13,6 +13,7 @@ from aws_cdk import Aws, Fn, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -98,10 +99,26 @@ class MwaaEnvironment(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: MwaaEnvironmentProps) -> None:
         super().__init__(scope, construct_id)
-        config, names, network = props.config, props.names, props.network
         self._build_parameters(props)
         self.role = self._build_execution_role(props)
+        sources = self._upload_sources(props)
+        self.log_groups = self._build_log_groups(props)
+        self.environment = self._build_environment(props, sources)
+        # MWAA parses DAGs, reads variables and writes logs as soon as it starts: upload, write
+        # and grant first.
+        self.environment.node.add_dependency(
+            self.dags_deployment,
+            self.plugins_deployment,
+            self.execution_policy,
+            self.connection_parameter,
+            *self.variable_parameters.values(),
+            *self.log_groups.values(),
+        )
+        self._acknowledge_findings(props)
 
+    def _upload_sources(self, props: MwaaEnvironmentProps) -> dict[str, str]:
+        """Upload dags/, requirements.txt and plugins.zip; the environment's S3 path properties."""
+        config, network = props.config, props.network
         # Deployments run their Lambda in the VPC's private subnets (egress through the NAT).
         deploy_options = {
             "destination_bucket": props.source_bucket,
@@ -139,11 +156,21 @@ class MwaaEnvironment(Construct):
         self.plugins_deployment, plugins_key, plugins_version = self._pinned_upload(
             "Plugins", plugins_zip, PLUGINS_PREFIX, deploy_options
         )
+        return {
+            "dag_s3_path": DAGS_PREFIX,
+            "requirements_s3_path": requirements_key,
+            "requirements_s3_object_version": requirements_version,
+            "plugins_s3_path": plugins_key,
+            "plugins_s3_object_version": plugins_version,
+        }
 
+    def _build_log_groups(self, props: MwaaEnvironmentProps) -> dict[str, logs.LogGroup]:
+        """MWAA's log groups by log type (``task_logs``, ...), owned by the stack."""
+        config, names = props.config, props.names
         # The stack owns MWAA's log groups (retention, key); MWAA writes to the existing groups
         # instead of creating unencrypted ones that never expire. Deleted with the stack: their
         # names are fixed, so a retained group would block the next create of this environment.
-        self.log_groups = {
+        return {
             log_type: encrypted_log_group(
                 self,
                 f"AirflowLogs{group_type}",
@@ -154,6 +181,10 @@ class MwaaEnvironment(Construct):
             )
             for log_type, group_type in MWAA_LOG_GROUP_TYPES.items()
         }
+
+    def _build_environment(self, props: MwaaEnvironmentProps, sources: dict[str, str]) -> mwaa.CfnEnvironment:
+        """The environment itself, reading ``sources`` (S3 paths and pinned object versions)."""
+        config, names, network = props.config, props.names, props.network
         logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
             **{
                 log_type: mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(
@@ -162,7 +193,7 @@ class MwaaEnvironment(Construct):
                 for log_type in MWAA_LOG_TYPES
             }
         )
-        self.environment = mwaa.CfnEnvironment(
+        return mwaa.CfnEnvironment(
             self,
             "Environment",
             name=names.mwaa_environment,
@@ -174,11 +205,7 @@ class MwaaEnvironment(Construct):
             execution_role_arn=self.role.role_arn,
             kms_key=props.key.key_arn,
             source_bucket_arn=props.source_bucket.bucket_arn,
-            dag_s3_path=DAGS_PREFIX,
-            requirements_s3_path=requirements_key,
-            requirements_s3_object_version=requirements_version,
-            plugins_s3_path=plugins_key,
-            plugins_s3_object_version=plugins_version,
+            **sources,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 security_group_ids=[network.security_group.security_group_id],
                 subnet_ids=network.vpc.select_subnets(
@@ -189,17 +216,6 @@ class MwaaEnvironment(Construct):
             airflow_configuration_options=mwaa_airflow_configuration_options(names),
             weekly_maintenance_window_start="SUN:03:00",
         )
-        # MWAA parses DAGs, reads variables and writes logs as soon as it starts: upload, write
-        # and grant first.
-        self.environment.node.add_dependency(
-            self.dags_deployment,
-            self.plugins_deployment,
-            self.execution_policy,
-            self.connection_parameter,
-            *self.variable_parameters.values(),
-            *self.log_groups.values(),
-        )
-        self._acknowledge_findings(props)
 
     def _pinned_upload(
         self, name: str, path: Path, prefix: str, deploy_options: dict
@@ -266,7 +282,20 @@ class MwaaEnvironment(Construct):
             ),
             description=f"{env_name}: MWAA execution role",
         )
-        statements = [
+        statements = [*self._mwaa_service_statements(props), *self._dag_statements(props)]
+        # A customer-managed policy rather than an inline one (NIST IAMNoInlinePolicy).
+        self.execution_policy = iam.ManagedPolicy(
+            self, "ExecutionPolicy", statements=statements, roles=[role]
+        )
+        return role
+
+    @staticmethod
+    def _mwaa_service_statements(props: MwaaEnvironmentProps) -> list[iam.PolicyStatement]:
+        """MWAA's documented execution-role policy (mwaa-create-role.html), scoped to this environment."""
+        names = props.names
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        env_name = names.mwaa_environment
+        return [
             iam.PolicyStatement(
                 sid="PublishAirflowMetrics",
                 actions=["airflow:PublishMetrics"],
@@ -335,6 +364,14 @@ class MwaaEnvironment(Construct):
                     }
                 },
             ),
+        ]
+
+    @staticmethod
+    def _dag_statements(props: MwaaEnvironmentProps) -> list[iam.PolicyStatement]:
+        """What the DAG itself does: the data bucket, the Glue job, its secrets, its alerts."""
+        names = props.names
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        return [
             # The DAG: read and archive the data bucket's objects, write manifests.
             iam.PolicyStatement(
                 sid="ListDataBucket",
@@ -368,11 +405,6 @@ class MwaaEnvironment(Construct):
                 sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic.topic_arn]
             ),
         ]
-        # A customer-managed policy rather than an inline one (NIST IAMNoInlinePolicy).
-        self.execution_policy = iam.ManagedPolicy(
-            self, "ExecutionPolicy", statements=statements, roles=[role]
-        )
-        return role
 
     def _acknowledge_findings(self, props: MwaaEnvironmentProps) -> None:
         """The execution policy's wildcards cdk-nag reports, each with why it stays."""

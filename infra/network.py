@@ -76,11 +76,25 @@ class Network(Construct):
             service=ec2.GatewayVpcEndpointAwsService.S3,
             subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)],
         )
+        flow_log = self._add_flow_log(props)
+        self.security_group = self._build_security_group(props)
+        for named in (flow_log, *self.vpc.public_subnets, *self.vpc.private_subnets):
+            Tags.of(named).add(NAME_TAG, first_layout_path(named), priority=OWN_NAME_PRIORITY)
+        for subnet in self.vpc.public_subnets:
+            acknowledge(
+                subnet,
+                "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
+                "Public subnets hold only the NAT gateways that give the private MWAA subnets egress; nothing "
+                "else runs there and instances get no public IP on launch.",
+            )
+
+    def _add_flow_log(self, props: NetworkProps) -> ec2.FlowLog:
+        """All the VPC's traffic to an encrypted log group, through a role only flow logs may assume."""
         flow_logs = encrypted_log_group(
             self,
             "FlowLogs",
             key=props.key,
-            retention_days=config.log_retention_days,
+            retention_days=props.config.log_retention_days,
             removal_policy=props.removal_policy,
         )
         # Confused-deputy conditions as the VPC Flow Logs guide documents them (flow-logs-iam-role.html).
@@ -109,14 +123,16 @@ class Network(Construct):
             ],
         )
         # The role is immutable to CDK, so the flow log adds no inline policy of its own.
-        flow_log = self.vpc.add_flow_log(
+        return self.vpc.add_flow_log(
             "FlowLog",
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(
                 flow_logs, flow_log_role.without_policy_updates()
             ),
         )
-        # MWAA's components (scheduler, workers, webserver, its VPC endpoints) talk to each other.
-        self.security_group = ec2.SecurityGroup(
+
+    def _build_security_group(self, props: NetworkProps) -> ec2.SecurityGroup:
+        """MWAA's components (scheduler, workers, webserver, its VPC endpoints) talk to each other."""
+        group = ec2.SecurityGroup(
             self,
             "MwaaSecurityGroup",
             vpc=self.vpc,
@@ -125,18 +141,8 @@ class Network(Construct):
         )
         # MWAA needs HTTPS (webserver, its VPC endpoints) and PostgreSQL (metadata database).
         for port, purpose in ((443, "HTTPS"), (5432, "metadata database")):
-            self.security_group.add_ingress_rule(
-                self.security_group, ec2.Port.tcp(port), f"MWAA components: {purpose}"
-            )
-        for named in (flow_log, *self.vpc.public_subnets, *self.vpc.private_subnets):
-            Tags.of(named).add(NAME_TAG, first_layout_path(named), priority=OWN_NAME_PRIORITY)
-        for subnet in self.vpc.public_subnets:
-            acknowledge(
-                subnet,
-                "NIST.800.53.R5-VPCNoUnrestrictedRouteToIGW",
-                "Public subnets hold only the NAT gateways that give the private MWAA subnets egress; nothing "
-                "else runs there and instances get no public IP on launch.",
-            )
+            group.add_ingress_rule(group, ec2.Port.tcp(port), f"MWAA components: {purpose}")
+        return group
 
     @property
     def private_subnets(self) -> ec2.SubnetSelection:

@@ -100,32 +100,7 @@ class MusicStreamsStack(Stack):
             ),
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
-        # Both were one "Orchestration" construct: the network keeps its path, MWAA sits below it.
-        self.network = Network(
-            Construct(self, "Orchestration"),
-            KEEP_PATH,
-            NetworkProps(config=config, names=names, key=self.storage.key, removal_policy=removal),
-        )
-        self.mwaa = MwaaEnvironment(
-            self.network,
-            KEEP_PATH,
-            MwaaEnvironmentProps(
-                config=config,
-                names=names,
-                key=self.storage.key,
-                network=self.network,
-                data_bucket=self.storage.data_bucket,
-                source_bucket=self.storage.mwaa_source_bucket,
-                glue_job_name=self.glue_job.job_name,
-                glue_job_arn=self.glue_job.job_arn,
-                glue_script_location=self.glue_job.script_location,
-                alert_topic=self.alerting.topic,
-                alert_key=self.alerting.key,
-                dags_dir=dags_dir,
-                mwaa_requirements_file=MWAA_REQUIREMENTS,
-                plugins_dir=source_root / "plugins",
-            ),
-        )
+        self.network, self.mwaa = self._build_orchestration(config, source_root)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -142,6 +117,43 @@ class MusicStreamsStack(Stack):
         for key, value in stack_tags(config).items():
             Tags.of(self).add(key, value)
         self._add_outputs()
+
+    def _build_orchestration(
+        self, config: PipelineConfig, source_root: Path
+    ) -> tuple[Network, MwaaEnvironment]:
+        """The network and the MWAA environment in it, with what the DAG works with."""
+        # Both were one "Orchestration" construct: the network keeps its path, MWAA sits below it.
+        network = Network(
+            Construct(self, "Orchestration"),
+            KEEP_PATH,
+            NetworkProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                removal_policy=self.storage.removal_policy,
+            ),
+        )
+        mwaa = MwaaEnvironment(
+            network,
+            KEEP_PATH,
+            MwaaEnvironmentProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                network=network,
+                data_bucket=self.storage.data_bucket,
+                source_bucket=self.storage.mwaa_source_bucket,
+                glue_job_name=self.glue_job.job_name,
+                glue_job_arn=self.glue_job.job_arn,
+                glue_script_location=self.glue_job.script_location,
+                alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
+                dags_dir=source_root / "dags",
+                mwaa_requirements_file=MWAA_REQUIREMENTS,
+                plugins_dir=source_root / "plugins",
+            ),
+        )
+        return network, mwaa
 
     def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
         """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""

@@ -59,39 +59,7 @@ class Storage(Construct):
         self.retain_data = config.retain_data or config.is_prod
         self.removal_policy = data_removal_policy(config)
 
-        self.key = kms.Key(
-            self,
-            "DataKey",
-            alias=f"alias/{names.prefix}",
-            description=f"{names.prefix}: data, logs, queue and topic encryption",
-            enable_key_rotation=True,
-            removal_policy=self.removal_policy,
-        )
-        restrict_grants_to_aws_services(self.key)
-        # CloudWatch Logs encrypts this account's log groups (MWAA, Glue, flow logs) with the key;
-        # the encryption context condition keeps the grant to log groups of this account and region.
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsInThisAccount",
-                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt",
-                    "kms:Decrypt",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:DescribeKey",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
-
+        self.key = self._build_key(names)
         retention = {
             "removal_policy": self.removal_policy,
             # Without retained data, a delete (or a failed create's rollback) empties the bucket first.
@@ -151,6 +119,43 @@ class Storage(Construct):
             ),
         )
         self._acknowledge_findings()
+
+    def _build_key(self, names: ResourceNames) -> kms.Key:
+        """The environment's data key: rotating, grants only for AWS services, usable by CloudWatch
+        Logs for this account's log groups."""
+        key = kms.Key(
+            self,
+            "DataKey",
+            alias=f"alias/{names.prefix}",
+            description=f"{names.prefix}: data, logs, queue and topic encryption",
+            enable_key_rotation=True,
+            removal_policy=self.removal_policy,
+        )
+        restrict_grants_to_aws_services(key)
+        # CloudWatch Logs encrypts this account's log groups (MWAA, Glue, flow logs) with the key;
+        # the encryption context condition keeps the grant to log groups of this account and region.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsInThisAccount",
+                principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:DescribeKey",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:{Aws.ACCOUNT_ID}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        return key
 
     def _acknowledge_findings(self) -> None:
         """The access-log bucket cannot be SSE-KMS nor log to itself."""

@@ -3,6 +3,7 @@ The templates come from the session's one synth per environment (conftest.py).""
 
 from __future__ import annotations
 
+from infra.buckets import ABORT_INCOMPLETE_UPLOADS_DAYS
 from music_pipeline import contract
 from tests.infra.policy_documents import statements
 
@@ -61,3 +62,19 @@ def test_archive_and_quarantine_move_to_cheaper_storage_and_old_versions_expire(
     assert rules["expire-old-versions"]["NoncurrentVersionExpiration"] == {
         "NoncurrentDays": each_env.config.noncurrent_version_expiration_days
     }
+
+
+def test_every_bucket_expires_old_versions_and_stale_uploads(each_env):
+    """infra/buckets.py: versioning without an expiry keeps every overwritten object forever."""
+    days = each_env.config.noncurrent_version_expiration_days
+    for logical_id, bucket in each_env.resources("AWS::S3::Bucket").items():
+        whole_bucket = [
+            r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"] if "Prefix" not in r
+        ]
+        assert any(
+            r.get("NoncurrentVersionExpiration") == {"NoncurrentDays": days}
+            and r.get("AbortIncompleteMultipartUpload")
+            == {"DaysAfterInitiation": ABORT_INCOMPLETE_UPLOADS_DAYS}
+            and r["Status"] == "Enabled"
+            for r in whole_bucket
+        ), logical_id
