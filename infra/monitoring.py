@@ -1,6 +1,8 @@
 """Monitoring: the Glue failure rule, the alarms and the dashboard, built as cdklabs'
 cdk-monitoring-constructs builds them: one metric factory per service (Glue, DynamoDB, MWAA), one
-alarm helper that wires every alarm to the alert topic, and a dashboard made of those metrics."""
+alarm helper that wires every alarm to the alert topic, and a dashboard made of those metrics
+(cdk-monitoring-constructs: lib/monitoring/aws-glue/GlueJobMetricFactory.ts,
+lib/monitoring/aws-dynamo/DynamoTableMetricFactory.ts, lib/common/alarm/AlarmFactory.ts)."""
 
 from __future__ import annotations
 
