@@ -24,10 +24,11 @@ _ENV = {
 
 # Runs in the child process: build and synthesize one environment, with or without nag.
 _CHILD = """
-import json, sys
+import sys
 sys.path[:0] = [{root!r}, {dags!r}]
 from infra.application import build_app
-context = json.loads(open({cdk_json!r}).read())["context"] | {{"env": {env!r}}}
+from infra.config import cdk_context
+context = cdk_context() | {{"env": {env!r}}}
 app, _ = build_app(context=context, outdir={outdir!r}, nag={nag!r})
 app.synth()
 """
@@ -49,7 +50,6 @@ def _in_process_synth(env: str, nag: bool) -> tuple[float, float]:
         code = _CHILD.format(
             root=str(REPO_ROOT),
             dags=str(REPO_ROOT / "dags"),
-            cdk_json=str(REPO_ROOT / "cdk.json"),
             env=env,
             outdir=outdir,
             nag=nag,

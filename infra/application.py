@@ -12,7 +12,7 @@ from typing import Any
 from aws_cdk import App
 
 from infra.config import PipelineConfig
-from infra.nag import acknowledge_findings, add_nag_checks
+from infra.nag import acknowledge_cdk_provided, add_nag_checks
 from infra.stack import REPO_ROOT, MusicStreamsStack, stack_name
 
 # Context keys the configuration reads (besides the per-field overrides).
@@ -40,7 +40,7 @@ def build_app_with_every_environment(
     for env_name in context["environments"]:
         config = PipelineConfig.from_context({**context, "env": env_name})
         stacks[env_name] = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
-        acknowledge_findings(stacks[env_name])
+        acknowledge_cdk_provided(stacks[env_name], stacks[env_name].storage.mwaa_source_bucket)
     add_nag_checks(app)
     return app, stacks
 
@@ -63,5 +63,5 @@ def build_app(
     stack = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
     if nag:
         add_nag_checks(app)
-        acknowledge_findings(stack)
+        acknowledge_cdk_provided(stack, stack.storage.mwaa_source_bucket)
     return app, stack

@@ -1,25 +1,16 @@
-"""Catalog and job: the Glue database, the curated tables (partition projection), the Glue security
-configuration and the Glue 5.1 PySpark job that runs ``glue_scripts/compute_kpis.py``."""
+"""Catalog: the Glue database and the curated tables (Parquet, Athena partition projection), as
+docs/DESIGN.md lays them out. The job that fills them is `infra/glue_job.py`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-from aws_cdk import Aws, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Aws
 from aws_cdk import aws_glue as glue
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
-from infra.log_groups import encrypted_log_group
-from infra.packaging import python_packages, write_library_zip
-from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
-from infra.storage import GLUE_TEMP_PREFIX
+from infra.config import PipelineConfig
 from music_pipeline import contract
 
 # The oldest date Athena's partition projection enumerates; listen dates before it stay invisible.
@@ -31,18 +22,12 @@ PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutpu
 
 @dataclass(frozen=True)
 class CatalogProps:
-    """``data_bucket``: where the curated tables live and the job reads/writes; ``kpi_table``: the
-    table the job writes; ``key``: encrypts job output, logs and bookmarks; ``script_path``: the
-    job's entry script; ``library_dirs``: folders whose packages go into ``--extra-py-files``."""
+    """What the catalog describes."""
 
+    # The environment; its ``database_name`` names the Glue database.
     config: PipelineConfig
-    names: ResourceNames
+    # The bucket whose curated/ prefixes hold the tables' Parquet files.
     data_bucket: s3.IBucket
-    kpi_table: dynamodb.ITable
-    key: kms.IKey
-    # The Glue entry script (an asset) and the folders whose packages go into --extra-py-files.
-    script_path: Path
-    library_dirs: tuple[Path, ...]
 
 
 def projection_parameters(table: contract.CuratedTable, location: str) -> dict[str, str]:
@@ -65,14 +50,11 @@ def projection_parameters(table: contract.CuratedTable, location: str) -> dict[s
 
 
 class Catalog(Construct):
-    """Exposes ``database``, ``tables`` (by curated table name), ``job``, ``job_name``, ``job_arn``,
-    ``role`` and ``script_location`` (the S3 URL of the script asset)."""
+    """Exposes ``database`` and ``tables`` (by curated table name)."""
 
     def __init__(self, scope: Construct, construct_id: str, props: CatalogProps) -> None:
         super().__init__(scope, construct_id)
-        config, names, bucket = props.config, props.names, props.data_bucket
-        if not props.script_path.is_file():
-            raise FileNotFoundError(f"the Glue job's script is missing: {props.script_path}")
+        config, bucket = props.config, props.data_bucket
 
         self.database = glue.CfnDatabase(
             self,
@@ -111,157 +93,3 @@ class Catalog(Construct):
             )
             table.node.add_dependency(self.database)
             self.tables[curated.name] = table
-
-        security_configuration_name = names.glue_security_configuration
-        self.security_configuration = glue.CfnSecurityConfiguration(
-            self,
-            "SecurityConfiguration",
-            name=security_configuration_name,
-            encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
-                s3_encryptions=[
-                    glue.CfnSecurityConfiguration.S3EncryptionProperty(
-                        s3_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
-                    )
-                ],
-                cloud_watch_encryption=glue.CfnSecurityConfiguration.CloudWatchEncryptionProperty(
-                    cloud_watch_encryption_mode="SSE-KMS", kms_key_arn=props.key.key_arn
-                ),
-                job_bookmarks_encryption=glue.CfnSecurityConfiguration.JobBookmarksEncryptionProperty(
-                    job_bookmarks_encryption_mode="CSE-KMS", kms_key_arn=props.key.key_arn
-                ),
-            ),
-        )
-
-        script = s3_assets.Asset(self, "Script", path=str(props.script_path))
-        packages = [pkg for folder in props.library_dirs for pkg in python_packages(folder)]
-        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(packages)))
-        self.script_location = script.s3_object_url
-
-        self.role = iam.Role(
-            self,
-            "JobRole",
-            assumed_by=iam.ServicePrincipal("glue.amazonaws.com"),
-            description=f"{names.glue_job}: reads/writes the data bucket and the KPI table",
-        )
-        # A customer-managed policy (not inline): reviewable on its own and reusable (NIST IAMNoInlinePolicy).
-        self.policy = iam.ManagedPolicy(
-            self, "JobPolicy", statements=self._job_statements(props, script, libraries), roles=[self.role]
-        )
-
-        self.job_name = names.glue_job
-        self.job = glue.CfnJob(
-            self,
-            "Job",
-            name=self.job_name,
-            description="Validates a run's stream batches and computes daily genre KPIs (docs/DESIGN.md).",
-            role=self.role.role_arn,
-            glue_version=config.glue_version,
-            command=glue.CfnJob.JobCommandProperty(
-                name="glueetl", python_version="3", script_location=script.s3_object_url
-            ),
-            worker_type=config.glue_worker_type,
-            number_of_workers=config.glue_number_of_workers,
-            timeout=config.glue_timeout_minutes,
-            max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
-            execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
-            security_configuration=security_configuration_name,
-            default_arguments=glue_default_arguments(
-                config,
-                names,
-                extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
-            ),
-        )
-        # The job's log groups, owned by the stack (retention, key); Glue would otherwise create
-        # them without either. Named, so deleted with the stack (a retained one blocks a re-create).
-        self.log_groups = [
-            encrypted_log_group(
-                self,
-                f"JobLogs{suffix.title()}",
-                key=props.key,
-                retention_days=config.log_retention_days,
-                removal_policy=RemovalPolicy.DESTROY,
-                log_group_name=name,
-            )
-            for suffix, name in zip(
-                GLUE_LOG_GROUP_SUFFIXES, glue_log_group_names(names, self.role.role_name), strict=True
-            )
-        ]
-        self.job.node.add_dependency(*self.log_groups)
-        self.job.node.add_dependency(self.security_configuration)
-        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
-        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
-
-    def _job_statements(
-        self, props: CatalogProps, script: s3_assets.Asset, libraries: s3_assets.Asset
-    ) -> list[iam.PolicyStatement]:
-        """Exactly what the job does: its code, S3 data, the KPI table, its catalog, logs and metrics."""
-        bucket = props.data_bucket
-        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        catalog_arn = f"arn:{Aws.PARTITION}:glue:{region_account}"
-        database = props.config.database_name
-        return [
-            iam.PolicyStatement(
-                sid="ReadJobCode",
-                actions=["s3:GetObject"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:s3:::{asset.s3_bucket_name}/{asset.s3_object_key}"
-                    for asset in (script, libraries)
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="ListDataBucket",
-                actions=["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-                resources=[bucket.bucket_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ReadWriteDataObjects",
-                # Spark writes Parquet in multipart uploads and aborts them when a task fails.
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                resources=[bucket.arn_for_objects("*")],
-            ),
-            iam.PolicyStatement(
-                sid="UseDataKey",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[props.key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="WriteKpiItems",
-                actions=[
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:Query",
-                    "dynamodb:GetItem",
-                    "dynamodb:DescribeTable",
-                ],
-                resources=[props.kpi_table.table_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ReadCuratedCatalog",
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"],
-                resources=[
-                    f"{catalog_arn}:catalog",
-                    f"{catalog_arn}:database/{database}",
-                    *(f"{catalog_arn}:table/{database}/{name}" for name in self.tables),
-                ],
-            ),
-            # With a security configuration Glue names its log groups /aws-glue/jobs/<config>-role/...,
-            # creates them on first run and associates the KMS key with them.
-            iam.PolicyStatement(
-                sid="WriteJobLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:AssociateKmsKey",
-                ],
-                resources=[f"arn:{Aws.PARTITION}:logs:{region_account}:log-group:/aws-glue/*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishJobMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],  # PutMetricData has no resource type; the condition scopes it
-                conditions={"StringEquals": {"cloudwatch:namespace": "Glue"}},
-            ),
-        ]

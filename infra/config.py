@@ -5,21 +5,28 @@ the same names from the same object, so there is no second list of names anywher
 
 Select an environment with `-c env=prod` (default `dev`); keys under `environments.<env>` in
 `cdk.json` override the defaults below, and a single key can be overridden on the command line
-with `-c <key>=<value>`.
+with `-c <key>=<value>`. The defaults are written once, as `PipelineConfig`'s field defaults:
+`cdk.json` holds only what an environment changes, and the README's configuration table is checked
+against the fields (tests/infra/test_configuration.py). Outside the CDK app, `PipelineConfig.load`
+is the one reader of `cdk.json`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from music_pipeline import contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 PROJECT = "music-streams"
+# The CDK app's settings; its "context" holds the environments (`environments.<env>`).
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 # The environment that keeps the seed's Glue database name; every other one gets its own.
 PRIMARY_ENVIRONMENT = "prod"
 
@@ -100,6 +107,14 @@ class PipelineConfig:
     @property
     def is_prod(self) -> bool:
         return self.env_name == "prod"
+
+    @classmethod
+    def load(
+        cls, env_name: str = "dev", *, cdk_json: Path = CDK_JSON, overrides: dict[str, Any] | None = None
+    ) -> PipelineConfig:
+        """The configuration ``cdk synth -c env=<env_name>`` (plus ``-c key=value`` for each of
+        ``overrides``) uses: the one reader of `cdk.json` outside the CDK app."""
+        return cls.from_context({**cdk_context(cdk_json), **(overrides or {}), "env": env_name})
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> PipelineConfig:
@@ -203,6 +218,22 @@ class PipelineConfig:
     def names(self, account: str, region: str) -> ResourceNames:
         """Resource names for this environment in one account and region (CDK tokens allowed)."""
         return ResourceNames(self.env_name, account, region, self.database_name)
+
+
+def cdk_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
+    """The ``context`` object of `cdk.json` (what the CDK app starts from before any ``-c``)."""
+    try:
+        context = json.loads(cdk_json.read_text())["context"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ConfigError(f"{cdk_json}: cannot read its 'context' object: {err!r}") from err
+    if not isinstance(context.get("environments"), dict):
+        raise ConfigError(f"{cdk_json}: 'context.environments' must map environment names to settings")
+    return context
+
+
+def environment_names(cdk_json: Path = CDK_JSON) -> tuple[str, ...]:
+    """The environments `cdk.json` defines, in its order."""
+    return tuple(cdk_context(cdk_json)["environments"])
 
 
 def _coerce(spec: dataclasses.Field, key: str, value: Any) -> Any:

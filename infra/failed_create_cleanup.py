@@ -25,6 +25,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.log_groups import encrypted_log_group
+from infra.nag import acknowledge, objects_of
 
 # The handler's source, deployed inline (Lambda's ZipFile): standard library and boto3 only.
 HANDLER_SOURCE = Path(__file__).resolve().parent / "failed_create_handler" / "index.py"
@@ -32,12 +33,15 @@ HANDLER_SOURCE = Path(__file__).resolve().parent / "failed_create_handler" / "in
 
 @dataclass(frozen=True)
 class FailedCreateCleanupProps:
-    """``buckets``/``tables``: the retained data resources; ``key``: encrypts the handler's log group;
-    ``log_retention_days``: its retention."""
+    """What the cleanup may empty or unprotect, and its handler's logs."""
 
+    # The retained buckets, emptied (every object version) on a failed create's rollback.
     buckets: tuple[s3.IBucket, ...]
+    # The retained tables whose deletion protection is lifted on that rollback.
     tables: tuple[dynamodb.ITable, ...]
+    # Encrypts the handler's log group.
     key: kms.IKey
+    # The handler's log retention (the config key ``log_retention_days``).
     log_retention_days: int
 
 
@@ -115,4 +119,33 @@ class FailedCreateCleanup(Construct):
                 "Buckets": [b.bucket_name for b in props.buckets],
                 "Tables": [t.table_name for t in props.tables],
             },
+        )
+        self._acknowledge_findings(props)
+
+    def _acknowledge_findings(self, props: FailedCreateCleanupProps) -> None:
+        """The emptying grant and the handler's placement, each with why it stays."""
+        for bucket in props.buckets:
+            acknowledge(
+                self.policy,
+                f"AwsSolutions-IAM5[{objects_of(bucket)}]",
+                "Emptying a bucket deletes every object version in it; used only while the stack's first "
+                "create rolls back (ROLLBACK_IN_PROGRESS), when no data exists yet.",
+            )
+        outside_vpc = (
+            "It must exist before the VPC's resources are created and outlive them on rollback "
+            "(they depend on it), so it cannot run inside that VPC; it calls only AWS APIs."
+        )
+        acknowledge(self.function, "NIST.800.53.R5-LambdaInsideVPC", outside_vpc)
+        acknowledge(self.function, "lambda_inside_vpc_check", outside_vpc)
+        acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaConcurrency",
+            "Invoked by CloudFormation at most once per stack operation; a reserved concurrency would "
+            "fail the first deploy in accounts whose concurrency limit is still 10 (new accounts).",
+        )
+        acknowledge(
+            self.function,
+            "NIST.800.53.R5-LambdaDLQ",
+            "Invoked by CloudFormation as a custom resource; CloudFormation records a failed answer and "
+            "stops the rollback, so a dead-letter queue would receive nothing.",
         )

@@ -10,16 +10,21 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from infra.config import PipelineConfig, ResourceNames
+from infra.nag import acknowledge
 from music_pipeline import contract
 
 
 @dataclass(frozen=True)
 class KpiStoreProps:
-    """``key``: the environment's KMS key; ``removal_policy``: what ``cdk destroy`` does to the table."""
+    """The table's name, key and fate."""
 
+    # The environment: deletion protection in prod.
     config: PipelineConfig
+    # Resource names: the table's.
     names: ResourceNames
+    # The environment's data key (customer-managed encryption).
     key: kms.IKey
+    # What ``cdk destroy`` does to the table (the environment's data removal policy).
     removal_policy: RemovalPolicy
 
 
@@ -51,4 +56,10 @@ class KpiStore(Construct):
             partition_key=dynamodb.Attribute(name=contract.GSI1_PARTITION_KEY, type=string),
             sort_key=dynamodb.Attribute(name=contract.GSI1_SORT_KEY, type=string),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        acknowledge(
+            self.table,
+            "NIST.800.53.R5-DynamoDBInBackupPlan",
+            "Point-in-time recovery (35 days of continuous backups) is on, and the KPIs can be recomputed "
+            "from the archived raw data; an AWS Backup plan would duplicate PITR.",
         )

@@ -1,23 +1,23 @@
-"""Alerting and monitoring: the alert topic, Glue failure events, CloudWatch alarms, a dashboard."""
+"""Monitoring: the Glue failure rule, the alarms and the dashboard, built as cdklabs'
+cdk-monitoring-constructs builds them: one metric factory per service (Glue, DynamoDB, MWAA), one
+alarm helper that wires every alarm to the alert topic, and a dashboard made of those metrics
+(cdk-monitoring-constructs: lib/monitoring/aws-glue/GlueJobMetricFactory.ts,
+lib/monitoring/aws-dynamo/DynamoTableMetricFactory.ts, lib/common/alarm/AlarmFactory.ts)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jsii
-from aws_cdk import Aws, CfnResource, Duration, RemovalPolicy
+from aws_cdk import CfnResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
-from infra.storage import restrict_grants_to_aws_services
+from infra.alerting import TopicTarget
+from infra.config import ResourceNames
 
 # Glue job states that mean "the KPIs of this run did not land".
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
@@ -49,116 +49,147 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
     )
 
 
+class GlueJobMetricFactory:
+    """The Glue job's metrics: failures (its failure rule's matches) and its own job metrics."""
+
+    def __init__(self, job_name: str, failure_rule: events.IRule) -> None:
+        self.job_name = job_name
+        self.failure_rule = failure_rule
+
+    def failures(self) -> cloudwatch.Metric:
+        """Every matched failure event counts once in TriggeredRules: one per failed run."""
+        return cloudwatch.Metric(
+            namespace="AWS/Events",
+            metric_name="TriggeredRules",
+            dimensions_map={"RuleName": self.failure_rule.rule_name},
+            statistic="Sum",
+            period=FIVE_MINUTES,
+            label="Glue job failures",
+        )
+
+    def failed_tasks(self) -> cloudwatch.Metric:
+        return glue_job_metric(self.job_name, "glue.driver.aggregate.numFailedTasks", "Failed Spark tasks")
+
+    def records_read(self) -> cloudwatch.Metric:
+        return glue_job_metric(self.job_name, "glue.driver.aggregate.recordsRead", "Records read")
+
+    def s3_bytes_read(self) -> cloudwatch.Metric:
+        return glue_job_metric(self.job_name, "glue.ALL.s3.filesystem.read_bytes", "S3 bytes read")
+
+
+class DynamoTableMetricFactory:
+    """The KPI table's metrics: throttles (reads plus writes) and consumed capacity."""
+
+    def __init__(self, table: dynamodb.ITable) -> None:
+        self.table = table
+
+    def throttles(self) -> cloudwatch.MathExpression:
+        return cloudwatch.MathExpression(
+            expression="reads + writes",
+            using_metrics={
+                "reads": self.table.metric("ReadThrottleEvents", statistic="Sum", period=FIVE_MINUTES),
+                "writes": self.table.metric("WriteThrottleEvents", statistic="Sum", period=FIVE_MINUTES),
+            },
+            label="KPI table throttled requests",
+            period=FIVE_MINUTES,
+        )
+
+    def consumed_capacity(self) -> list[cloudwatch.IMetric]:
+        return [
+            self.table.metric_consumed_write_capacity_units(period=FIVE_MINUTES),
+            self.table.metric_consumed_read_capacity_units(period=FIVE_MINUTES),
+        ]
+
+
+class MwaaMetricFactory:
+    """The MWAA environment's metrics (namespace ``AmazonMWAA``, dimension ``Environment``)."""
+
+    def __init__(self, environment_name: str) -> None:
+        self.environment_name = environment_name
+
+    def _metric(self, metric_name: str, function: str, statistic: str, label: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=MWAA_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"Environment": self.environment_name, "Function": function},
+            statistic=statistic,
+            period=FIVE_MINUTES,
+            label=label,
+        )
+
+    def scheduler_heartbeat(self) -> cloudwatch.Metric:
+        return self._metric("SchedulerHeartbeat", "Scheduler", "Sum", "Scheduler heartbeats")
+
+    def queued_tasks(self) -> cloudwatch.Metric:
+        return self._metric("QueuedTasks", "Executor", "Maximum", "Queued tasks")
+
+    def running_tasks(self) -> cloudwatch.Metric:
+        return self._metric("RunningTasks", "Executor", "Maximum", "Running tasks")
+
+
 @dataclass(frozen=True)
-class AlertingProps:
-    """``config``/``names``: the environment; the topic gets its own key (the data key stays out of
-    the alert path)."""
+class AlarmProps:
+    """One alarm: its name's suffix, what it says, and when it fires."""
 
-    config: PipelineConfig
-    names: ResourceNames
+    # Appended to ``ResourceNames.alarm_prefix``.
+    name: str
+    description: str
+    # Fires at ``>= threshold`` (or ``< threshold`` when ``below``) for ``evaluation_periods`` periods.
+    threshold: float = 1
+    evaluation_periods: int = 1
+    below: bool = False
+    # A silent metric breaches (a dead component publishes nothing) instead of counting as OK.
+    missing_data_breaches: bool = False
 
 
-class Alerting(Construct):
-    """The SNS topic every alarm and failure event goes to (``topic``), encrypted with its own key
-    (``key``), TLS only, with an e-mail subscription when ``alert_email`` is set.
+class AlarmFactory:
+    """Creates alarms in one scope, named with the environment's alarm prefix (the topic policy
+    admits CloudWatch for that prefix only), each notifying the topic on ALARM and on OK."""
 
-    A stack-defined topic policy replaces SNS's default one, so every publisher is allowed here,
-    each only for this account and its own resources (aws:SourceAccount, aws:SourceArn).
-    """
+    def __init__(self, scope: Construct, names: ResourceNames, topic: sns.ITopic) -> None:
+        self.scope, self.names = scope, names
+        self.action = cw_actions.SnsAction(topic)
 
-    def __init__(self, scope: Construct, construct_id: str, props: AlertingProps) -> None:
-        super().__init__(scope, construct_id)
-        names = props.names
-        self.key = kms.Key(
-            self,
-            "Key",
-            description=f"{names.prefix}: alert topic encryption (alarms and EventBridge publish with it)",
-            enable_key_rotation=True,
-            removal_policy=RemovalPolicy.DESTROY,  # holds no data at rest beyond undelivered alerts
-        )
-        self.topic = sns.Topic(
-            self,
-            "Topic",
-            topic_name=names.alert_topic,
-            display_name=f"{names.prefix} pipeline alerts",
-            enforce_ssl=True,
-        )
-        # Set on the L1: the L2's master_key would make EventBridge targets add an unconditioned grant.
-        cfn_topic = self.topic.node.default_child
-        assert isinstance(cfn_topic, sns.CfnTopic)
-        cfn_topic.kms_master_key_id = self.key.key_arn
-        restrict_grants_to_aws_services(self.key)
-        if props.config.alert_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(props.config.alert_email))
-
-        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        alarm_arns = f"arn:{Aws.PARTITION}:cloudwatch:{region_account}:alarm:{names.alarm_prefix}*"
-        rule_arn = f"arn:{Aws.PARTITION}:events:{region_account}:rule/{names.glue_failure_rule}"
-        this_account = {"aws:SourceAccount": Aws.ACCOUNT_ID}
-        publishers = {
-            # CloudWatch alarms (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html)
-            "CloudWatchAlarms": ("cloudwatch.amazonaws.com", {"ArnLike": {"aws:SourceArn": alarm_arns}}),
-            "GlueFailureRule": ("events.amazonaws.com", {"ArnEquals": {"aws:SourceArn": rule_arn}}),
-        }
-        for sid, (service, source) in publishers.items():
-            self.topic.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"AllowPublishFrom{sid}",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["sns:Publish"],
-                    resources=[self.topic.topic_arn],
-                    conditions={"StringEquals": this_account, **source},
-                )
-            )
-        # Both services need the key to publish to an encrypted topic
-        # (docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
-        # SNS sets the encryption context aws:sns:topicArn, which ties each grant to this topic;
-        # CloudWatch also passes aws:SourceArn, EventBridge does not (so its grant has no source condition).
-        # The ARN from the name, not a reference: the topic already references the key.
-        topic_arn = f"arn:{Aws.PARTITION}:sns:{region_account}:{names.alert_topic}"
-        topic_context = {"kms:EncryptionContext:aws:sns:topicArn": topic_arn}
-        key_users = {
-            "CloudWatchAlarms": (
-                "cloudwatch.amazonaws.com",
-                {"StringEquals": {**topic_context, **this_account}, "ArnLike": {"aws:SourceArn": alarm_arns}},
+    def alarm(self, construct_id: str, metric: cloudwatch.IMetric, props: AlarmProps) -> cloudwatch.Alarm:
+        comparison = cloudwatch.ComparisonOperator
+        alarm = metric.create_alarm(
+            self.scope,
+            construct_id,
+            alarm_name=f"{self.names.alarm_prefix}{props.name}",
+            alarm_description=props.description,
+            threshold=props.threshold,
+            evaluation_periods=props.evaluation_periods,
+            comparison_operator=(
+                comparison.LESS_THAN_THRESHOLD
+                if props.below
+                else comparison.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
             ),
-            "EventBridge": ("events.amazonaws.com", {"StringEquals": topic_context}),
-        }
-        for sid, (service, conditions) in key_users.items():
-            self.key.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"Allow{sid}ToPublishToTheAlertTopic",
-                    principals=[iam.ServicePrincipal(service)],
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    conditions=conditions,
-                )
-            )
-
-
-@jsii.implements(events.IRuleTarget)
-class TopicTarget:
-    """An SNS topic as a rule target, without the unconditioned topic-policy and key grants CDK's
-    ``targets.SnsTopic`` adds (`Alerting` grants the rule by its ARN instead)."""
-
-    def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
-        self.topic = topic
-        self.message = message
-
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self.topic.topic_arn, input=self.message)
+            treat_missing_data=(
+                cloudwatch.TreatMissingData.BREACHING
+                if props.missing_data_breaches
+                else cloudwatch.TreatMissingData.NOT_BREACHING
+            ),
+        )
+        alarm.add_alarm_action(self.action)
+        alarm.add_ok_action(self.action)
+        return alarm
 
 
 @dataclass(frozen=True)
 class MonitoringProps:
-    """What to watch: the Glue job, the KPI table and the MWAA environment; ``topic`` gets the alerts."""
+    """What to watch and where the alerts go."""
 
+    # Resource names: the failure rule, the alarm prefix, the table, the dashboard.
     names: ResourceNames
+    # The alert topic (`Alerting.topic`): the rule's target and every alarm's action.
     topic: sns.ITopic
+    # The Glue job whose failures and metrics are watched.
     glue_job_name: str
+    # The KPI table whose throttles and capacity are watched.
     kpi_table: dynamodb.ITable
+    # The MWAA environment's name (its metrics' dimension) and resource: its alarms are created
+    # once it is available, not during its create.
     mwaa_environment_name: str
-    # The MWAA environment: its alarms are created once it is available, not during its create.
     mwaa_environment: CfnResource
 
 
@@ -167,11 +198,19 @@ class Monitoring(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: MonitoringProps) -> None:
         super().__init__(scope, construct_id)
-        names = props.names
-        self.glue_failure_rule = events.Rule(
+        self.glue_failure_rule = self._glue_failure_rule(props)
+        glue = GlueJobMetricFactory(props.glue_job_name, self.glue_failure_rule)
+        table = DynamoTableMetricFactory(props.kpi_table)
+        mwaa = MwaaMetricFactory(props.mwaa_environment_name)
+        self.alarms = self._alarms(props, glue, table, mwaa)
+        self.dashboard = self._dashboard(props, glue, table, mwaa)
+
+    def _glue_failure_rule(self, props: MonitoringProps) -> events.Rule:
+        """Every FAILED, TIMEOUT or ERROR end of the job, as a message on the alert topic."""
+        rule = events.Rule(
             self,
             "GlueJobFailed",
-            rule_name=names.glue_failure_rule,
+            rule_name=props.names.glue_failure_rule,
             description=f"{props.glue_job_name} failed, timed out or errored",
             event_pattern=events.EventPattern(
                 source=["aws.glue"],
@@ -179,126 +218,78 @@ class Monitoring(Construct):
                 detail={"jobName": [props.glue_job_name], "state": list(GLUE_FAILURE_STATES)},
             ),
         )
-        self.glue_failure_rule.add_target(
+        detail = events.EventField.from_path
+        rule.add_target(
             TopicTarget(
                 props.topic,
                 events.RuleTargetInput.from_text(
-                    f"Glue job {events.EventField.from_path('$.detail.jobName')} run "
-                    f"{events.EventField.from_path('$.detail.jobRunId')} ended "
-                    f"{events.EventField.from_path('$.detail.state')}: "
-                    f"{events.EventField.from_path('$.detail.message')}"
+                    f"Glue job {detail('$.detail.jobName')} run {detail('$.detail.jobRunId')} ended "
+                    f"{detail('$.detail.state')}: {detail('$.detail.message')}"
                 ),
             )
         )
+        return rule
 
-        # Every matched failure event counts once in TriggeredRules: an alarm per failed run.
-        glue_failures = cloudwatch.Metric(
-            namespace="AWS/Events",
-            metric_name="TriggeredRules",
-            dimensions_map={"RuleName": self.glue_failure_rule.rule_name},
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            label="Glue job failures",
-        )
-        dynamodb_throttles = cloudwatch.MathExpression(
-            expression="reads + writes",
-            using_metrics={
-                "reads": props.kpi_table.metric("ReadThrottleEvents", statistic="Sum", period=FIVE_MINUTES),
-                "writes": props.kpi_table.metric("WriteThrottleEvents", statistic="Sum", period=FIVE_MINUTES),
-            },
-            label="KPI table throttled requests",
-            period=FIVE_MINUTES,
-        )
-        mwaa_dimensions = {"Environment": props.mwaa_environment_name}
-        scheduler_heartbeat = cloudwatch.Metric(
-            namespace=MWAA_NAMESPACE,
-            metric_name="SchedulerHeartbeat",
-            dimensions_map={**mwaa_dimensions, "Function": "Scheduler"},
-            statistic="Sum",
-            period=FIVE_MINUTES,
-            label="Scheduler heartbeats",
-        )
-        queued_tasks = cloudwatch.Metric(
-            namespace=MWAA_NAMESPACE,
-            metric_name="QueuedTasks",
-            dimensions_map={**mwaa_dimensions, "Function": "Executor"},
-            statistic="Maximum",
-            period=FIVE_MINUTES,
-            label="Queued tasks",
-        )
-        running_tasks = cloudwatch.Metric(
-            namespace=MWAA_NAMESPACE,
-            metric_name="RunningTasks",
-            dimensions_map={**mwaa_dimensions, "Function": "Executor"},
-            statistic="Maximum",
-            period=FIVE_MINUTES,
-            label="Running tasks",
-        )
-
-        self.alarms = {
-            "glue_failures": glue_failures.create_alarm(
-                self,
+    def _alarms(
+        self,
+        props: MonitoringProps,
+        glue: GlueJobMetricFactory,
+        table: DynamoTableMetricFactory,
+        mwaa: MwaaMetricFactory,
+    ) -> dict[str, cloudwatch.Alarm]:
+        factory = AlarmFactory(self, props.names, props.topic)
+        environment = props.mwaa_environment_name
+        heartbeat_minutes = HEARTBEAT_SILENCE.to_minutes()
+        alarms = {
+            "glue_failures": factory.alarm(
                 "GlueJobFailuresAlarm",
-                alarm_name=f"{names.alarm_prefix}glue-job-failures",
-                alarm_description=f"{props.glue_job_name} ended FAILED, TIMEOUT or ERROR",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                glue.failures(),
+                AlarmProps("glue-job-failures", f"{props.glue_job_name} ended FAILED, TIMEOUT or ERROR"),
             ),
-            "dynamodb_throttles": dynamodb_throttles.create_alarm(
-                self,
+            "dynamodb_throttles": factory.alarm(
                 "KpiTableThrottlesAlarm",
-                alarm_name=f"{names.alarm_prefix}kpi-table-throttles",
-                alarm_description=f"{names.kpi_table} throttled reads or writes",
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                table.throttles(),
+                AlarmProps("kpi-table-throttles", f"{props.names.kpi_table} throttled reads or writes"),
             ),
             # No heartbeat for an hour: the scheduler is down and no DAG runs start. A dead scheduler
             # publishes nothing, so missing data must breach; the window outlasts an environment update.
-            "mwaa_scheduler_heartbeat": scheduler_heartbeat.create_alarm(
-                self,
+            "mwaa_scheduler_heartbeat": factory.alarm(
                 "SchedulerHeartbeatAlarm",
-                alarm_name=f"{names.alarm_prefix}mwaa-scheduler-heartbeat",
-                alarm_description=(
-                    f"{props.mwaa_environment_name}: no scheduler heartbeat for "
-                    f"{HEARTBEAT_SILENCE.to_minutes()} minutes"
+                mwaa.scheduler_heartbeat(),
+                AlarmProps(
+                    "mwaa-scheduler-heartbeat",
+                    f"{environment}: no scheduler heartbeat for {heartbeat_minutes} minutes",
+                    evaluation_periods=int(heartbeat_minutes // FIVE_MINUTES.to_minutes()),
+                    below=True,
+                    missing_data_breaches=True,
                 ),
-                threshold=1,
-                evaluation_periods=int(HEARTBEAT_SILENCE.to_minutes() // FIVE_MINUTES.to_minutes()),
-                comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
             ),
             # Tasks queued for 30 minutes: workers cannot keep up or cannot start.
-            "mwaa_queued_tasks": queued_tasks.create_alarm(
-                self,
+            "mwaa_queued_tasks": factory.alarm(
                 "QueuedTasksAlarm",
-                alarm_name=f"{names.alarm_prefix}mwaa-queued-tasks",
-                alarm_description=f"{props.mwaa_environment_name}: tasks queued for 30 minutes",
-                threshold=1,
-                evaluation_periods=6,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                mwaa.queued_tasks(),
+                AlarmProps(
+                    "mwaa-queued-tasks", f"{environment}: tasks queued for 30 minutes", evaluation_periods=6
+                ),
             ),
         }
         # MWAA publishes nothing until the environment is AVAILABLE (30-40 minutes after its create starts).
-        for alarm in (self.alarms["mwaa_scheduler_heartbeat"], self.alarms["mwaa_queued_tasks"]):
+        for alarm in (alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]):
             alarm.node.add_dependency(props.mwaa_environment)
-        alarm_action = cw_actions.SnsAction(props.topic)
-        for alarm in self.alarms.values():
-            alarm.add_alarm_action(alarm_action)
-            alarm.add_ok_action(alarm_action)
+        return alarms
 
-        job = props.glue_job_name
-        self.dashboard = cloudwatch.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=f"{names.prefix}-pipeline",
-            default_interval=Duration.days(7),
+    def _dashboard(
+        self,
+        props: MonitoringProps,
+        glue: GlueJobMetricFactory,
+        table: DynamoTableMetricFactory,
+        mwaa: MwaaMetricFactory,
+    ) -> cloudwatch.Dashboard:
+        names = props.names
+        dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=f"{names.prefix}-pipeline", default_interval=Duration.days(7)
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
                     f"# {names.prefix} pipeline\nMWAA `{props.mwaa_environment_name}` runs "
@@ -311,30 +302,32 @@ class Monitoring(Construct):
                 alarms=list(self.alarms.values()), title="Alarms", width=24, height=3
             ),
         )
-        self.dashboard.add_widgets(
+        dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Glue job: failures and failed tasks",
-                left=[glue_failures],
-                right=[glue_job_metric(job, "glue.driver.aggregate.numFailedTasks", "Failed Spark tasks")],
+                left=[glue.failures()],
+                right=[glue.failed_tasks()],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="Glue job: records and bytes read",
-                left=[glue_job_metric(job, "glue.driver.aggregate.recordsRead", "Records read")],
-                right=[glue_job_metric(job, "glue.ALL.s3.filesystem.read_bytes", "S3 bytes read")],
+                left=[glue.records_read()],
+                right=[glue.s3_bytes_read()],
                 width=8,
             ),
             cloudwatch.GraphWidget(
                 title="KPI table: writes and throttles",
-                left=[
-                    props.kpi_table.metric_consumed_write_capacity_units(period=FIVE_MINUTES),
-                    props.kpi_table.metric_consumed_read_capacity_units(period=FIVE_MINUTES),
-                ],
-                right=[dynamodb_throttles],
+                left=table.consumed_capacity(),
+                right=[table.throttles()],
                 width=8,
             ),
         )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(title="MWAA scheduler heartbeat", left=[scheduler_heartbeat], width=12),
-            cloudwatch.GraphWidget(title="MWAA tasks", left=[queued_tasks, running_tasks], width=12),
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12
+            ),
+            cloudwatch.GraphWidget(
+                title="MWAA tasks", left=[mwaa.queued_tasks(), mwaa.running_tasks()], width=12
+            ),
         )
+        return dashboard

@@ -1,4 +1,5 @@
-"""The one stack: composes storage, KPI store, catalog and job, alerting, orchestration, monitoring.
+"""The one stack: composes storage, KPI store, catalog, Glue job, alerting, network, MWAA,
+monitoring and (with retained data) the failed-create cleanup, one construct per concern.
 
 Environment-agnostic: no account or region is looked up at synth; names carry the
 ``AWS::AccountId``/``AWS::Region`` pseudo parameters, so one template deploys anywhere.
@@ -11,17 +12,25 @@ from pathlib import Path
 from aws_cdk import Aws, CfnOutput, Stack, Tags
 from constructs import Construct
 
+from infra.alerting import Alerting, AlertingProps
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
 from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
+from infra.glue_job import GlueJob, GlueJobProps
 from infra.kpi_store import KpiStore, KpiStoreProps
-from infra.monitoring import Alerting, AlertingProps, Monitoring, MonitoringProps
-from infra.orchestration import Orchestration, OrchestrationProps
+from infra.monitoring import Monitoring, MonitoringProps
+from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
+from infra.network import Network, NetworkProps
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GLUE_SCRIPT = "compute_kpis.py"
 MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt"
+# CDK leaves a construct id of "Default" out of logical ids and construct addresses (made for
+# refactoring: aws-cdk-lib's makeUniqueId and constructs' addressOf skip it). The constructs split
+# out of the first layout's Catalog and Orchestration sit under "Default" at their former paths, so
+# every resource keeps its logical id: a changed one would replace it (a named one would fail).
+KEEP_PATH = "Default"
 
 
 def stack_name(config: PipelineConfig) -> str:
@@ -74,55 +83,77 @@ class MusicStreamsStack(Stack):
             KpiStoreProps(config=config, names=names, key=self.storage.key, removal_policy=removal),
         )
         self.catalog = Catalog(
-            self,
-            "Catalog",
-            CatalogProps(
+            self, "Catalog", CatalogProps(config=config, data_bucket=self.storage.data_bucket)
+        )
+        self.glue_job = GlueJob(
+            self.catalog,  # path Catalog/Default/...: the job's first-layout logical ids
+            KEEP_PATH,
+            GlueJobProps(
                 config=config,
                 names=names,
                 data_bucket=self.storage.data_bucket,
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
+                table_names=tuple(self.catalog.tables),
                 script_path=glue_dir / GLUE_SCRIPT,
                 library_dirs=(dags_dir, glue_dir),
             ),
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
-        self.orchestration = Orchestration(
-            self,
-            "Orchestration",
-            OrchestrationProps(
-                config=config,
-                names=names,
-                key=self.storage.key,
-                data_bucket=self.storage.data_bucket,
-                source_bucket=self.storage.mwaa_source_bucket,
-                glue_job_name=self.catalog.job_name,
-                glue_job_arn=self.catalog.job_arn,
-                glue_script_location=self.catalog.script_location,
-                alert_topic=self.alerting.topic,
-                alert_key=self.alerting.key,
-                removal_policy=removal,
-                dags_dir=dags_dir,
-                mwaa_requirements_file=MWAA_REQUIREMENTS,
-                plugins_dir=source_root / "plugins",
-            ),
-        )
+        self.network, self.mwaa = self._build_orchestration(config, source_root)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             MonitoringProps(
                 names=names,
                 topic=self.alerting.topic,
-                glue_job_name=self.catalog.job_name,
+                glue_job_name=self.glue_job.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
-                mwaa_environment=self.orchestration.environment,
+                mwaa_environment=self.mwaa.environment,
             ),
         )
         self.failed_create_cleanup = self._add_failed_create_cleanup()
         for key, value in stack_tags(config).items():
             Tags.of(self).add(key, value)
         self._add_outputs()
+
+    def _build_orchestration(
+        self, config: PipelineConfig, source_root: Path
+    ) -> tuple[Network, MwaaEnvironment]:
+        """The network and the MWAA environment in it, with what the DAG works with."""
+        # Both were one "Orchestration" construct: the network keeps its path, MWAA sits below it.
+        network = Network(
+            Construct(self, "Orchestration"),
+            KEEP_PATH,
+            NetworkProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                removal_policy=self.storage.removal_policy,
+            ),
+        )
+        mwaa = MwaaEnvironment(
+            network,
+            KEEP_PATH,
+            MwaaEnvironmentProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                network=network,
+                data_bucket=self.storage.data_bucket,
+                source_bucket=self.storage.mwaa_source_bucket,
+                glue_job_name=self.glue_job.job_name,
+                glue_job_arn=self.glue_job.job_arn,
+                glue_script_location=self.glue_job.script_location,
+                alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
+                dags_dir=source_root / "dags",
+                mwaa_requirements_file=MWAA_REQUIREMENTS,
+                plugins_dir=source_root / "plugins",
+            ),
+        )
+        return network, mwaa
 
     def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
         """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""
@@ -139,12 +170,12 @@ class MusicStreamsStack(Stack):
             ),
         )
         # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
-        # exists and deleted before it runs.
-        self.orchestration.node.add_dependency(cleanup.resource)
+        # exists and deleted before it runs (the network too, as when both were one construct).
+        self.network.node.add_dependency(cleanup.resource)
         return cleanup
 
     def _add_outputs(self) -> None:
-        environment = self.orchestration.environment
+        environment = self.mwaa.environment
         outputs = {
             "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (docs/DESIGN.md layout)"),
             "MwaaSourceBucketName": (
@@ -154,7 +185,7 @@ class MusicStreamsStack(Stack):
             "AccessLogsBucketName": (self.storage.access_logs_bucket.bucket_name, "S3 server access logs"),
             "KpiTableName": (self.kpi_store.table.table_name, "DynamoDB table with the KPIs"),
             "GlueDatabaseName": (self.config.database_name, "Glue database of the curated tables"),
-            "GlueJobName": (self.catalog.job_name, "Glue job the DAG starts"),
+            "GlueJobName": (self.glue_job.job_name, "Glue job the DAG starts"),
             "MwaaEnvironmentName": (environment.ref, "MWAA environment"),
             "MwaaWebserverUrl": (
                 environment.attr_webserver_url,

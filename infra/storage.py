@@ -10,7 +10,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.buckets import EncryptedBucketProps, encrypted_bucket
 from infra.config import PipelineConfig, ResourceNames
+from infra.keys import restrict_grants_to_aws_services
+from infra.nag import acknowledge
 from music_pipeline import contract
 
 # Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
@@ -30,38 +33,13 @@ def data_removal_policy(config: PipelineConfig) -> RemovalPolicy:
     return RemovalPolicy.DESTROY
 
 
-def restrict_grants_to_aws_services(key: kms.Key) -> None:
-    """Control Tower's CT.KMS.PR.3: only AWS services (DynamoDB, MWAA, ... acting for this
-    account's resources) may create grants on the key, never a principal directly."""
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="DenyGrantsNotForAwsResources",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["kms:CreateGrant"],
-            resources=["*"],
-            conditions={
-                "BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}
-            },
-        )
-    )
-
-
-def publish_events_to_eventbridge(bucket: s3.Bucket) -> None:
-    """S3 event notifications to EventBridge (Control Tower CT.S3.PR.4), set on
-    the L1: the L2's ``event_bridge_enabled`` adds a custom-resource Lambda for the same setting."""
-    cfn_bucket = bucket.node.default_child
-    assert isinstance(cfn_bucket, s3.CfnBucket)
-    cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-        event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
-    )
-
-
 @dataclass(frozen=True)
 class StorageProps:
-    """``config``/``names``: the environment's configuration and resource names."""
+    """The environment whose data this is."""
 
+    # The environment: retention, lifecycle days, whether data is retained.
     config: PipelineConfig
+    # Resource names: the key alias and the three buckets.
     names: ResourceNames
 
 
@@ -81,7 +59,71 @@ class Storage(Construct):
         self.retain_data = config.retain_data or config.is_prod
         self.removal_policy = data_removal_policy(config)
 
-        self.key = kms.Key(
+        self.key = self._build_key(names)
+        retention = {
+            "removal_policy": self.removal_policy,
+            # Without retained data, a delete (or a failed create's rollback) empties the bucket first.
+            "auto_delete_objects": not self.retain_data,
+            "noncurrent_version_expiration_days": config.noncurrent_version_expiration_days,
+        }
+        self.access_logs_bucket = encrypted_bucket(
+            self,
+            "AccessLogsBucket",
+            EncryptedBucketProps(
+                bucket_name=names.access_logs_bucket,
+                key=None,  # S3 log delivery writes only to SSE-S3 buckets
+                access_logs_bucket=None,
+                access_logs_prefix=None,
+                versions_rule_id="expire-access-logs",
+                expiration_days=config.log_retention_days,
+                no_object_lock_because="logs expire by lifecycle after log_retention_days; object lock "
+                "would stop that expiry and is fixed at bucket creation",
+                **retention,
+            ),
+        )
+        self.data_bucket = encrypted_bucket(
+            self,
+            "DataBucket",
+            EncryptedBucketProps(
+                bucket_name=names.data_bucket,
+                key=self.key,
+                access_logs_bucket=self.access_logs_bucket,
+                access_logs_prefix="data/",
+                lifecycle_rules=(
+                    # Archived raw files and quarantined rows are kept for audits, rarely read.
+                    *(
+                        cool_down(prefix, config.archive_transition_days)
+                        for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX)
+                    ),
+                    s3.LifecycleRule(
+                        id="expire-glue-temp", prefix=GLUE_TEMP_PREFIX, expiration=Duration.days(7)
+                    ),
+                ),
+                no_object_lock_because="the DAG moves processed raw files to archived_data/ (a delete) and "
+                "Glue overwrites a run's curated partitions; versioning plus lifecycle already keeps old "
+                "versions",
+                **retention,
+            ),
+        )
+        self.mwaa_source_bucket = encrypted_bucket(
+            self,
+            "MwaaSourceBucket",
+            EncryptedBucketProps(
+                bucket_name=names.mwaa_source_bucket,
+                key=self.key,
+                access_logs_bucket=self.access_logs_bucket,
+                access_logs_prefix="airflow/",
+                no_object_lock_because="each deploy prunes removed DAG files and MWAA must see the current "
+                "set; versioning keeps earlier objects for rollback",
+                **retention,
+            ),
+        )
+        self._acknowledge_findings()
+
+    def _build_key(self, names: ResourceNames) -> kms.Key:
+        """The environment's data key: rotating, grants only for AWS services, usable by CloudWatch
+        Logs for this account's log groups."""
+        key = kms.Key(
             self,
             "DataKey",
             alias=f"alias/{names.prefix}",
@@ -89,10 +131,10 @@ class Storage(Construct):
             enable_key_rotation=True,
             removal_policy=self.removal_policy,
         )
-        restrict_grants_to_aws_services(self.key)
+        restrict_grants_to_aws_services(key)
         # CloudWatch Logs encrypts this account's log groups (MWAA, Glue, flow logs) with the key;
         # the encryption context condition keeps the grant to log groups of this account and region.
-        self.key.add_to_resource_policy(
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchLogsInThisAccount",
                 principals=[iam.ServicePrincipal(f"logs.{Aws.REGION}.amazonaws.com")],
@@ -113,100 +155,49 @@ class Storage(Construct):
                 },
             )
         )
+        return key
 
-        self.access_logs_bucket = s3.Bucket(
-            self,
-            "AccessLogsBucket",
-            bucket_name=names.access_logs_bucket,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=self.removal_policy,
-            auto_delete_objects=not self.retain_data,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=Duration.days(config.log_retention_days),
-                    noncurrent_version_expiration=Duration.days(config.noncurrent_version_expiration_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
+    def _acknowledge_findings(self) -> None:
+        """The access-log bucket cannot be SSE-KMS nor log to itself."""
+        acknowledge(
+            self.access_logs_bucket,
+            "NIST.800.53.R5-S3DefaultEncryptionKMS",
+            "S3 server access log delivery only writes to SSE-S3 buckets (SSE-KMS is not supported for "
+            "the target bucket), so this bucket alone is S3-managed encrypted.",
         )
-
-        self.data_bucket = s3.Bucket(
-            self,
-            "DataBucket",
-            bucket_name=names.data_bucket,
-            **self._private_kms_bucket_options(config, "data/"),
-            lifecycle_rules=[
-                # Archived raw files and quarantined rows are kept for audits, rarely read.
-                *(
-                    s3.LifecycleRule(
-                        id=f"cool-{prefix.strip('/')}",
-                        prefix=prefix,
-                        transitions=[
-                            s3.Transition(
-                                storage_class=s3.StorageClass.INFREQUENT_ACCESS,
-                                transition_after=Duration.days(config.archive_transition_days),
-                            ),
-                            s3.Transition(
-                                storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-                                transition_after=Duration.days(config.archive_transition_days * 3),
-                            ),
-                        ],
-                    )
-                    for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX)
-                ),
-                s3.LifecycleRule(
-                    id="expire-old-versions",
-                    noncurrent_version_expiration=Duration.days(config.noncurrent_version_expiration_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                ),
-                s3.LifecycleRule(
-                    id="expire-glue-temp",
-                    prefix=GLUE_TEMP_PREFIX,
-                    expiration=Duration.days(7),
-                ),
-            ],
+        acknowledge(
+            self.access_logs_bucket,
+            "s3_bucket_default_encryption_kms_check",
+            "S3 server access log delivery only writes to SSE-S3 buckets, so this bucket alone is S3-managed "
+            "encrypted (the same finding as NIST S3DefaultEncryptionKMS).",
         )
-
-        self.mwaa_source_bucket = s3.Bucket(
-            self,
-            "MwaaSourceBucket",
-            bucket_name=names.mwaa_source_bucket,
-            **self._private_kms_bucket_options(config, "airflow/"),
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-old-versions",
-                    noncurrent_version_expiration=Duration.days(config.noncurrent_version_expiration_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(7),
-                )
-            ],
+        acknowledge(
+            self.access_logs_bucket,
+            "s3_bucket_logging_enabled_check",
+            "This is the access-log bucket: logging its own requests into itself would log every delivery, "
+            "and a second log bucket would need the same exception.",
         )
-
-        for bucket in self.buckets:
-            publish_events_to_eventbridge(bucket)
-
-    def _private_kms_bucket_options(self, config: PipelineConfig, log_prefix: str) -> dict:
-        """Options every SSE-KMS bucket shares: private, TLS only, versioned, access-logged."""
-        return {
-            "encryption": s3.BucketEncryption.KMS,
-            "encryption_key": self.key,
-            "bucket_key_enabled": True,  # one KMS call per bucket key, not per object
-            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            "enforce_ssl": True,
-            "versioned": True,
-            "server_access_logs_bucket": self.access_logs_bucket,
-            "server_access_logs_prefix": log_prefix,
-            "removal_policy": self.removal_policy,
-            # Without retained data, a delete (or a failed create's rollback) empties the bucket first.
-            "auto_delete_objects": not self.retain_data,
-        }
 
     @property
     def buckets(self) -> tuple[s3.Bucket, ...]:
         """The three buckets (each publishes its object events to EventBridge)."""
         return (self.data_bucket, self.mwaa_source_bucket, self.access_logs_bucket)
+
+
+def cool_down(prefix: str, transition_days: int) -> s3.LifecycleRule:
+    """Objects under ``prefix`` move to Standard-IA after ``transition_days``, to Glacier Instant
+    Retrieval after three times that."""
+    return s3.LifecycleRule(
+        id=f"cool-{prefix.strip('/')}",
+        prefix=prefix,
+        transitions=[
+            s3.Transition(
+                storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                transition_after=Duration.days(transition_days),
+            ),
+            s3.Transition(
+                storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                transition_after=Duration.days(transition_days * 3),
+            ),
+        ],
+    )

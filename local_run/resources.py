@@ -6,7 +6,6 @@ arguments and the Airflow Variables from `infra.pipeline_settings`: nothing here
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,7 @@ GLUE_SCRIPT = REPO_ROOT / "glue_scripts" / "compute_kpis.py"
 
 def load_config(env_name: str = "dev") -> PipelineConfig:
     """The configuration `cdk deploy -c env=<env_name>` would use."""
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return PipelineConfig.from_context({**context, "env": env_name})
+    return PipelineConfig.load(env_name)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from infra.config import ConfigError, PipelineConfig
+from infra.config import CDK_JSON, ConfigError, PipelineConfig
 from music_pipeline import contract
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
 
@@ -53,10 +52,9 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
-def mwaa_environment_name(env: str, cdk_json: Path = REPO_ROOT / "cdk.json") -> str:
+def mwaa_environment_name(env: str, cdk_json: Path = CDK_JSON) -> str:
     """The MWAA environment name the stack gives environment `env` (from ``cdk.json`` context)."""
-    context = json.loads(cdk_json.read_text())["context"]
-    config = PipelineConfig.from_context({**context, "env": env})
+    config = PipelineConfig.load(env, cdk_json=cdk_json)
     # The environment name does not depend on account or region.
     return config.names(account="", region="").mwaa_environment
 

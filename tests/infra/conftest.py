@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from infra.config import cdk_context, environment_names
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-ENVIRONMENTS = tuple(json.loads((REPO_ROOT / "cdk.json").read_text())["context"]["environments"])
+ENVIRONMENTS = environment_names()
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 ACKNOWLEDGED_RULES_KEY = "aws:cdk:acknowledged-rules"
@@ -67,7 +69,7 @@ class Synthesized:
 
 
 def _context(env: str) -> dict[str, Any]:
-    return {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], "env": env}
+    return {**cdk_context(), "env": env}
 
 
 @dataclass

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import dataclasses
 
 import pytest
 
-from infra.config import ConfigError, PipelineConfig
+from infra.config import CDK_JSON, ConfigError, PipelineConfig, cdk_context, default_database_name
 from infra.log_groups import ALLOWED_RETENTION_DAYS
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _context(**overrides) -> dict:
-    return {**json.loads((REPO_ROOT / "cdk.json").read_text())["context"], **overrides}
+    return {**cdk_context(), **overrides}
 
 
 def test_cdk_json_environments_differ_where_prod_needs_it():
@@ -79,7 +76,7 @@ def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_pa
 
 
 def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_path):
-    from infra.orchestration import check_requirements_constraints
+    from infra.mwaa_environment import check_requirements_constraints
     from infra.stack import MWAA_REQUIREMENTS
 
     check_requirements_constraints(MWAA_REQUIREMENTS, PipelineConfig().airflow_version)
@@ -124,3 +121,64 @@ def test_the_demo_uses_the_same_database_name_as_the_dev_stack():
     from local_run.resources import load_config
 
     assert load_config().database_name == PipelineConfig.from_context(_context(env="dev")).database_name
+
+
+# --- Defaults are written once: PipelineConfig's fields; cdk.json and the README follow them ------
+
+README = CDK_JSON.parent / "README.md"
+# README key -> PipelineConfig field, where they differ.
+_README_FIELD = {"env": "env_name"}
+
+
+def _readme_cell(value) -> str:
+    """How the README's configuration table writes a value."""
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return '`""`' if value == "" else f"`{value}`"
+
+
+def _readme_configuration_rows() -> dict[str, list[str]]:
+    """key -> [default, <one cell per cdk.json environment>, meaning] from the README's table."""
+    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[1:]
+    return rows
+
+
+def test_cdk_json_sets_only_what_an_environment_changes():
+    defaults = {f.name: f.default for f in dataclasses.fields(PipelineConfig)}
+    for env, settings in cdk_context()["environments"].items():
+        repeated = sorted(key for key, value in settings.items() if defaults[key] == value)
+        assert not repeated, f"cdk.json environments.{env} repeats the defaults of {repeated}"
+
+
+def test_the_readme_configuration_table_is_the_dataclass_and_cdk_json():
+    rows = _readme_configuration_rows()
+    fields = {f.name: f for f in dataclasses.fields(PipelineConfig)}
+    environments = cdk_context()["environments"]
+    assert sorted(_README_FIELD.get(key, key) for key in rows) == sorted(fields)
+    for key, (default, *env_cells, _meaning) in rows.items():
+        field = fields[_README_FIELD.get(key, key)]
+        if field.name == "database_name":  # empty means derived from the environment name
+            assert f"`{default_database_name('prod')}`" in default, default
+        else:
+            assert default == _readme_cell(field.default), f"README default of {key}"
+        assert len(env_cells) == len(environments), "one README column per cdk.json environment"
+        for env, cell in zip(environments, env_cells, strict=True):
+            expected = _readme_cell(environments[env][key]) if key in environments[env] else ""
+            assert cell == expected, f"README {env} column of {key}: cdk.json says {expected or 'nothing'}"
+
+
+def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
+    assert PipelineConfig.load("prod") == PipelineConfig.from_context({**cdk_context(), "env": "prod"})
+    assert PipelineConfig.load("prod", overrides={"nat_gateways": "1"}).nat_gateways == 1
+    broken = tmp_path / "cdk.json"
+    broken.write_text('{"context": {"environments": ["dev"]}}')
+    with pytest.raises(ConfigError, match=r"cdk\.json.*environments"):
+        PipelineConfig.load("dev", cdk_json=broken)
+    broken.write_text("{")
+    with pytest.raises(ConfigError, match=r"cdk\.json: cannot read"):
+        PipelineConfig.load("dev", cdk_json=broken)

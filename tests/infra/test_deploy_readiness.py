@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from infra.monitoring import GLUE_METRIC_TYPES
-from infra.orchestration import MWAA_LOG_GROUP_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
+from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
 
 PSEUDO = {"AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix"}
 # Condition keys that tie a service principal's use of a resource to this account and a resource.
@@ -359,7 +359,7 @@ def test_every_log_group_the_pipeline_writes_to_is_owned_with_retention_and_key(
 
 
 def test_the_glue_role_may_write_the_owned_glue_log_groups(each_env):
-    policy = json.dumps(each_env.template["Resources"][each_env.logical_id(each_env.stack.catalog.policy)])
+    policy = json.dumps(each_env.template["Resources"][each_env.logical_id(each_env.stack.glue_job.policy)])
     assert "log-group:/aws-glue/*" in policy  # covers <prefix>/output and <prefix>/error
 
 
@@ -433,7 +433,7 @@ def test_every_writer_to_a_retained_bucket_waits_for_the_cleanup(prod):
 
 
 def test_mwaa_alarms_wait_for_the_environment(each_env):
-    environment_id = each_env.stack.get_logical_id(each_env.stack.orchestration.environment)
+    environment_id = each_env.stack.get_logical_id(each_env.stack.mwaa.environment)
     mwaa_alarms = [
         (i, r)
         for i, r in each_env.resources("AWS::CloudWatch::Alarm").items()
@@ -477,9 +477,7 @@ def test_s3_traffic_from_the_private_subnets_uses_the_gateway_endpoint(each_env)
 
 
 def test_mwaa_reads_its_source_bucket_with_the_documented_actions(each_env):
-    policy = each_env.template["Resources"][
-        each_env.logical_id(each_env.stack.orchestration.execution_policy)
-    ]
+    policy = each_env.template["Resources"][each_env.logical_id(each_env.stack.mwaa.execution_policy)]
     statement = next(
         s for s in statements(policy["Properties"]["PolicyDocument"]) if s.get("Sid") == "ReadSourceBucket"
     )

@@ -1,5 +1,6 @@
-"""Orchestration: the VPC, the MWAA execution role, the Airflow variables and connection in SSM,
-the DAG, plugins.zip and requirements.txt upload, and the ``AWS::MWAA::Environment`` itself."""
+"""The MWAA environment: its execution role, the Airflow variables and connection in SSM, the DAG,
+plugins.zip and requirements.txt uploads, its owned log groups, and the ``AWS::MWAA::Environment``.
+It runs in `infra/network.py`'s VPC."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk import Aws, Fn, RemovalPolicy, Size
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_mwaa as mwaa
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -22,6 +24,8 @@ from constructs import Construct
 
 from infra.config import ConfigError, PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
+from infra.nag import acknowledge, objects_of
+from infra.network import Network
 from infra.packaging import DAG_UPLOAD_EXCLUDES, python_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
 from music_pipeline import contract
@@ -44,26 +48,33 @@ MWAA_SOURCE_BUCKET_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
 
 
 @dataclass(frozen=True)
-class OrchestrationProps:
-    """``source_bucket``: MWAA's DAG/requirements bucket; ``data_bucket``, ``glue_job_*``,
-    ``alert_topic``: what the DAG works with (and the execution role may touch); ``dags_dir``: the
-    folder uploaded to ``dags/``; ``mwaa_requirements_file``: the requirements.txt MWAA installs;
-    ``plugins_dir``: the folder whose packages become ``plugins.zip`` (the triggers)."""
+class MwaaEnvironmentProps:
+    """What the environment runs, where, and what its DAG may touch."""
 
+    # The environment: Airflow version, class, workers, webserver access, log retention.
     config: PipelineConfig
+    # Resource names: the environment, its SSM prefix, its log groups.
     names: ResourceNames
+    # Encrypts the environment, its log groups and (through the services) what it reads.
     key: kms.IKey
+    # The network MWAA and the deployment Lambdas run in (private subnets, MWAA's security group).
+    network: Network
+    # The DAG's data: it lists raw files, writes manifests, archives processed files.
     data_bucket: s3.IBucket
+    # MWAA's source bucket: dags/, requirements/ and plugins/ are uploaded there.
     source_bucket: s3.IBucket
+    # The Glue job the DAG starts, follows and stops; its script's S3 URL becomes a variable.
     glue_job_name: str
     glue_job_arn: str
     glue_script_location: str
+    # The alert topic the DAG's failure callback publishes to, and the topic's own key.
     alert_topic: sns.ITopic
-    # The alert topic's own key: the DAG's failure callback publishes to the encrypted topic.
     alert_key: kms.IKey
-    removal_policy: RemovalPolicy
+    # The folder uploaded to dags/ (pruned).
     dags_dir: Path
+    # The requirements.txt MWAA installs (its constraints must name ``airflow_version``).
     mwaa_requirements_file: Path
+    # The folder whose packages become plugins.zip (the triggers the DAG defers to).
     plugins_dir: Path
 
 
@@ -82,22 +93,37 @@ def check_requirements_constraints(requirements_file: Path, airflow_version: str
         )
 
 
-class Orchestration(Construct):
-    """Exposes ``vpc``, ``security_group``, ``role``, ``environment`` (the CfnEnvironment),
+class MwaaEnvironment(Construct):
+    """Exposes ``role``, ``execution_policy``, ``environment`` (the CfnEnvironment), ``log_groups``,
     ``variable_parameters`` (contract variable name -> SSM parameter) and ``connection_parameter``."""
 
-    def __init__(self, scope: Construct, construct_id: str, props: OrchestrationProps) -> None:
+    def __init__(self, scope: Construct, construct_id: str, props: MwaaEnvironmentProps) -> None:
         super().__init__(scope, construct_id)
-        config, names = props.config, props.names
-        self._build_network(props)
         self._build_parameters(props)
         self.role = self._build_execution_role(props)
+        sources = self._upload_sources(props)
+        self.log_groups = self._build_log_groups(props)
+        self.environment = self._build_environment(props, sources)
+        # MWAA parses DAGs, reads variables and writes logs as soon as it starts: upload, write
+        # and grant first.
+        self.environment.node.add_dependency(
+            self.dags_deployment,
+            self.plugins_deployment,
+            self.execution_policy,
+            self.connection_parameter,
+            *self.variable_parameters.values(),
+            *self.log_groups.values(),
+        )
+        self._acknowledge_findings(props)
 
+    def _upload_sources(self, props: MwaaEnvironmentProps) -> dict[str, str]:
+        """Upload dags/, requirements.txt and plugins.zip; the environment's S3 path properties."""
+        config, network = props.config, props.network
         # Deployments run their Lambda in the VPC's private subnets (egress through the NAT).
         deploy_options = {
             "destination_bucket": props.source_bucket,
-            "vpc": self.vpc,
-            "vpc_subnets": ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            "vpc": network.vpc,
+            "vpc_subnets": network.private_subnets,
             "memory_limit": 512,
             "ephemeral_storage_size": Size.mebibytes(1024),
             "log_group": encrypted_log_group(
@@ -130,11 +156,21 @@ class Orchestration(Construct):
         self.plugins_deployment, plugins_key, plugins_version = self._pinned_upload(
             "Plugins", plugins_zip, PLUGINS_PREFIX, deploy_options
         )
+        return {
+            "dag_s3_path": DAGS_PREFIX,
+            "requirements_s3_path": requirements_key,
+            "requirements_s3_object_version": requirements_version,
+            "plugins_s3_path": plugins_key,
+            "plugins_s3_object_version": plugins_version,
+        }
 
+    def _build_log_groups(self, props: MwaaEnvironmentProps) -> dict[str, logs.LogGroup]:
+        """MWAA's log groups by log type (``task_logs``, ...), owned by the stack."""
+        config, names = props.config, props.names
         # The stack owns MWAA's log groups (retention, key); MWAA writes to the existing groups
         # instead of creating unencrypted ones that never expire. Deleted with the stack: their
         # names are fixed, so a retained group would block the next create of this environment.
-        self.log_groups = {
+        return {
             log_type: encrypted_log_group(
                 self,
                 f"AirflowLogs{group_type}",
@@ -145,6 +181,10 @@ class Orchestration(Construct):
             )
             for log_type, group_type in MWAA_LOG_GROUP_TYPES.items()
         }
+
+    def _build_environment(self, props: MwaaEnvironmentProps, sources: dict[str, str]) -> mwaa.CfnEnvironment:
+        """The environment itself, reading ``sources`` (S3 paths and pinned object versions)."""
+        config, names, network = props.config, props.names, props.network
         logging = mwaa.CfnEnvironment.LoggingConfigurationProperty(
             **{
                 log_type: mwaa.CfnEnvironment.ModuleLoggingConfigurationProperty(
@@ -153,7 +193,7 @@ class Orchestration(Construct):
                 for log_type in MWAA_LOG_TYPES
             }
         )
-        self.environment = mwaa.CfnEnvironment(
+        return mwaa.CfnEnvironment(
             self,
             "Environment",
             name=names.mwaa_environment,
@@ -165,28 +205,16 @@ class Orchestration(Construct):
             execution_role_arn=self.role.role_arn,
             kms_key=props.key.key_arn,
             source_bucket_arn=props.source_bucket.bucket_arn,
-            dag_s3_path=DAGS_PREFIX,
-            requirements_s3_path=requirements_key,
-            requirements_s3_object_version=requirements_version,
-            plugins_s3_path=plugins_key,
-            plugins_s3_object_version=plugins_version,
+            **sources,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
-                security_group_ids=[self.security_group.security_group_id],
-                subnet_ids=self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnet_ids,
+                security_group_ids=[network.security_group.security_group_id],
+                subnet_ids=network.vpc.select_subnets(
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                ).subnet_ids,
             ),
             logging_configuration=logging,
             airflow_configuration_options=mwaa_airflow_configuration_options(names),
             weekly_maintenance_window_start="SUN:03:00",
-        )
-        # MWAA parses DAGs, reads variables and writes logs as soon as it starts: upload, write
-        # and grant first.
-        self.environment.node.add_dependency(
-            self.dags_deployment,
-            self.plugins_deployment,
-            self.execution_policy,
-            self.connection_parameter,
-            *self.variable_parameters.values(),
-            *self.log_groups.values(),
         )
 
     def _pinned_upload(
@@ -207,88 +235,7 @@ class Orchestration(Construct):
         key = Fn.join("", [f"{prefix}/", Fn.select(0, deployment.object_keys)])
         return deployment, key, Fn.select(0, deployment.object_version_ids)
 
-    def _build_network(self, props: OrchestrationProps) -> None:
-        config = props.config
-        # Without an env, the stack spreads over the first two AZs of the region (Fn::GetAZs).
-        self.vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
-            max_azs=2,
-            nat_gateways=config.nat_gateways,
-            subnet_configuration=[
-                # Holds only the NAT gateways; nothing there gets a public IP by itself.
-                ec2.SubnetConfiguration(
-                    name="public",
-                    subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=24,
-                    map_public_ip_on_launch=False,
-                ),
-                ec2.SubnetConfiguration(
-                    name="private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=20
-                ),
-            ],
-        )
-        # S3 (DAGs, requirements, data) stays off the NAT gateway: the gateway endpoint is free.
-        self.vpc.add_gateway_endpoint(
-            "S3Endpoint",
-            service=ec2.GatewayVpcEndpointAwsService.S3,
-            subnets=[ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)],
-        )
-        flow_logs = encrypted_log_group(
-            self,
-            "FlowLogs",
-            key=props.key,
-            retention_days=config.log_retention_days,
-            removal_policy=props.removal_policy,
-        )
-        # Confused-deputy conditions as the VPC Flow Logs guide documents them (flow-logs-iam-role.html).
-        flow_log_role = iam.Role(
-            self,
-            "FlowLogRole",
-            assumed_by=iam.ServicePrincipal(
-                "vpc-flow-logs.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {
-                        "aws:SourceArn": f"arn:{Aws.PARTITION}:ec2:{Aws.REGION}:{Aws.ACCOUNT_ID}:vpc-flow-log/*"
-                    },
-                },
-            ),
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            roles=[flow_log_role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    resources=[flow_logs.log_group_arn],
-                )
-            ],
-        )
-        # The role is immutable to CDK, so the flow log adds no inline policy of its own.
-        self.vpc.add_flow_log(
-            "FlowLog",
-            destination=ec2.FlowLogDestination.to_cloud_watch_logs(
-                flow_logs, flow_log_role.without_policy_updates()
-            ),
-        )
-        # MWAA's components (scheduler, workers, webserver, its VPC endpoints) talk to each other.
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "MwaaSecurityGroup",
-            vpc=self.vpc,
-            description=f"{props.names.mwaa_environment}: MWAA components, self-referencing",
-            allow_all_outbound=True,
-        )
-        # MWAA needs HTTPS (webserver, its VPC endpoints) and PostgreSQL (metadata database).
-        for port, purpose in ((443, "HTTPS"), (5432, "metadata database")):
-            self.security_group.add_ingress_rule(
-                self.security_group, ec2.Port.tcp(port), f"MWAA components: {purpose}"
-            )
-
-    def _build_parameters(self, props: OrchestrationProps) -> None:
+    def _build_parameters(self, props: MwaaEnvironmentProps) -> None:
         names = props.names
         values = airflow_variables(
             props.config,
@@ -315,7 +262,7 @@ class Orchestration(Construct):
             description=f"Airflow connection {contract.AWS_CONN_ID}: the execution role's credentials, no keys",
         )
 
-    def _build_execution_role(self, props: OrchestrationProps) -> iam.Role:
+    def _build_execution_role(self, props: MwaaEnvironmentProps) -> iam.Role:
         """MWAA's documented execution-role policy, scoped to this environment, plus the DAG's needs."""
         names = props.names
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
@@ -335,7 +282,20 @@ class Orchestration(Construct):
             ),
             description=f"{env_name}: MWAA execution role",
         )
-        statements = [
+        statements = [*self._mwaa_service_statements(props), *self._dag_statements(props)]
+        # A customer-managed policy rather than an inline one (NIST IAMNoInlinePolicy).
+        self.execution_policy = iam.ManagedPolicy(
+            self, "ExecutionPolicy", statements=statements, roles=[role]
+        )
+        return role
+
+    @staticmethod
+    def _mwaa_service_statements(props: MwaaEnvironmentProps) -> list[iam.PolicyStatement]:
+        """MWAA's documented execution-role policy (mwaa-create-role.html), scoped to this environment."""
+        names = props.names
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        env_name = names.mwaa_environment
+        return [
             iam.PolicyStatement(
                 sid="PublishAirflowMetrics",
                 actions=["airflow:PublishMetrics"],
@@ -404,6 +364,14 @@ class Orchestration(Construct):
                     }
                 },
             ),
+        ]
+
+    @staticmethod
+    def _dag_statements(props: MwaaEnvironmentProps) -> list[iam.PolicyStatement]:
+        """What the DAG itself does: the data bucket, the Glue job, its secrets, its alerts."""
+        names = props.names
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        return [
             # The DAG: read and archive the data bucket's objects, write manifests.
             iam.PolicyStatement(
                 sid="ListDataBucket",
@@ -437,8 +405,51 @@ class Orchestration(Construct):
                 sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic.topic_arn]
             ),
         ]
-        # A customer-managed policy rather than an inline one (NIST IAMNoInlinePolicy).
-        self.execution_policy = iam.ManagedPolicy(
-            self, "ExecutionPolicy", statements=statements, roles=[role]
+
+    def _acknowledge_findings(self, props: MwaaEnvironmentProps) -> None:
+        """The execution policy's wildcards cdk-nag reports, each with why it stays."""
+        policy, names = self.execution_policy, props.names
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[{objects_of(props.data_bucket)}]",
+            "The DAG lists reference and raw files, writes manifests and moves raw files to archived_data/; "
+            "the keys are data-driven, so the grant covers the bucket's objects with explicit actions only.",
         )
-        return role
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[{objects_of(props.source_bucket)}]",
+            "MWAA reads the DAG folder and requirements.txt from its source bucket (read-only actions).",
+        )
+        for action in MWAA_SOURCE_BUCKET_READ_ACTIONS:
+            acknowledge(
+                policy,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                "AWS's documented MWAA execution-role policy grants s3:GetObject*, s3:GetBucket* and s3:List* "
+                "on the source bucket; scoped to that one bucket and its objects.",
+            )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:"
+            f"airflow-{names.mwaa_environment}-*]",
+            "MWAA writes its five log types to log groups it names airflow-<environment>-<LogType>; scoped "
+            "to this environment's prefix as the MWAA execution-role documentation prescribes.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sqs:<AWS::Region>:*:airflow-celery-*]",
+            "The Celery queue lives in an MWAA-owned service account whose id is not known at deploy time; "
+            "the queue name prefix airflow-celery- is the scope MWAA documents.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter"
+            f"{names.ssm_prefix}/*]",
+            "The SSM secrets backend looks up variables and connections by name under this environment's "
+            "prefix; an absent name must return ParameterNotFound (a default), not AccessDenied.",
+        )
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "s3:GetAccountPublicAccessBlock, logs:DescribeLogGroups and cloudwatch:PutMetricData support no "
+            "resource-level permissions; PutMetricData is limited to MWAA's namespaces by condition.",
+        )

@@ -1,0 +1,81 @@
+"""infra/glue_job.py: the Glue job, its code, security configuration, role and policy.
+The templates come from the session's one synth per environment (conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from music_pipeline import contract
+from tests.infra.policy_documents import assert_no_wildcard_actions, policy_of, statement
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_glue_security_configuration_encrypts_s3_logs_and_bookmarks(each_env):
+    encryption = each_env.only("AWS::Glue::SecurityConfiguration")["EncryptionConfiguration"]
+    assert encryption["S3Encryptions"][0]["S3EncryptionMode"] == "SSE-KMS"
+    assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
+    assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
+
+
+def test_glue_job_version_capacity_and_concurrency(each_env):
+    job = each_env.only("AWS::Glue::Job")
+    config = each_env.config
+    assert job["Name"] == f"music-streams-{each_env.env}-compute-kpis"
+    assert job["GlueVersion"] == "5.1"
+    assert job["Command"]["Name"] == "glueetl"
+    assert job["Command"]["PythonVersion"] == "3"
+    assert job["WorkerType"] == config.glue_worker_type
+    assert job["NumberOfWorkers"] == config.glue_number_of_workers
+    assert job["Timeout"] == config.glue_timeout_minutes
+    assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    assert job["SecurityConfiguration"] == each_env.only("AWS::Glue::SecurityConfiguration")["Name"]
+
+
+def test_prod_runs_more_glue_workers_than_dev(dev, prod):
+    assert prod.only("AWS::Glue::Job")["NumberOfWorkers"] > dev.only("AWS::Glue::Job")["NumberOfWorkers"]
+
+
+def test_glue_job_default_arguments(each_env):
+    args = each_env.only("AWS::Glue::Job")["DefaultArguments"]
+    assert args[contract.ARG_KPI_TABLE] == f"music-streams-{each_env.env}-genre-kpis"
+    assert args[contract.ARG_DATABASE_NAME] == each_env.config.database_name
+    assert args[contract.ARG_MAX_REJECT_RATIO] == str(contract.DEFAULT_MAX_REJECT_RATIO)
+    assert "-data-" in json.dumps(args[contract.ARG_DATA_BUCKET])
+    assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
+    # Glue 5 logs in real time on its own; the flag was a Glue 2-4 option (monitor-continuous-logging.html).
+    assert "--enable-continuous-cloudwatch-log" not in args
+    assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/music-streams-{each_env.env}-compute-kpis"
+
+
+def test_glue_script_is_the_repositorys_script_asset(each_env):
+    location = json.dumps(each_env.only("AWS::Glue::Job")["Command"]["ScriptLocation"])
+    staged = each_env.asset_path(location)
+    assert staged.read_bytes() == (REPO_ROOT / "glue_scripts" / "compute_kpis.py").read_bytes()
+
+
+def test_glue_libraries_zip_holds_both_packages_at_its_root(each_env):
+    extra = json.dumps(each_env.only("AWS::Glue::Job")["DefaultArguments"]["--extra-py-files"])
+    assert ".zip" in extra
+    names = zipfile.ZipFile(each_env.asset_path(extra)).namelist()
+    assert "music_pipeline/__init__.py" in names
+    assert "music_pipeline/contract.py" in names
+    if (REPO_ROOT / "glue_scripts" / "music_kpis" / "__init__.py").is_file():
+        assert "music_kpis/__init__.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_glue_role_is_scoped_to_this_pipeline(each_env):
+    policy = policy_of(each_env, each_env.stack.glue_job.policy)
+    assert_no_wildcard_actions(policy)
+    dynamodb = statement(policy, "WriteKpiItems")
+    assert dynamodb["Resource"] == {
+        "Fn::GetAtt": [each_env.logical_id(each_env.stack.kpi_store.table), "Arn"]
+    }
+    code = statement(policy, "ReadJobCode")
+    assert "*" not in json.dumps(code["Resource"])  # exactly the two asset objects
+    assert statement(policy, "PublishJobMetrics")["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "Glue"}
+    }
