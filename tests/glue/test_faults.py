@@ -127,10 +127,11 @@ def assert_recovered(spark, root: Path, table: str) -> None:
     assert left == [], "files outside the contract's prefixes"
 
 
-# Every write step is hit: the quarantine, the staged events, a staged KPI table, the marker,
-# the gap between deleting the day that holds the earlier run's events and copying it back, a
-# partition in the middle of the publication, and DynamoDB.
-KILL_POINTS = [
+# Every write step, in turn, each attempt killed at the next one: the quarantine, the staged
+# events, a staged KPI table, the marker, the gap between deleting the day that holds the earlier
+# run's events and copying it back, a partition while the next attempt finishes that publication
+# (its recovery moves partitions 1-8 first), and DynamoDB. Each attempt costs a JVM start.
+KILL_CHAIN = [
     ("write_quarantine", 1),
     ("write_partitions", 1),
     ("write_partitions", 3),
@@ -141,33 +142,36 @@ KILL_POINTS = [
 ]
 PARTITIONS = len(contract.CURATED_TABLES) * 2  # four tables, two days
 SWEEP = [
-    ("write_partitions", 2),
-    ("write_partitions", 4),
-    *[("clear_partition", n) for n in range(2, PARTITIONS + 1)],
-    *[("fill_partition", n) for n in range(1, PARTITIONS + 1) if n != 5],
+    ("write_quarantine", 1),
+    *[("write_partitions", n) for n in range(1, 5)],
+    ("seal", 1),
+    *[("clear_partition", n) for n in range(1, PARTITIONS + 1)],
+    *[("fill_partition", n) for n in range(1, PARTITIONS + 1)],
+    ("BatchWriteItem", 1),
     *[("seconds", n) for n in range(4, 40, 3)],
 ]
 
 
-def _kill_and_retry(spark, tmp_path, step: str, after: int) -> None:
+def _killed_then_retried(spark, tmp_path, kills) -> None:
     root = write_bucket(tmp_path)
     table = create_kpi_table()
     run_id, manifest_key = _earlier_run_then_manifest(spark, root, table)
-    _kill_job(step, after, _job_argv(root, table, manifest_key, run_id))
-    # Airflow's retry: the same arguments (here in-process, on the shared session).
+    for step, after in kills:
+        _kill_job(step, after, _job_argv(root, table, manifest_key, run_id))
+    # Airflow's last retry: the same arguments (here in-process, on the shared session).
     run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
     assert_recovered(spark, root, table)
 
 
-@pytest.mark.parametrize(("step", "after"), KILL_POINTS, ids=[f"{s}-{n}" for s, n in KILL_POINTS])
-def test_killed_after_a_write_step_then_retried_equals_a_clean_run(spark, moto_server, tmp_path, step, after):
-    _kill_and_retry(spark, tmp_path, step, after)
+def test_killed_at_every_write_step_in_turn_then_retried_equals_a_clean_run(spark, moto_server, tmp_path):
+    _killed_then_retried(spark, tmp_path, KILL_CHAIN)
 
 
 @pytest.mark.fault_sweep
 @pytest.mark.parametrize(("step", "after"), SWEEP, ids=[f"{s}-{n}" for s, n in SWEEP])
 def test_kill_sweep(spark, moto_server, tmp_path, step, after):
-    _kill_and_retry(spark, tmp_path, step, after)
+    """One kill at one point, then the retry (`pytest -m fault_sweep tests/glue/test_faults.py`)."""
+    _killed_then_retried(spark, tmp_path, [(step, after)])
 
 
 class Interrupted(BaseException):
@@ -217,4 +221,3 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
         run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
     assert result.report["publications_finished"] == [run_id]
     assert_recovered(spark, root, table)
-
