@@ -351,3 +351,24 @@ def test_both_parsers_refuse_the_same_arguments_clearly(resolve, argv, message):
 
     with pytest.raises(DataError, match=message):
         parse_arguments(argv, resolve=resolve)
+
+
+def test_the_whole_job_under_ansi_mode(spark, moto_server, tmp_path):
+    """ANSI SQL mode (Spark 4's default) on: impossible times are rejected, not a failed run."""
+    bad = "raw_data/streams4/streams4.csv"
+    root = write_bucket(
+        tmp_path,
+        {
+            **STREAM_FILES,
+            bad: "user_id,track_id,listen_time\nu1,T1,2024-13-45 99:00:00\nu2,T2,2026-02-30 10:00:00\n",
+        },
+    )
+    table = create_kpi_table()
+    before = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        result = _run(spark, root, table, [*STREAM_FILES, bad], max_reject_ratio=LENIENT)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", before)
+    assert result.report["rejected_by_reason"][contract.REJECT_INVALID_LISTEN_TIME] == 3
+    assert comparable(table_items(table)) == expected_comparable()
