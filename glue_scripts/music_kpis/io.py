@@ -132,6 +132,8 @@ class Storage:
         if self._fs.exists(dst):
             self._fs.delete(src, False)
             return
+        if not self._fs.exists(src):
+            raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}: neither exists")
         self._fs.mkdirs(dst.getParent())
         if not self._fs.rename(src, dst):
             raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}")
