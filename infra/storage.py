@@ -128,6 +128,13 @@ class Storage(Construct):
                     prefix=GLUE_TEMP_PREFIX,
                     expiration=Duration.days(7),
                 ),
+                # The job removes its staging itself; this catches a run killed before it could.
+                # Longer than glue-temp: a sealed staged copy is what the next run publishes from.
+                s3.LifecycleRule(
+                    id="expire-job-staging",
+                    prefix=contract.STAGING_PREFIX,
+                    expiration=Duration.days(contract.STAGING_EXPIRATION_DAYS),
+                ),
             ],
         )
 
