@@ -148,7 +148,7 @@ SWEEP = [
     *[("clear_partition", n) for n in range(1, PARTITIONS + 1)],
     *[("fill_partition", n) for n in range(1, PARTITIONS + 1)],
     ("BatchWriteItem", 1),
-    *[("seconds", n) for n in range(4, 40, 3)],
+    *[("seconds", n) for n in range(5, 50, 9)],
 ]
 
 
