@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 from music_kpis.io import Storage
@@ -99,18 +100,30 @@ def seal(staging: Staging, tables: Iterable[str], dates: Sequence[str]) -> Publi
     return publication
 
 
+# Objects deleted or moved at once: on S3 each is a request or two the driver only waits for,
+# and a day of events is one file per task that wrote it.
+PARALLEL_OBJECTS = 16
+
+
+def _for_each(action: Callable[[str], None], names: Iterable[str]) -> None:
+    """`action` on every name, PARALLEL_OBJECTS at a time; the first error is raised."""
+    with ThreadPoolExecutor(PARALLEL_OBJECTS) as pool:
+        for _ in pool.map(action, names):
+            pass
+
+
 def clear_partition(storage: Storage, partition: Partition) -> None:
     """Delete the curated day's objects that are not staged files of this publication."""
     keep = set(partition.files)
-    for name in storage.list_files(partition.curated):
-        if name not in keep:
-            storage.delete(f"{partition.curated}{name}")
+    stale = [name for name in storage.list_files(partition.curated) if name not in keep]
+    _for_each(lambda name: storage.delete(f"{partition.curated}{name}"), stale)
 
 
 def fill_partition(storage: Storage, partition: Partition) -> None:
     """Move the staged files in (a file already moved is skipped)."""
-    for name in partition.files:
-        storage.move(f"{partition.staged}{name}", f"{partition.curated}{name}")
+    _for_each(
+        lambda name: storage.move(f"{partition.staged}{name}", f"{partition.curated}{name}"), partition.files
+    )
 
 
 def publish(storage: Storage, publication: Publication) -> None:
