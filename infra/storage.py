@@ -98,6 +98,13 @@ class Storage(Construct):
                     s3.LifecycleRule(
                         id="expire-glue-temp", prefix=GLUE_TEMP_PREFIX, expiration=Duration.days(7)
                     ),
+                    # The job removes its staging itself; this catches a run killed before it could.
+                    # Longer than glue-temp: a sealed staged copy is what the next run publishes from.
+                    s3.LifecycleRule(
+                        id="expire-job-staging",
+                        prefix=contract.STAGING_PREFIX,
+                        expiration=Duration.days(contract.STAGING_EXPIRATION_DAYS),
+                    ),
                 ),
                 no_object_lock_because="the DAG moves processed raw files to archived_data/ (a delete) and "
                 "Glue overwrites a run's curated partitions; versioning plus lifecycle already keeps old "

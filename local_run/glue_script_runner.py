@@ -5,9 +5,9 @@ hands its arguments (the run's, merged over the job's DefaultArguments) to a run
 runner. For one run it:
 
 1. copies the keys the job reads (the manifest, the files it names that still exist, the curated
-   store) from the emulated bucket into a local mirror, which becomes the job's `--data_root`;
+   store and the staging area `tmp/`) from the emulated bucket into a local mirror, which becomes the job's `--data_root`;
 2. runs `music_kpis.job.run_job` in-process on the shared Spark session;
-3. copies what the job wrote (curated/, the run's quarantine/ and reports/) back to the bucket,
+3. copies what the job wrote (curated/, tmp/, the run's quarantine/ and reports/) back to the bucket,
    deleting curated objects the job replaced, so the bucket ends as it would on AWS;
 4. raises when the job failed, which marks the moto run FAILED with the job's message.
 """
@@ -74,7 +74,13 @@ class GlueScriptRunner:
             raise
         finally:
             report_prefix = contract.report_key(run_id).rsplit("/", 1)[0] + "/"
-            prefixes = [contract.CURATED_PREFIX, contract.quarantine_prefix(run_id), report_prefix]
+            # tmp/ too: a publication a failed run sealed is finished by the next run, as on AWS.
+            prefixes = [
+                contract.CURATED_PREFIX,
+                contract.STAGING_PREFIX,
+                contract.quarantine_prefix(run_id),
+                report_prefix,
+            ]
             bucket_mirror.upload(mirror, bucket, prefixes)
             shutil.rmtree(mirror, ignore_errors=True)
 
@@ -89,5 +95,8 @@ class GlueScriptRunner:
         wanted = [*manifest.reference.values(), *(s.key for s in manifest.streams)]
         # A file gone from the bucket stays absent locally, so the job reports it as it would on Glue.
         bucket_mirror.download(
-            bucket, mirror, keys=[k for k in wanted if k in present], prefixes=[contract.CURATED_PREFIX]
+            bucket,
+            mirror,
+            keys=[k for k in wanted if k in present],
+            prefixes=[contract.CURATED_PREFIX, contract.STAGING_PREFIX],
         )

@@ -46,6 +46,11 @@ CURATED_TOP_GENRES_PREFIX = "curated/top_genres/"
 QUARANTINE_PREFIX = "quarantine/"
 REPORTS_PREFIX = "reports/"
 ARCHIVE_PREFIX = "archived_data/"
+# The Glue job's staging area: `tmp/run_id=<run_id>/` holds a run's curated partitions until they
+# are published (and its publication marker while they are); removed by the job, expired by a
+# lifecycle rule as a backstop (STAGING_EXPIRATION_DAYS).
+STAGING_PREFIX = "tmp/"
+STAGING_EXPIRATION_DAYS = 30
 PARTITION_COLUMN = "listen_date"
 
 # --- Source files: every column each file carries, and the ones the pipeline reads ---------
@@ -125,6 +130,10 @@ def quarantine_prefix(run_id: str) -> str:
 
 def report_key(run_id: str) -> str:
     return f"{REPORTS_PREFIX}run_id={sanitize_run_id(run_id)}/data_quality.json"
+
+
+def staging_prefix(run_id: str) -> str:
+    return f"{STAGING_PREFIX}run_id={sanitize_run_id(run_id)}/"
 
 
 def is_stream_key(key: str) -> bool:

@@ -6,6 +6,9 @@ event-level data never is. Numbers are `Decimal`, as DynamoDB wants them.
 
 from __future__ import annotations
 
+import os
+import random
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -125,23 +128,83 @@ def _existing_keys(table, day: str) -> set[tuple[str, str]]:
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def replace_items(table_name: str, items: Sequence[Item], dates: Iterable[str], resource=None) -> WriteResult:
-    """Make the items of `dates` exactly `items`: batched puts first, then deletes of stale items.
+class PublishError(RuntimeError):
+    """DynamoDB did not take every write of the run's dates: the table holds a partial update."""
 
-    Writing before deleting means a reader never sees a touched day without KPIs.
-    """
-    if resource is None:
+
+# Adaptive mode: exponential backoff with jitter for throttled and failed calls, plus a
+# client-side rate limiter that slows every call once DynamoDB throttles (boto3 guide, "Retries").
+RETRIES = {"mode": "adaptive", "max_attempts": 10}
+BATCH_LIMIT = 25  # BatchWriteItem's maximum number of requests
+# UnprocessedItems come back in a successful response, which botocore does not retry: each batch
+# re-sends what is left with its own backoff, at most this many times, then fails loudly.
+UNPROCESSED_ROUNDS = 8
+BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS = 0.05, 5.0
+
+
+def job_region() -> str:
+    """The job's AWS region: `AWS_REGION` (what Glue and Lambda set), `AWS_DEFAULT_REGION` (the
+    one botocore reads), then botocore's own chain (config file, instance metadata)."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
         import boto3
 
-        resource = boto3.resource("dynamodb")
-    table = resource.Table(table_name)
+        region = boto3.session.Session().region_name
+    if not region:
+        raise RuntimeError("no AWS region for DynamoDB: set AWS_REGION (Glue sets it for every job run)")
+    return region
+
+
+def kpi_resource():
+    """The DynamoDB resource the job writes with: the job's region, adaptive retries."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.resource("dynamodb", region_name=job_region(), config=Config(retries=RETRIES))
+
+
+def _write_batches(table, requests: Sequence[dict], what: str, dates: Sequence[str], sleep) -> int:
+    """Send `requests` (BatchWriteItem entries) 25 at a time; re-send unprocessed ones with backoff.
+
+    Returns how many were sent; raises `PublishError` naming the dates when DynamoDB keeps some.
+    """
+    client = table.meta.client
+    done = 0
+    for start in range(0, len(requests), BATCH_LIMIT):
+        batch = list(requests[start : start + BATCH_LIMIT])
+        for attempt in range(UNPROCESSED_ROUNDS + 1):
+            response = client.batch_write_item(RequestItems={table.name: batch})
+            left = response.get("UnprocessedItems", {}).get(table.name, [])
+            done += len(batch) - len(left)
+            batch = left
+            if not batch:
+                break
+            if attempt == UNPROCESSED_ROUNDS:
+                raise PublishError(
+                    f"DynamoDB table {table.name} left {len(requests) - done} of {len(requests)} {what} "
+                    f"unprocessed (throttled) after {UNPROCESSED_ROUNDS + 1} attempts per batch: the "
+                    f"items of {list(dates)} are partly updated; rerun the job to publish them"
+                )
+            delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+            sleep(delay * random.uniform(0.5, 1.0))
+    return done
+
+
+def replace_items(
+    table_name: str, items: Sequence[Item], dates: Iterable[str], resource=None, sleep=time.sleep
+) -> WriteResult:
+    """Make the items of `dates` exactly `items`: batched puts first, then deletes of stale items.
+
+    Writing before deleting means a reader never sees a touched day without KPIs. Every write
+    is confirmed: a throttled publication either finishes or raises `PublishError`.
+    """
+    table = (resource or kpi_resource()).Table(table_name)
     pk, sk = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY
-    new_keys = {(item[pk], item[sk]) for item in items}
-    stale = sorted({key for day in sorted(set(dates)) for key in _existing_keys(table, day)} - new_keys)
-    with table.batch_writer(overwrite_by_pkeys=[pk, sk]) as batch:
-        for item in items:
-            batch.put_item(Item=item)
-    with table.batch_writer() as batch:
-        for key_pk, key_sk in stale:
-            batch.delete_item(Key={pk: key_pk, sk: key_sk})
-    return WriteResult(written=len(items), deleted=len(stale))
+    days = sorted(set(dates))
+    by_key = {(item[pk], item[sk]): item for item in items}  # one request per key and batch
+    stale = sorted({key for day in days for key in _existing_keys(table, day)} - set(by_key))
+    puts = [{"PutRequest": {"Item": item}} for item in by_key.values()]
+    deletes = [{"DeleteRequest": {"Key": {pk: key_pk, sk: key_sk}}} for key_pk, key_sk in stale]
+    written = _write_batches(table, puts, "KPI items", days, sleep)
+    deleted = _write_batches(table, deletes, "stale item deletions", days, sleep)
+    return WriteResult(written=written, deleted=deleted)

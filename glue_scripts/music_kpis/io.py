@@ -101,6 +101,43 @@ class Storage:
     def delete(self, key: str) -> None:
         self._fs.delete(self._path(key), True)
 
+    def _key(self, path) -> str:
+        """The bucket key of a Hadoop path listed under the root (`file:` paths lose `//`)."""
+        text, root = str(path.toUri().getPath()), str(self._path("").toUri().getPath())
+        return text[len(root.rstrip("/")) + 1 :]
+
+    def list_files(self, key: str) -> list[str]:
+        """Names of the data files directly under the folder `key` ([] when there is none).
+
+        Hidden files (`_SUCCESS`, `.crc` checksums of the local file system) are not data.
+        """
+        path = self._path(key)
+        if not self._fs.exists(path):
+            return []
+        return sorted(
+            str(status.getPath().getName())
+            for status in self._fs.listStatus(path)
+            if status.isFile() and not str(status.getPath().getName()).startswith(("_", "."))
+        )
+
+    def glob(self, pattern: str) -> list[str]:
+        """Keys matching a Hadoop glob under the root (`tmp/run_id=*/`), sorted."""
+        found = self._fs.globStatus(self._path(pattern))
+        return sorted(self._key(status.getPath()) for status in (found or []))
+
+    def move(self, source: str, target: str) -> None:
+        """Move one file. On S3 a rename is a server-side copy, then a delete of the source; each
+        object appears whole or not at all, so a target that exists is a copy that completed."""
+        src, dst = self._path(source), self._path(target)
+        if self._fs.exists(dst):
+            self._fs.delete(src, False)
+            return
+        if not self._fs.exists(src):
+            raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}: neither exists")
+        self._fs.mkdirs(dst.getParent())
+        if not self._fs.rename(src, dst):
+            raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}")
+
     def partition_keys(self, prefix: str, dates: Iterable[str]) -> list[str]:
         """Keys of the existing `listen_date=` partitions of `prefix` among `dates`."""
         keys = [f"{prefix}{contract.PARTITION_COLUMN}={day}" for day in sorted(set(dates))]

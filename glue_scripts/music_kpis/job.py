@@ -19,7 +19,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
-from music_kpis import dynamo, transforms
+from music_kpis import dynamo, publication, transforms
 from music_kpis.io import (
     DataError,
     Storage,
@@ -38,7 +38,6 @@ from music_pipeline import contract
 log = logging.getLogger("music_kpis")
 
 SONGS_READ_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_ms", "track_genre")
-STAGING_PREFIX = "tmp/"
 DATE = contract.PARTITION_COLUMN
 # Set on every run: Parquet output must not depend on the platform's defaults, `listen_date` is a
 # string partition (not inferred as a date), and odd timestamps give null rather than an error.
@@ -102,21 +101,66 @@ def arguments_from(values: dict[str, str]) -> JobArguments:
     )
 
 
-def parse_arguments(argv: Sequence[str]) -> JobArguments:
-    """Glue's `getResolvedOptions` when `awsglue` is importable, else argparse with the same names."""
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, as Glue's `GlueArgumentParser` does."""
+
+    def error(self, message: str):
+        raise DataError(f"job arguments: {message}")
+
+
+def _paired(argv: Sequence[str]) -> list[str]:
+    """The job's own `--name value` pairs as `--name=value`; every other token unchanged.
+
+    argparse (Glue's parser is argparse too) reads a value that starts with `-` as an option
+    and fails; the `=` form gives any value to its option, on both parsers. Glue passes each
+    argument as a `--name value` pair, so the token after one of our names is its value.
+    """
+    names = {f"--{name}" for name in (*REQUIRED_ARGUMENTS, *OPTIONAL_ARGUMENTS)}
+    tokens, paired = list(argv), []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token in names and index + 1 < len(tokens):
+            paired.append(f"{token}={tokens[index + 1]}")
+            index += 2
+        else:
+            paired.append(token)
+            index += 1
+    return paired
+
+
+def parse_arguments(argv: Sequence[str], resolve=None) -> JobArguments:
+    """JobArguments from a command line (`argv[0]` is the script), the same on Glue and locally.
+
+    On Glue `resolve` is `awsglue.utils.getResolvedOptions` (argparse: `parse_known_args`, one
+    required option per name asked for; awslabs/aws-glue-libs, awsglue/utils.py); elsewhere an
+    argparse parser with the same names. Both see the `--name=value` form, so a value may start
+    with `-` and an optional argument given as `--name=value` is never missed. A missing,
+    repeated-without-value or unparseable argument fails with `DataError("job arguments: ...")`.
+    """
+    script, tokens = argv[0], _paired(argv[1:])
+    if resolve is None:
+        try:
+            from awsglue.utils import getResolvedOptions as resolve
+        except ImportError:
+            resolve = _resolve_locally
+    present = [name for name in OPTIONAL_ARGUMENTS if any(t.startswith(f"--{name}=") for t in tokens)]
     try:
-        from awsglue.utils import getResolvedOptions
-    except ImportError:
-        parser = argparse.ArgumentParser(prog="compute_kpis.py", description="Compute the daily genre KPIs.")
-        for name in REQUIRED_ARGUMENTS:
-            parser.add_argument(f"--{name}", required=True)
-        for name in OPTIONAL_ARGUMENTS:
-            parser.add_argument(f"--{name}")
-        # Glue adds arguments of its own (--JOB_NAME, --TempDir, ...): ignore what we do not know.
-        known, _ = parser.parse_known_args(list(argv[1:]))
-        return arguments_from({k: v for k, v in vars(known).items() if v is not None})
-    present = [name for name in OPTIONAL_ARGUMENTS if f"--{name}" in argv]
-    return arguments_from(getResolvedOptions(list(argv), [*REQUIRED_ARGUMENTS, *present]))
+        values = resolve([script, *tokens], [*REQUIRED_ARGUMENTS, *present])
+    except DataError:
+        raise
+    except Exception as err:  # Glue's GlueArgumentError: the message names the argument
+        raise DataError(f"job arguments: {err}") from err
+    return arguments_from({k: v for k, v in values.items() if v is not None})
+
+
+def _resolve_locally(argv: Sequence[str], names: Sequence[str]) -> dict[str, str]:
+    parser = _ArgumentParser(prog="compute_kpis.py", description="Compute the daily genre KPIs.")
+    for name in names:
+        parser.add_argument(f"--{name}", required=name in REQUIRED_ARGUMENTS)
+    # Glue adds arguments of its own (--JOB_NAME, --TempDir, ...): ignore what we do not know.
+    known, _ = parser.parse_known_args(list(argv[1:]))
+    return vars(known)
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -170,6 +214,7 @@ def _empty_report(args: JobArguments, started_at: str) -> dict[str, Any]:
         "files": [],
         "kpi_items_written": 0,
         "stale_items_deleted": 0,
+        "publications_finished": [],
     }
 
 
@@ -190,6 +235,10 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
     except Exception as err:
         report["status"] = "failed"
         report["error"] = f"{type(err).__name__}: {err}"
+        try:  # what a failed run staged is removed now; a sealed copy stays for the next run
+            publication.Staging(storage, args.safe_run_id).discard()
+        except Exception:
+            log.exception("could not remove the run's staged data (the lifecycle rule expires it)")
         raise
     finally:
         report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
@@ -197,8 +246,7 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
             write_report(storage, args.safe_run_id, report)
         except Exception:  # the run's own error matters more than a report that could not be written
             log.exception("could not write the data quality report")
-        log.warning(result.summary)
-        print(result.summary, flush=True)
+        log.info(result.summary)
         for frame in cached:
             frame.unpersist()
     return result
@@ -207,6 +255,9 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
 def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobResult, cached: list) -> None:
     report, run_id = result.report, args.safe_run_id
     updated_at = datetime.now(UTC).isoformat(timespec="seconds")
+
+    # 0. A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
+    report["publications_finished"] = publication.finish_pending(storage, run_id)
 
     # 1. Inputs exist and have the columns we need: fail before reading any data otherwise.
     manifest = read_manifest(storage, args.manifest_key)
@@ -269,21 +320,20 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
         return
 
     # 3. The curated events of the touched dates: this run's files replace their earlier rows.
+    # Everything this run publishes is staged first (see `publication`): curated/ stays whole.
     source_ids = [_source_id(s) for s in streams]
     accepted = rows.where(F.col("reject_reason").isNull())
     existing = read_partitions(spark, storage, contract.CURATED_STREAMS_PREFIX, dates)
     merged = transforms.merge_events(accepted, existing, source_ids)
     merge_stats = Observation("merge")
     merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
-    # Spark must not overwrite files it is still reading: when earlier partitions of these dates
-    # exist, the merge goes to a staging prefix first and is published from there.
-    staging = f"{STAGING_PREFIX}run_id={run_id}/streams/" if existing is not None else None
-    events_prefix = staging or contract.CURATED_STREAMS_PREFIX
-    write_partitions(transforms.curated_streams(merged), storage, events_prefix, dictionary=False)
+    staging = publication.Staging(storage, run_id)
+    staging.reset()
+    write_partitions(transforms.curated_streams(merged), storage, staging.prefix("streams"), dictionary=False)
     report["duplicates_dropped"] = report["rows_accepted"] - int(merge_stats.get.get("new_events") or 0)
-    events = read_partitions(spark, storage, events_prefix, dates)
+    events = read_partitions(spark, storage, staging.prefix("streams"), dates)
     if events is None:
-        raise RuntimeError(f"the curated events just written under {storage.uri(events_prefix)} are missing")
+        raise RuntimeError(f"the curated events just staged under {storage.uri(staging.root)} are missing")
 
     # 4. KPIs of the touched dates from all their curated events.
     events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
@@ -300,14 +350,12 @@ def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobR
     result.items = dynamo.kpi_items(kpi_rows, top_rows, genre_rows, run_id, updated_at)
     result.dates = dates
 
-    # 5. Publish: curated tables, then DynamoDB (only now: every check has passed).
+    # 5. Publish (only now: every check has passed): the staged tables, then DynamoDB.
     for table, frame in (("daily_genre_kpis", kpis), ("top_songs", tops), ("top_genres", genres)):
         stamped = transforms.stamped(frame, table, run_id, updated_at)
-        write_partitions(stamped, storage, contract.CURATED_TABLES[table].prefix)
-    if staging is not None:
-        staged = read_partitions(spark, storage, staging, dates)
-        write_partitions(staged, storage, contract.CURATED_STREAMS_PREFIX, dictionary=False)
-        storage.delete(f"{STAGING_PREFIX}run_id={run_id}/")
+        write_partitions(stamped, storage, staging.prefix(table))
+    sealed = publication.seal(staging, contract.CURATED_TABLES, dates)
+    publication.publish(storage, sealed)
     written = dynamo.replace_items(args.kpi_table, result.items, dates)
     report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted
 

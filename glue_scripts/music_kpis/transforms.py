@@ -20,6 +20,16 @@ def _blank(column: str) -> Column:
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
 
+def parse_as(column: str, sql_type: str) -> Column:
+    """The text column `column` as `sql_type`, null when it does not parse, whatever the ANSI mode.
+
+    `cast` raises on bad input when `spark.sql.ansi.enabled` is on (Spark 4's default, and a
+    setting a Glue 5.1 user may turn on); `try_cast` (Spark SQL since 3.2) gives null in both
+    modes and costs what the plain cast does.
+    """
+    return F.expr(f"try_cast(`{column}` AS {sql_type})")
+
+
 # --- reference data -----------------------------------------------------------------------
 def dedupe_songs(songs: DataFrame) -> DataFrame:
     """One row per `track_id`: the row with the smallest numeric `id` wins (ties: first by name).
@@ -29,10 +39,10 @@ def dedupe_songs(songs: DataFrame) -> DataFrame:
     """
     ranked = songs.where(~_blank("track_id")).select(
         "track_id",
-        F.col("id").cast("decimal(38,0)").alias("_id"),
+        parse_as("id", "decimal(38,0)").alias("_id"),
         F.coalesce(F.col("track_name"), F.lit("")).alias("track_name"),
         F.coalesce(F.col("artists"), F.lit("")).alias("artists"),
-        F.coalesce(F.round(F.col("duration_ms").cast("decimal(20,3)")).cast("long"), F.lit(0)).alias(
+        F.coalesce(F.round(parse_as("duration_ms", "decimal(20,3)")).cast("long"), F.lit(0)).alias(
             "duration_ms"
         ),
         F.when(_blank("track_genre"), F.lit(UNKNOWN_GENRE)).otherwise(F.col("track_genre")).alias("genre"),
@@ -76,15 +86,15 @@ def with_line_numbers(rows: DataFrame, bases: dict[tuple[int, int], int]) -> Dat
 LISTEN_TIME_SHAPE = r"\A\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\z"
 
 
-def strict_listen_time(text: Column) -> Column:
-    """`text` as a UTC timestamp when it is exactly `yyyy-MM-dd HH:mm:ss` and a real time, else null.
+def strict_listen_time(column: str) -> Column:
+    """Text `column` as a UTC timestamp when exactly `yyyy-MM-dd HH:mm:ss` and a real time, else null.
 
     Spark's cast parses digits by hand (several times faster than a pattern formatter) but also
     accepts other shapes (a date alone, a 'T', fractions, zones): one anchored regex admits only
     the contract's shape, then the cast rejects impossible dates and times. (A regex costs a
     fifth of what the same check built from substring and translate calls does.)
     """
-    return F.when(text.rlike(LISTEN_TIME_SHAPE), text.cast("timestamp"))
+    return F.when(F.col(column).rlike(LISTEN_TIME_SHAPE), parse_as(column, "timestamp"))
 
 
 def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> DataFrame:
@@ -95,7 +105,7 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
     """
     track_ids = songs.select("track_id", F.lit(True).alias("_known_track"))
     user_ids = users.select("user_id", F.lit(True).alias("known_user"))
-    listen_ts = strict_listen_time(F.col("listen_time"))
+    listen_ts = strict_listen_time("listen_time")
     reason = (
         F.when(_blank("user_id"), F.lit(contract.REJECT_MISSING_USER_ID))
         .when(_blank("track_id"), F.lit(contract.REJECT_MISSING_TRACK_ID))

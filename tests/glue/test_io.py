@@ -127,3 +127,27 @@ def test_manifest_errors(storage):
     put(storage, "manifests/run_id=bad.json", '{"run_id": "bad"}')
     with pytest.raises(io.DataError, match="is not valid"):
         io.read_manifest(storage, "manifests/run_id=bad.json")
+
+
+def test_file_listing_glob_and_a_move_that_s3_may_have_half_done(storage, tmp_path):
+    """The publication's file operations, on S3's per-object semantics: a move is a copy then a
+    delete, so a move found with both files present is a copy that completed."""
+    put(storage, "tmp/run_id=a/t/listen_date=2026-11-20/part-1.parquet", "one")
+    put(storage, "tmp/run_id=a/t/listen_date=2026-11-20/part-2.parquet", "two")
+    put(storage, "tmp/run_id=a/t/listen_date=2026-11-20/_SUCCESS", "")
+    put(storage, "tmp/run_id=b/publication.json", "{}")
+    staged = "tmp/run_id=a/t/listen_date=2026-11-20/"
+    assert storage.list_files(staged) == ["part-1.parquet", "part-2.parquet"]  # no _SUCCESS, no .crc
+    assert storage.list_files("tmp/run_id=nothing/") == []
+    assert storage.glob("tmp/run_id=*") == ["tmp/run_id=a", "tmp/run_id=b"]
+    assert storage.glob("tmp/run_id=*/publication.json") == ["tmp/run_id=b/publication.json"]
+
+    storage.move(f"{staged}part-1.parquet", "curated/t/listen_date=2026-11-20/part-1.parquet")
+    # S3 copied part-2 and the process died before deleting the source: the move completes it.
+    put(storage, "curated/t/listen_date=2026-11-20/part-2.parquet", "two")
+    storage.move(f"{staged}part-2.parquet", "curated/t/listen_date=2026-11-20/part-2.parquet")
+    assert storage.list_files(staged) == []
+    assert storage.list_files("curated/t/listen_date=2026-11-20/") == ["part-1.parquet", "part-2.parquet"]
+    assert storage.read_text("curated/t/listen_date=2026-11-20/part-1.parquet") == "one"
+    with pytest.raises(OSError, match="could not move"):
+        storage.move(f"{staged}part-9.parquet", "curated/t/listen_date=2026-11-20/part-9.parquet")

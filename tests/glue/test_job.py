@@ -3,8 +3,10 @@ tables, idempotency in any order, and the failure paths that must publish nothin
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import logging
 import os
 import re
 import subprocess
@@ -225,21 +227,148 @@ def test_a_stream_file_with_only_a_header_is_an_empty_batch(spark, kpi_table, tm
     assert table_items(kpi_table) == []
 
 
-def test_command_line_fails_with_a_clear_message(tmp_path):
-    """`python glue_scripts/compute_kpis.py` from a checkout: finds the contract, exits non-zero."""
+def _command_line(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
+    """`python glue_scripts/compute_kpis.py ARGS` from a checkout (no PYTHONPATH), as Glue runs it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    argv = [
-        sys.executable, str(REPO_ROOT / "glue_scripts" / "compute_kpis.py"), "--data_bucket", "bucket",
-        "--data_root", tmp_path.as_uri(), "--manifest_key", "manifests/run_id=nope.json", "--run_id", "nope",
-        "--database_name", "music_streams", "--kpi_table", "kpis",
-    ]  # fmt: skip
-    completed = subprocess.run(
-        argv,
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "glue_scripts" / "compute_kpis.py"), *argv],
         capture_output=True,
         text=True,
         env=env,
         cwd=tmp_path,
         timeout=300,
     )
+
+
+def test_command_line_fails_with_the_jobs_own_error_as_the_uncaught_exception(tmp_path):
+    """Glue's ErrorMessage is the uncaught exception's type and message: it must be the job's."""
+    completed = _command_line(
+        tmp_path, "--data_bucket", "bucket", "--data_root", tmp_path.as_uri(), "--manifest_key",
+        "manifests/run_id=nope.json", "--run_id", "nope", "--database_name", "music_streams",
+        "--kpi_table", "kpis",
+    )  # fmt: skip
     assert completed.returncode == 1, completed.stderr[-2000:]
-    assert re.search(r"compute_kpis failed: manifest .*nope\.json does not exist", completed.stderr)
+    last = completed.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"music_kpis\.io\.DataError: manifest file:.*/manifests/run_id=nope\.json does not exist", last
+    )
+    # The reason is logged once, on stdout (Glue's output stream); no summary printed twice.
+    assert (
+        len(re.findall(r"ERROR music_kpis: compute_kpis failed: DataError: manifest", completed.stdout)) == 1
+    )
+    assert len(re.findall(r"INFO music_kpis: music_kpis run_id=nope status=failed", completed.stdout)) == 1
+    assert "status=failed" not in completed.stderr
+
+
+def test_main_raises_the_jobs_error_instead_of_exiting(tmp_path):
+    argv = [
+        "compute_kpis.py", "--data_bucket", "bucket", "--data_root", tmp_path.as_uri(), "--manifest_key",
+        "manifests/run_id=nope.json", "--run_id", "nope", "--database_name", "music_streams", "--kpi_table", "k",
+    ]  # fmt: skip
+    with pytest.raises(DataError, match=r"manifest .*nope\.json does not exist"):
+        compute_kpis.main(argv)
+    with pytest.raises(DataError, match=r"job arguments: the following arguments are required: --kpi_table"):
+        compute_kpis.main(argv[:-2])
+
+
+def test_logging_is_configured_once():
+    first = compute_kpis.configure_logging()
+    handlers = list(first.handlers)
+    assert compute_kpis.configure_logging() is first
+    assert first.handlers == handlers
+    assert len(handlers) == 1
+    assert first.level == logging.INFO
+    assert not first.propagate  # a handler on the root logger (Glue's, a caller's) does not repeat it
+
+
+class GlueArgumentError(Exception):
+    pass
+
+
+def glue_resolved_options(args, options):
+    """The parsing core of Glue's `awsglue.utils.getResolvedOptions` (awslabs/aws-glue-libs,
+    awsglue/utils.py): argparse whose `error` raises `GlueArgumentError`, `--TempDir` optional,
+    one required `--<name>` per option asked for, `parse_known_args(args[1:])`."""
+
+    class GlueArgumentParser(argparse.ArgumentParser):
+        def error(self, message):
+            raise GlueArgumentError(message)
+
+    parser = GlueArgumentParser()
+    parser.add_argument("--TempDir", required=False)
+    for option in options:
+        parser.add_argument("--" + option, required=True)
+    parsed, _ = parser.parse_known_args(args[1:])
+    return vars(parsed)
+
+
+ARGS = [
+    "compute_kpis.py", "--JOB_ID", "j_1", "--data_bucket", "bucket", "--manifest_key", "manifests/m.json",
+    "--database_name", "music_streams", "--kpi_table", "kpis", "--TempDir", "s3://bucket/glue-temp/",
+]  # fmt: skip
+PARSERS = pytest.mark.parametrize("resolve", [None, glue_resolved_options], ids=["local", "glue"])
+
+
+@PARSERS
+@pytest.mark.parametrize(
+    ("extra", "run_id", "data_root", "ratio"),
+    [
+        (["--run_id", "r1", "--data_root=s3://other/root"], "r1", "s3://other/root", 0.05),
+        (
+            ["--run_id", "-r1-starts-with-a-dash", "--data_root", "s3://x"],
+            "-r1-starts-with-a-dash",
+            "s3://x",
+            0.05,
+        ),
+        (["--run_id=--r2", "--max_reject_ratio=0.2"], "--r2", None, 0.2),
+        (["--max_reject_ratio", "-0", "--run_id", "-"], "-", None, 0.0),
+    ],
+    ids=["equals-form", "dash-value", "equals-dash-value", "dash-values-everywhere"],
+)
+def test_both_parsers_accept_the_same_arguments(resolve, extra, run_id, data_root, ratio):
+    from music_kpis.job import parse_arguments
+
+    args = parse_arguments([*ARGS, *extra], resolve=resolve)
+    assert (args.run_id, args.data_root, args.max_reject_ratio) == (run_id, data_root, ratio)
+    assert (args.data_bucket, args.kpi_table) == ("bucket", "kpis")
+
+
+@PARSERS
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (ARGS, r"job arguments: .*required: --run_id"),
+        ([*ARGS, "--run_id"], r"job arguments: argument --run_id: expected one argument"),
+        (
+            [*ARGS, "--run_id", "r", "--max_reject_ratio=lots"],
+            r"--max_reject_ratio must be a number, got 'lots'",
+        ),
+    ],
+    ids=["missing", "no-value", "not-a-number"],
+)
+def test_both_parsers_refuse_the_same_arguments_clearly(resolve, argv, message):
+    from music_kpis.job import parse_arguments
+
+    with pytest.raises(DataError, match=message):
+        parse_arguments(argv, resolve=resolve)
+
+
+def test_the_whole_job_under_ansi_mode(spark, moto_server, tmp_path):
+    """ANSI SQL mode (Spark 4's default) on: impossible times are rejected, not a failed run."""
+    bad = "raw_data/streams4/streams4.csv"
+    root = write_bucket(
+        tmp_path,
+        {
+            **STREAM_FILES,
+            bad: "user_id,track_id,listen_time\nu1,T1,2024-13-45 99:00:00\nu2,T2,2026-02-30 10:00:00\n",
+        },
+    )
+    table = create_kpi_table()
+    before = spark.conf.get("spark.sql.ansi.enabled")
+    spark.conf.set("spark.sql.ansi.enabled", "true")
+    try:
+        result = _run(spark, root, table, [*STREAM_FILES, bad], max_reject_ratio=LENIENT)
+    finally:
+        spark.conf.set("spark.sql.ansi.enabled", before)
+    assert result.report["rejected_by_reason"][contract.REJECT_INVALID_LISTEN_TIME] == 3
+    assert comparable(table_items(table)) == expected_comparable()

@@ -15,6 +15,25 @@ SONG_COLUMNS = (
     "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
 )
 STREAM_COLUMNS = "user_id string, track_id string, listen_time string"
+ANSI = "spark.sql.ansi.enabled"
+
+
+@pytest.fixture(autouse=True, params=[False, True], ids=["ansi-off", "ansi-on"])
+def ansi_mode(request):
+    """Every transform test under both SQL modes (ANSI is Spark 4's default), on the one session.
+
+    Tests that take no `spark` run once: the mode means nothing to them.
+    """
+    if "spark" not in request.fixturenames:
+        if request.param:
+            pytest.skip("no Spark in this test: one run is enough")
+        yield
+        return
+    spark = request.getfixturevalue("spark")
+    before = spark.conf.get(ANSI)
+    spark.conf.set(ANSI, str(request.param).lower())
+    yield request.param
+    spark.conf.set(ANSI, before)
 
 
 def songs_frame(spark, rows):
@@ -35,12 +54,14 @@ def test_songs_keep_smallest_numeric_id_and_clean_names(spark):
             ("x", "C", "no id", "c", "4000", "pop"),  # an id that is not a number loses to any number
             ("3", "C", "numbered", "c", "5000", "pop"),
             ("4", None, "no track", "d", "6000", "pop"),  # no track_id: not a song
+            ("1e999", "D", "huge id", "d", "abc", "pop"),  # neither parses: null id, duration 0
         ],
     )
     assert rows_of(songs, "track_id") == [
         {"track_id": "A", "track_name": "nine", "artists": "winner", "duration_ms": 2000, "genre": "metal"},
         {"track_id": "B", "track_name": "", "artists": "", "duration_ms": 3000, "genre": "unknown"},
         {"track_id": "C", "track_name": "c", "artists": "numbered", "duration_ms": 5000, "genre": "pop"},
+        {"track_id": "D", "track_name": "d", "artists": "huge id", "duration_ms": 0, "genre": "pop"},
     ]
 
 
@@ -56,6 +77,7 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
             ("u1", "", "2026-11-20 10:00:00"),
             ("u1", "T", "2026-11-20T10:00:00"),
             ("u1", "T", "2026-02-30 10:00:00"),  # no such day
+            ("u1", "T", "2024-13-45 99:00:00"),  # the generator's: right shape, impossible time
             ("u1", "T", "2026-11-20 10:00"),
             ("u1", "T", "2026-11-20 24:00:00"),
             ("u1", "T", "2026-11-20 10:00:0Z"),  # the right length, a zone letter for a digit
@@ -75,7 +97,7 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
         contract.REJECT_MISSING_USER_ID,
         contract.REJECT_MISSING_USER_ID,
         contract.REJECT_MISSING_TRACK_ID,
-        *[contract.REJECT_INVALID_LISTEN_TIME] * 9,
+        *[contract.REJECT_INVALID_LISTEN_TIME] * 10,
         contract.REJECT_UNKNOWN_TRACK_ID,
         contract.REJECT_INVALID_LISTEN_TIME,
     ]

@@ -78,3 +78,15 @@ def test_every_bucket_expires_old_versions_and_stale_uploads(each_env):
             and r["Status"] == "Enabled"
             for r in whole_bucket
         ), logical_id
+
+
+def test_every_prefix_the_glue_job_stages_in_expires(each_env):
+    """A run killed before it cleans up leaves nothing that is never removed (issue 10, item 2)."""
+    data_bucket = each_env.template["Resources"][each_env.logical_id(each_env.stack.storage.data_bucket)]
+    expiring = {
+        r["Prefix"]: r["ExpirationInDays"]
+        for r in data_bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        if "ExpirationInDays" in r
+    }
+    assert expiring[contract.STAGING_PREFIX] == contract.STAGING_EXPIRATION_DAYS
+    assert contract.staging_prefix("manual__2026-11-25T17:18:46+00:00").startswith(contract.STAGING_PREFIX)

@@ -1,0 +1,157 @@
+"""Recoverable publication of the curated tables (docs/DESIGN.md, "Publication").
+
+S3 has no atomic rename: replacing a `listen_date=` folder is a delete of its objects and a copy
+of the new ones, object by object, and a run can die anywhere in between (Spark's dynamic
+partition overwrite commits the same way on S3, so a retry could merge into a half-written day).
+So no Spark writer writes under `curated/`. A run:
+
+1. stages every partition it replaces under `tmp/run_id=<id>/<table>/listen_date=<day>/`
+   (`Staging`);
+2. seals the staged copy with a marker, `tmp/run_id=<id>/publication.json`, that lists every
+   staged file of every (table, day), written only once every staged file exists (`seal`);
+3. publishes each (table, day): deletes the curated objects that are not in the marker's list
+   (`clear_partition`), then moves each staged file in (`fill_partition`; on S3 a server-side
+   copy and a delete, each object whole or absent);
+4. deletes the marker, then the staging folder.
+
+A marker means "the staged copy is complete, curated/ may be half-replaced". Every run starts by
+finishing any marker it finds (`finish_pending`) before it reads `curated/`, so a retry of the
+same run, or any later run, completes the publication from the staged copy and never merges into
+a partial day. Each step is idempotent: a file is either still staged, already moved (both, when
+a copy completed before its source was deleted), or the marker is gone and the day is complete.
+This relies on one job run at a time (the job's `MaxConcurrentRuns` is 1): any staging folder
+without a marker, other than the running one's, is what a dead run left and is removed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+
+from music_kpis.io import Storage
+from music_pipeline import contract
+
+log = logging.getLogger(__name__)
+
+MARKER_NAME = "publication.json"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One (table, day) to publish: the staged folder, the curated folder, the staged file names."""
+
+    staged: str
+    curated: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Publication:
+    run_id: str
+    partitions: tuple[Partition, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Publication:
+        body = json.loads(text)
+        parts = tuple(Partition(p["staged"], p["curated"], tuple(p["files"])) for p in body["partitions"])
+        return cls(body["run_id"], parts)
+
+
+class Staging:
+    """The run's staging folder `tmp/run_id=<id>/`: one sub-folder per curated table."""
+
+    def __init__(self, storage: Storage, run_id: str):
+        self.storage = storage
+        self.run_id = run_id
+        self.root = contract.staging_prefix(run_id)
+        self.marker = f"{self.root}{MARKER_NAME}"
+
+    def prefix(self, table: str) -> str:
+        return f"{self.root}{table}/"
+
+    def reset(self) -> None:
+        """Start from an empty folder: what an earlier attempt staged may be partial."""
+        self.storage.delete(self.root)
+
+    def discard(self) -> None:
+        """Remove what a failed run staged, unless it is sealed (then it is the only complete copy)."""
+        if not self.storage.exists(self.marker):
+            self.storage.delete(self.root)
+
+
+def seal(staging: Staging, tables: Iterable[str], dates: Sequence[str]) -> Publication:
+    """List every staged file of `tables` x `dates` and write the marker (the last staging write)."""
+    storage = staging.storage
+    partitions = []
+    for table in tables:
+        for day in sorted(set(dates)):
+            folder = f"{contract.PARTITION_COLUMN}={day}/"
+            staged = f"{staging.prefix(table)}{folder}"
+            curated = f"{contract.CURATED_TABLES[table].prefix}{folder}"
+            partitions.append(Partition(staged, curated, tuple(storage.list_files(staged))))
+    publication = Publication(staging.run_id, tuple(partitions))
+    storage.write_text(staging.marker, publication.to_json())
+    return publication
+
+
+# Objects deleted or moved at once: on S3 each is a request or two the driver only waits for,
+# and a day of events is one file per task that wrote it.
+PARALLEL_OBJECTS = 16
+
+
+def _for_each(action: Callable[[str], None], names: Iterable[str]) -> None:
+    """`action` on every name, PARALLEL_OBJECTS at a time; the first error is raised."""
+    with ThreadPoolExecutor(PARALLEL_OBJECTS) as pool:
+        for _ in pool.map(action, names):
+            pass
+
+
+def clear_partition(storage: Storage, partition: Partition) -> None:
+    """Delete the curated day's objects that are not staged files of this publication."""
+    keep = set(partition.files)
+    stale = [name for name in storage.list_files(partition.curated) if name not in keep]
+    _for_each(lambda name: storage.delete(f"{partition.curated}{name}"), stale)
+
+
+def fill_partition(storage: Storage, partition: Partition) -> None:
+    """Move the staged files in (a file already moved is skipped)."""
+    _for_each(
+        lambda name: storage.move(f"{partition.staged}{name}", f"{partition.curated}{name}"), partition.files
+    )
+
+
+def publish(storage: Storage, publication: Publication) -> None:
+    """Replace every curated (table, day) of `publication` by its staged copy, then clean up."""
+    for partition in publication.partitions:
+        clear_partition(storage, partition)
+        fill_partition(storage, partition)
+    staging = Staging(storage, publication.run_id)
+    storage.delete(staging.marker)  # from here on curated/ is complete: the marker goes first
+    storage.delete(staging.root)
+
+
+def finish_pending(storage: Storage, current_run_id: str) -> list[str]:
+    """Finish every sealed publication a dead run left; remove unsealed staging of other runs.
+
+    Returns the run ids whose publication was finished (for the report).
+    """
+    finished = []
+    for key in storage.glob(f"{contract.STAGING_PREFIX}run_id=*/{MARKER_NAME}"):
+        publication = Publication.from_json(storage.read_text(key))
+        log.warning(
+            "finishing the interrupted publication of run %s from its staged copy", publication.run_id
+        )
+        publish(storage, publication)
+        finished.append(publication.run_id)
+    current = contract.staging_prefix(current_run_id).rstrip("/")
+    for folder in storage.glob(f"{contract.STAGING_PREFIX}run_id=*"):
+        if folder.rstrip("/") != current:
+            log.warning("removing %s, staged by a run that ended before publishing", storage.uri(folder))
+            storage.delete(folder)
+    return finished

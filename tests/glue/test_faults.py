@@ -1,0 +1,220 @@
+"""Fault injection: the job killed (SIGKILL, whole process tree) right after each write step of a
+run that follows an earlier run of the same day, then retried with the same arguments, as
+Airflow would; and a publication interrupted between deleting and copying a day.
+
+After the retry: the table's items equal a clean run's, every curated event of the earlier run
+is still there, each curated table holds exactly its partitions' rows, and nothing is left
+outside the contract's prefixes. `make test` runs a few kill points that hit every write step;
+`pytest -m fault_sweep tests/glue/test_faults.py` runs every occurrence of every step and a
+sweep of kill times.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from music_kpis import publication
+from music_kpis.job import run_job
+from music_pipeline import contract
+from tests.glue.bucket import (
+    D1,
+    D2,
+    S1,
+    S2,
+    S3,
+    STREAMS1,
+    comparable,
+    expected_comparable,
+    job_arguments,
+    table_items,
+    write_bucket,
+    write_manifest,
+)
+from tests.glue.conftest import create_kpi_table
+from tests.glue.fault_runner import NOT_REACHED
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LENIENT = 0.5  # streams1 rejects 4 of its 9 rows on purpose
+
+# Every curated event after both runs, with the file it was first stored from.
+EXPECTED_EVENTS = {
+    ("u1", "T1", f"{D1} 10:00:00", S1),
+    ("u2", "T1", f"{D1} 11:00:00", S1),
+    ("u1", "T2", f"{D1} 12:00:00", S1),
+    ("u9", "T3", f"{D1} 13:00:00", S1),
+    ("u3", "T6", f"{D2} 09:00:00", S2),
+    ("u3", "T4", f"{D1} 23:59:59", S2),
+    ("u1", "T5", f"{D2} 00:00:00", S2),
+    ("u3", "T1", f"{D2} 08:00:00", S3),
+    ("u2", "T3", f"{D2} 08:30:00", S3),
+}
+# Rows of each KPI table: D1 has pop, rock, jazz; D2 pop, metal, rock; pop has 2 top songs a day.
+EXPECTED_KPI_ROWS = {"daily_genre_kpis": 6, "top_songs": 8, "top_genres": 6}
+
+# What may exist under the data root after a run: the contract's prefixes, data files only.
+_DATA_FILE = r"(part-[^/]+|\.part-[^/]+\.crc)"
+ALLOWED = [
+    re.compile(pattern)
+    for pattern in (
+        r"reference_data/.+",
+        r"raw_data/.+",
+        r"manifests/run_id=[^/]+\.json",
+        rf"curated/({'|'.join(contract.CURATED_TABLES)})/listen_date=\d{{4}}-\d{{2}}-\d{{2}}/{_DATA_FILE}",
+        rf"quarantine/run_id=[^/]+/({_DATA_FILE}|_SUCCESS|\._SUCCESS\.crc)",
+        r"reports/run_id=[^/]+/(data_quality\.json|\.data_quality\.json\.crc)",
+    )
+]
+
+
+def _earlier_run_then_manifest(spark, root: Path, table: str) -> tuple[str, str]:
+    """streams1 (D1) processed and archived by an earlier run; the next run's manifest (D1, D2)."""
+    run_id, manifest_key = write_manifest(root, [S1])
+    run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    shutil.rmtree(root / "raw_data" / "streams1")  # archived by the DAG: only curated/ has its events
+    return write_manifest(root, [S2, S3])
+
+
+def _job_argv(root: Path, table: str, manifest_key: str, run_id: str) -> list[str]:
+    return [
+        "--data_bucket", "bucket", "--data_root", root.resolve().as_uri(), "--manifest_key", manifest_key,
+        "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
+        "--max_reject_ratio", str(LENIENT),
+    ]  # fmt: skip
+
+
+def _kill_job(step: str, after: int, argv: list[str]) -> int:
+    """The real job in a subprocess (its own session), killed right after `step` number `after`."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("", "dags", "glue_scripts")),
+        "SPARK_DRIVER_MEMORY": "1g",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "tests.glue.fault_runner", step, str(after), *argv],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )
+    assert completed.returncode != NOT_REACHED, f"the job never reached {step} #{after}"
+    assert completed.returncode in (-9, 0), completed.stderr[-3000:]
+    return completed.returncode
+
+
+def assert_recovered(spark, root: Path, table: str) -> None:
+    """The state a clean run leaves: items, every event once, whole KPI partitions, no leftovers."""
+    assert comparable(table_items(table)) == expected_comparable()
+    streams = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    events = {
+        (r.user_id, r.track_id, r.listen_time.strftime("%Y-%m-%d %H:%M:%S"), r.source_file.split("#")[0])
+        for r in streams.collect()
+    }
+    assert streams.count() == len(EXPECTED_EVENTS)
+    assert events == EXPECTED_EVENTS
+    for name, rows in EXPECTED_KPI_ROWS.items():
+        assert spark.read.parquet((root / contract.CURATED_TABLES[name].prefix).as_uri()).count() == rows
+    files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    left = [f for f in files if not any(pattern.fullmatch(f) for pattern in ALLOWED)]
+    assert left == [], "files outside the contract's prefixes"
+
+
+# Every write step, in turn, each attempt killed at the next one: the quarantine, the staged
+# events, a staged KPI table, the marker, the gap between deleting the day that holds the earlier
+# run's events and copying it back, a partition while the next attempt finishes that publication
+# (its recovery moves partitions 1-8 first), and DynamoDB. Each attempt costs a JVM start.
+KILL_CHAIN = [
+    ("write_quarantine", 1),
+    ("write_partitions", 1),
+    ("write_partitions", 3),
+    ("seal", 1),
+    ("clear_partition", 1),
+    ("fill_partition", 5),
+    ("BatchWriteItem", 1),
+]
+PARTITIONS = len(contract.CURATED_TABLES) * 2  # four tables, two days
+SWEEP = [
+    ("write_quarantine", 1),
+    *[("write_partitions", n) for n in range(1, 5)],
+    ("seal", 1),
+    *[("clear_partition", n) for n in range(1, PARTITIONS + 1)],
+    *[("fill_partition", n) for n in range(1, PARTITIONS + 1)],
+    ("BatchWriteItem", 1),
+    *[("seconds", n) for n in range(5, 50, 9)],
+]
+
+
+def _killed_then_retried(spark, tmp_path, kills) -> None:
+    root = write_bucket(tmp_path)
+    table = create_kpi_table()
+    run_id, manifest_key = _earlier_run_then_manifest(spark, root, table)
+    for step, after in kills:
+        _kill_job(step, after, _job_argv(root, table, manifest_key, run_id))
+    # Airflow's last retry: the same arguments (here in-process, on the shared session).
+    run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    assert_recovered(spark, root, table)
+
+
+def test_killed_at_every_write_step_in_turn_then_retried_equals_a_clean_run(spark, moto_server, tmp_path):
+    _killed_then_retried(spark, tmp_path, KILL_CHAIN)
+
+
+@pytest.mark.fault_sweep
+@pytest.mark.parametrize(("step", "after"), SWEEP, ids=[f"{s}-{n}" for s, n in SWEEP])
+def test_kill_sweep(spark, moto_server, tmp_path, step, after):
+    """One kill at one point, then the retry (`pytest -m fault_sweep tests/glue/test_faults.py`)."""
+    _killed_then_retried(spark, tmp_path, [(step, after)])
+
+
+class Interrupted(BaseException):
+    """Stands for the process dying: not an `Exception`, so no handler of the job runs."""
+
+
+def _interrupt_first_copy(monkeypatch) -> None:
+    def die(storage, partition):
+        raise Interrupted
+
+    monkeypatch.setattr(publication, "fill_partition", die)
+
+
+@pytest.mark.parametrize("finisher", ["retry", "next-run"])
+def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_staged_copy(
+    spark, moto_server, tmp_path, monkeypatch, finisher
+):
+    root = write_bucket(tmp_path)
+    table = create_kpi_table()
+    run_id, manifest_key = _earlier_run_then_manifest(spark, root, table)
+    with monkeypatch.context() as patch:
+        _interrupt_first_copy(patch)
+        with pytest.raises(Interrupted):
+            run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+
+    # What S3 holds then: the first day of curated/streams/ deleted (the earlier run's events are
+    # only in the staged copy), the staged copy and its marker complete, nothing moved yet.
+    day = root / contract.CURATED_STREAMS_PREFIX / f"listen_date={D1}"
+    assert not [p for p in day.glob("part-*")]
+    staging = root / contract.staging_prefix(run_id)
+    sealed = publication.Publication.from_json((staging / publication.MARKER_NAME).read_text())
+    first = sealed.partitions[0]
+    assert first.curated == f"{contract.CURATED_STREAMS_PREFIX}listen_date={D1}/"
+    assert all((root / first.staged / name).exists() for name in first.files)
+
+    if finisher == "retry":
+        result = run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    else:  # a later run, of another file, finishes it before it reads curated/
+        (root / S1).parent.mkdir(parents=True)
+        (root / S1).write_text(STREAMS1)
+        later_id, later_key = write_manifest(root, [S1])
+        result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
+        # DynamoDB never got the interrupted run's items: its retry (or the next manifest) does.
+        run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    assert result.report["publications_finished"] == [run_id]
+    assert_recovered(spark, root, table)
