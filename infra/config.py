@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from music_pipeline import contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 PROJECT = "music-streams"
+CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
 # The environment that keeps the seed's Glue database name; every other one gets its own.
 PRIMARY_ENVIRONMENT = "prod"
 
@@ -203,6 +206,17 @@ class PipelineConfig:
     def names(self, account: str, region: str) -> ResourceNames:
         """Resource names for this environment in one account and region (CDK tokens allowed)."""
         return ResourceNames(self.env_name, account, region, self.database_name)
+
+
+def load_config(env_name: str = "dev", cdk_json: Path = CDK_JSON) -> PipelineConfig:
+    """The configuration `cdk deploy -c env=<env_name>` would use (``cdk.json`` context)."""
+    context = json.loads(cdk_json.read_text())["context"]
+    return PipelineConfig.from_context({**context, "env": env_name})
+
+
+def stack_name(config: PipelineConfig) -> str:
+    """``MusicStreams-<env>``: two environments deploy side by side from one app."""
+    return f"MusicStreams-{config.env_name}"
 
 
 def _coerce(spec: dataclasses.Field, key: str, value: Any) -> Any:

@@ -24,11 +24,6 @@ GLUE_SCRIPT = "compute_kpis.py"
 MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt"
 
 
-def stack_name(config: PipelineConfig) -> str:
-    """``MusicStreams-<env>``: two environments deploy side by side from one app."""
-    return f"MusicStreams-{config.env_name}"
-
-
 def stack_tags(config: PipelineConfig) -> dict[str, str]:
     """The tags on the stack and on every resource in it."""
     return {"project": PROJECT, "environment": config.env_name}

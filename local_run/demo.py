@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -80,13 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("airflow", "botocore", "py4j", "alembic", "music_kpis"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from local_run import report
     from local_run.emulator import running_emulator
     from local_run.generate import add_stream_batches, generate_dataset
     from local_run.glue_script_runner import GlueScriptRunner
     from local_run.pipeline import LocalPipeline
     from local_run.resources import create_local_stack, read_kpi_items, received_alerts
     from music_kpis.session import local_spark_session
+    from ops.report import model, render, sources, text
 
     with running_emulator() as emulator:
         _progress(f"embedded AWS (moto server) at {emulator.endpoint_url}")
@@ -136,14 +137,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"{day}: listens {before} before run 2, {after} after (the day recomputed, not added twice)"
             )
 
-        items = read_kpi_items(stack)
-        quality = [o.quality_report for o in outcomes if o.quality_report]
-        archived = [key for o in outcomes for key in o.archived_keys]
-        print(report.terminal_summary(items, quality, archived), flush=True)
-        report.write_items_json(out / "kpi_items.json", items)
-        report.write_html(out / "report.html", items, quality, archived)
-        _progress(f"wrote {out / 'kpi_items.json'} ({len(items)} items), {out / 'report.html'}, {input_dir}/")
+        # The report reads what `make report` reads on AWS: the table, reports/ and archived_data/.
+        source = sources.ReportSource(table=names.kpi_table, bucket=names.data_bucket)
+        data = sources.read_report_data(source)
+        view = model.build_view(
+            data.items,
+            data.quality_reports,
+            data.archived_keys,
+            title="Music streaming KPIs · demo",
+            source=f"moto server: {source.describe()}",
+        )
+        print(text.render_text(view), flush=True)
+        _write_items_json(out / "kpi_items.json", data.items)
+        render.write_html(out / "report.html", view)
+        _progress(
+            f"wrote {out / 'kpi_items.json'} ({len(data.items)} items), {out / 'report.html'}, {input_dir}/"
+        )
         return 0 if all(o.succeeded for o in outcomes) else 1
+
+
+def _write_items_json(path: Path, items: list[dict]) -> None:
+    """Every KPI item, ordered by key, numbers as JSON numbers."""
+    from ops.report.model import plain
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(items, key=lambda item: (item["pk"], item["sk"]))
+    path.write_text(json.dumps([plain(i) for i in ordered], indent=2, sort_keys=True) + "\n")
 
 
 def _day_listens(items: list[dict], day: str) -> int:
@@ -157,12 +176,13 @@ def _day_listens(items: list[dict], day: str) -> int:
 
 
 def _report_run(outcome, alerts: list[str]) -> None:
-    from local_run import report
+    from ops.report.model import run_quality
+    from ops.report.text import quality_line
 
     tasks = ", ".join(f"{task}={state}" for task, state in outcome.task_states.items())
     _progress(f"run {outcome.run_id}: {outcome.state} ({tasks})")
     if outcome.quality_report:
-        _progress(f"  data quality: {report.quality_line(outcome.quality_report)}")
+        _progress(f"  data quality: {quality_line(run_quality(outcome.quality_report))}")
     _progress(f"  archived {len(outcome.archived_keys)} raw file(s)")
     for alert in alerts:
         _progress(f"  ALERT published: {alert}")

@@ -6,26 +6,20 @@ arguments and the Airflow Variables from `infra.pipeline_settings`: nothing here
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import PipelineConfig, ResourceNames, load_config
 from infra.pipeline_settings import airflow_variables, glue_default_arguments
 from local_run.emulator import Emulator
 from music_pipeline import contract
+from ops.report import sources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GLUE_SCRIPT = REPO_ROOT / "glue_scripts" / "compute_kpis.py"
-
-
-def load_config(env_name: str = "dev") -> PipelineConfig:
-    """The configuration `cdk deploy -c env=<env_name>` would use."""
-    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return PipelineConfig.from_context({**context, "env": env_name})
 
 
 @dataclass(frozen=True)
@@ -139,13 +133,5 @@ def received_alerts(stack: LocalStack) -> list[str]:
 
 
 def read_kpi_items(stack: LocalStack) -> list[dict]:
-    """Every item of the KPI table (a paginated scan), as DynamoDB returns them (Decimal numbers)."""
-    table = boto3.resource("dynamodb").Table(stack.names.kpi_table)
-    items: list[dict] = []
-    kwargs: dict = {}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """Every item of the emulated KPI table, as DynamoDB returns them (Decimal numbers)."""
+    return sources.read_kpi_items(stack.names.kpi_table)
