@@ -40,8 +40,9 @@ h3 { font-size: 14px; margin: 0 0 8px; color: var(--muted); font-weight: 600; te
 .meta { color: var(--muted); overflow-wrap: anywhere; }
 section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px;
   margin: 0 0 16px; min-width: 0; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 12px;
-  margin-bottom: 16px; }
+.cards { display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 12px; margin-bottom: 16px; }
+@media (max-width: 1150px) { .cards { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
+@media (max-width: 560px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px;
   min-width: 0; }
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
