@@ -48,7 +48,9 @@ section { background: var(--card); border: 1px solid var(--line); border-radius:
 .card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
 .card .value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .card .note { color: var(--muted); font-size: 12px; }
-.card.warn .value { color: #c0392b; }
+.card.caution .value { color: #b26b00; }
+.card.failed .value { color: #c0392b; }
+.nowrap { white-space: nowrap; }
 svg { display: block; max-width: 100%; }
 svg text { font-family: inherit; fill: var(--muted); font-size: 12px; }
 .trend { display: grid; grid-template-columns: minmax(0, 1fr) 230px; gap: 16px; align-items: start; }
@@ -152,8 +154,14 @@ def _nice_top(value: float) -> tuple[float, float]:
 def _cards(view: ReportView) -> str:
     t = view.totals
     share = t.rejected_share
-    first, last = (view.dates[0], view.dates[-1]) if view.dates else ("", "")
-    cards = [
+    span = (
+        f'<span class="nowrap">{_esc(view.dates[0])}</span> to <span class="nowrap">{_esc(view.dates[-1])}</span>'
+        if view.dates
+        else "no KPIs yet"
+    )
+    # Red when a run failed, amber when rows were rejected: the job fails runs above its limit.
+    level = "failed" if any(r.status == "failed" for r in view.runs) else "caution" if share else ""
+    cards = [  # (label, value, note as markup, class)
         ("Listens", _n(t.listens), "accepted stream events", ""),
         ("Listeners", _n(t.genre_listeners), "distinct per genre and day, summed", ""),
         (
@@ -162,22 +170,17 @@ def _cards(view: ReportView) -> str:
             "hours, full plays",
             "",
         ),
-        ("Days", _n(t.days), f"{first} to {last}" if first else "no KPIs yet", ""),
+        ("Days", _n(t.days), span, ""),
         ("Genres", _n(t.genres), "with at least one listen", ""),
         ("Runs", _n(t.runs), "with a data-quality report", ""),
-        (
-            "Rejected",
-            _share(share),
-            f"{_n(t.rows_rejected)} of {_n(t.rows_read)} rows read",
-            "warn" if share else "",
-        ),
+        ("Rejected", _share(share), f"{_n(t.rows_rejected)} of {_n(t.rows_read)} rows read", level),
         ("Archived", _n(t.archived_files), "raw files after processing", ""),
     ]
     return (
         '<div class="cards">'
         + "".join(
             f'<div class="card {cls}"><div class="label">{_esc(label)}</div><div class="value">{_esc(value)}</div>'
-            f'<div class="note">{_esc(note)}</div></div>'
+            f'<div class="note">{note}</div></div>'
             for label, value, note, cls in cards
         )
         + "</div>"
@@ -281,7 +284,7 @@ def _multiples(view: ReportView, colours: dict[str, str]) -> str:
         change = ""
         if len(series.listens) > 1 and series.listens[0]:
             delta = series.listens[-1] / series.listens[0] - 1
-            change = f" · {delta:+.0%} first to last day"
+            change = f" · {delta:+.0%}"
         cells.append(
             f'<div class="multiple"><div class="name" title="{_esc(series.genre)}">{_esc(series.genre)}</div>'
             f'<div class="sub">{_n(series.total)} listens{_esc(change)}</div>'
@@ -289,7 +292,7 @@ def _multiples(view: ReportView, colours: dict[str, str]) -> str:
         )
     return (
         f'<section id="genres"><h2>Every genre, day by day</h2><p class="meta">{len(view.genres)} genres, most listened-to '
-        f'first; each line on its own scale.</p><div class="multiples">{"".join(cells)}</div></section>'
+        f'first; each line on its own scale, with the change from the first to the last day.</p><div class="multiples">{"".join(cells)}</div></section>'
     )
 
 
@@ -305,7 +308,7 @@ def _day(day: DayView) -> str:
     for genre, entries in day.top_songs[:TOP_SONG_GENRES]:
         items = "".join(
             f"<li>{_esc(s.title)}"
-            + (f' <span class="artists">— {_esc(s.artists)}</span>' if s.artists else "")
+            + (f' <span class="artists">— {_esc(s.artists.replace(";", ", "))}</span>' if s.artists else "")
             + f' <span class="meta">· {_n(s.listens)}</span></li>'
             for s in entries
         )
