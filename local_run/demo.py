@@ -87,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     from local_run.pipeline import LocalPipeline
     from local_run.resources import create_local_stack, read_kpi_items, received_alerts
     from music_kpis.session import local_spark_session
-    from ops.report import model, render, sources, text
 
     with running_emulator() as emulator:
         _progress(f"embedded AWS (moto server) at {emulator.endpoint_url}")
@@ -137,32 +136,35 @@ def main(argv: list[str] | None = None) -> int:
                 f"{day}: listens {before} before run 2, {after} after (the day recomputed, not added twice)"
             )
 
-        # The report reads what `make report` reads on AWS: the table, reports/ and archived_data/.
-        source = sources.ReportSource(table=names.kpi_table, bucket=names.data_bucket)
-        data = sources.read_report_data(source)
-        view = model.build_view(
-            data.items,
-            data.quality_reports,
-            data.archived_keys,
-            title="Music streaming KPIs · demo",
-            source=f"moto server: {source.describe()}",
-        )
-        print(text.render_text(view), flush=True)
-        _write_items_json(out / "kpi_items.json", data.items)
-        render.write_html(out / "report.html", view)
-        _progress(
-            f"wrote {out / 'kpi_items.json'} ({len(data.items)} items), {out / 'report.html'}, {input_dir}/"
-        )
+        count = write_report(out, names.kpi_table, names.data_bucket)
+        _progress(f"wrote {out / 'kpi_items.json'} ({count} items), {out / 'report.html'}, {input_dir}/")
         return 0 if all(o.succeeded for o in outcomes) else 1
 
 
-def _write_items_json(path: Path, items: list[dict]) -> None:
-    """Every KPI item, ordered by key, numbers as JSON numbers."""
-    from ops.report.model import plain
+def write_report(out: Path, table: str, bucket: str) -> int:
+    """Print the KPI summary; write every KPI item (out/kpi_items.json) and the report (out/report.html).
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(items, key=lambda item: (item["pk"], item["sk"]))
-    path.write_text(json.dumps([plain(i) for i in ordered], indent=2, sort_keys=True) + "\n")
+    The report reads what `make report` reads on AWS: the table, reports/ and archived_data/.
+    Returns the number of KPI items.
+    """
+    from ops.report import model, render, sources, text
+
+    source = sources.ReportSource(table=table, bucket=bucket)
+    data = sources.read_report_data(source)
+    view = model.build_view(
+        data.items,
+        data.quality_reports,
+        data.archived_keys,
+        title="Music streaming KPIs · demo",
+        source=f"moto server: {source.describe()}",
+    )
+    print(text.render_text(view), flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(data.items, key=lambda item: (item["pk"], item["sk"]))
+    items_json = json.dumps([model.plain(i) for i in ordered], indent=2, sort_keys=True)
+    (out / "kpi_items.json").write_text(items_json + "\n")
+    render.write_html(out / "report.html", view)
+    return len(data.items)
 
 
 def _day_listens(items: list[dict], day: str) -> int:

@@ -106,6 +106,52 @@ def report_page(tmp_path_factory) -> Path:
     return page
 
 
+def test_no_chromium_skips_but_fails_under_ci(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="make browser"):
+        _chromium()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI=true"):
+        _chromium()
+
+
+def _fake_tools(folder: Path, uid: str) -> Path:
+    """A PATH with make, env and fakes of `id` and `apt-get` (logging their arguments), no chromium."""
+    folder.mkdir()
+    for tool in ("make", "env"):
+        (folder / tool).symlink_to(shutil.which(tool))
+    for tool, script in {"id": f"echo {uid}", "apt-get": 'echo "apt-get $*" >> "$APT_LOG"'}.items():
+        (folder / tool).write_text(f"#!/bin/sh\n{script}\n")
+        (folder / tool).chmod(0o755)
+    return folder
+
+
+def test_make_browser_installs_chromium_with_apt_get_when_missing(tmp_path):
+    log = tmp_path / "apt.log"
+    path = _fake_tools(tmp_path / "bin", uid="0")
+    env = {"PATH": str(path), "APT_LOG": str(log), "HOME": str(tmp_path)}
+    result = subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT), "browser"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert log.read_text().splitlines() == ["apt-get update -qq", "apt-get install -y -qq chromium"]
+
+
+def test_make_browser_without_apt_get_says_so(tmp_path):
+    path = tmp_path / "bin"
+    path.mkdir()
+    (path / "make").symlink_to(shutil.which("make"))
+    result = subprocess.run(
+        ["make", "-s", "-C", str(REPO_ROOT), "browser"],
+        env={"PATH": str(path)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0
+    assert "no chromium and no apt-get" in result.stderr
+
+
 def test_probe_reports_a_page_wider_than_the_viewport(tmp_path):
     """The layout check can fail: a 1,200 px wide block at 800 px is found."""
     page = tmp_path / "too-wide.html"

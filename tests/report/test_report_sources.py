@@ -131,3 +131,16 @@ def test_make_report_out_is_a_folder(tmp_path, capsys):
     with pytest.raises(SystemExit):
         report_cli.parse_args(["--out", str(tmp_path)])
     assert f"--out {tmp_path}: is a folder" in capsys.readouterr().err
+
+
+def test_demo_writes_the_same_report(deployed, tmp_path, capsys):
+    """`make demo`'s outputs come from the same reader and renderer as `make report`."""
+    from local_run.demo import write_report
+
+    _, source = deployed
+    assert write_report(tmp_path, source.table, source.bucket) == len(SMALL_ITEMS)
+    assert len(json.loads((tmp_path / "kpi_items.json").read_text())) == len(SMALL_ITEMS)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Music streaming KPIs · demo" in page
+    assert "manual__a" in page
+    assert capsys.readouterr().out.startswith("Music streaming KPIs · demo: 15 listens, 2 day(s)")
