@@ -64,11 +64,14 @@ def source_from_stack(stack_name: str, cloudformation: Any = None) -> ReportSour
     return ReportSource(table=outputs[TABLE_OUTPUT], bucket=outputs[BUCKET_OUTPUT])
 
 
-def read_kpi_items(table: str, dynamodb: Any = None) -> list[dict]:
-    """Every item of the KPI table (a paginated scan), as DynamoDB returns them (Decimal numbers)."""
+def read_kpi_items(table: str, dynamodb: Any = None, page_size: int | None = None) -> list[dict]:
+    """Every item of the KPI table, as DynamoDB returns them (Decimal numbers).
+
+    A scan returns at most 1 MB a page (or `page_size` items): follow ``LastEvaluatedKey`` to the end.
+    """
     resource = dynamodb or boto3.resource("dynamodb")
     items: list[dict] = []
-    kwargs: dict = {}
+    kwargs: dict = {"Limit": page_size} if page_size else {}
     try:
         while True:
             page = resource.Table(table).scan(**kwargs)
@@ -100,7 +103,10 @@ def read_quality_reports(bucket: str, s3: Any = None) -> list[dict]:
         match = _REPORT_KEY.match(key)
         if not match:
             continue
-        body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        try:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as err:
+            raise SourceError(f"s3://{bucket}/{key}: {err.response['Error'].get('Message', err)}") from err
         try:
             report = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as err:

@@ -144,3 +144,10 @@ def test_demo_writes_the_same_report(deployed, tmp_path, capsys):
     assert "Music streaming KPIs · demo" in page
     assert "manual__a" in page
     assert capsys.readouterr().out.startswith("Music streaming KPIs · demo: 15 listens, 2 day(s)")
+
+
+def test_scan_follows_every_page(deployed):
+    _, source = deployed
+    assert "LastEvaluatedKey" in boto3.resource("dynamodb").Table(source.table).scan(Limit=2)  # pages
+    items = sources.read_kpi_items(source.table, page_size=2)  # 9 items: five pages
+    assert sorted((i["pk"], i["sk"]) for i in items) == sorted((i["pk"], i["sk"]) for i in SMALL_ITEMS)
