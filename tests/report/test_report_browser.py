@@ -1,7 +1,7 @@
 """The report laid out by a real browser (Debian's chromium, headless) at a desktop and a narrow width.
 
 The product page has no scripts. To measure it, the test loads a copy with a probe script appended
-(the test's alone) that writes the page's scroll width and every element reaching past the viewport
+(the test's alone) that unfolds every <details>, then writes the page's scroll width and every element reaching past the viewport
 into the DOM, which ``--dump-dom`` prints. The screenshots go to out/report-screenshots/ to look at.
 """
 
@@ -25,9 +25,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "out" / "report-screenshots"
 WIDTHS = (1400, 800)
 PROBE = """<script>
+document.querySelectorAll("details").forEach((d) => { d.open = true; });  // folded content must fit too
 const inner = window.innerWidth;
 const overflowing = [...document.querySelectorAll("body *")]
   .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > inner + 0.5 || r.left < -0.5); })
+  .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + (e.getAttribute("class") || ""));
+// Content sticking out of its box (a card, a section) without reaching past the window.
+const spilling = [...document.querySelectorAll("main, section, .card, .run, .multiple")]
+  .filter((e) => e.scrollWidth > e.clientWidth + 1)
   .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + (e.getAttribute("class") || ""));
 const probe = document.createElement("pre");
 probe.id = "layout-probe";
@@ -36,6 +41,7 @@ probe.textContent = JSON.stringify({
   scrollWidth: document.documentElement.scrollWidth,
   scrollHeight: document.documentElement.scrollHeight,
   overflowing: overflowing,
+  spilling: spilling,
 });
 document.body.appendChild(probe);
 </script>"""
@@ -153,13 +159,19 @@ def test_make_browser_without_apt_get_says_so(tmp_path):
 
 
 def test_probe_reports_a_page_wider_than_the_viewport(tmp_path):
-    """The layout check can fail: a 1,200 px wide block at 800 px is found."""
+    """The layout check can fail: a 1,200 px wide block at 800 px, and a line sticking out of a
+    300 px card inside a folded <details>, are both found."""
     page = tmp_path / "too-wide.html"
-    page.write_text('<!doctype html><html><body><div class="wide" style="width:1200px">x</div></body></html>')
+    page.write_text(
+        '<!doctype html><html><body><div class="wide" style="width:1200px">x</div>'
+        '<section class="narrow" style="width:300px"><details><summary>more</summary>'
+        f'<span style="white-space:nowrap">{"long words " * 20}</span></details></section></body></html>'
+    )
     found = measure(page, 800, tmp_path)
     assert found["innerWidth"] == 800
     assert found["scrollWidth"] > 800
     assert any("wide" in element for element in found["overflowing"])
+    assert found["spilling"] == ["section narrow"]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -167,6 +179,7 @@ def test_report_layout_fits_the_width(report_page, width, tmp_path):
     found = measure(report_page, width, tmp_path)
     assert found["innerWidth"] == width  # the window size reached the layout
     assert found["overflowing"] == [], f"elements reach past {width} px: {found['overflowing']}"
+    assert found["spilling"] == [], f"content sticks out of its box: {found['spilling']}"
     assert found["scrollWidth"] <= width, "the page scrolls sideways"
 
     # The whole page as one screenshot, to look at (out/ is ignored by git).
