@@ -23,7 +23,9 @@ ACCEPTED_COLOUR = "#59a14f"
 REJECT_COLOURS = ("#e15759", "#f28e2b", "#b07aa1", "#9c755f", "#edc948", "#ff9da7")
 ARCHIVE_KEYS_SHOWN = 200  # per run; the rest is counted
 NONE_PUBLISHED = '<p class="empty">none published</p>'
-TOP_SONG_GENRES = 3  # a day shows the top songs of its first three genres
+TOP_SONG_GENRES = 3
+DAYS_SHOWN = 14  # day cards for the newest days; the trend and the small multiples cover every day
+POINTS_UP_TO = 60  # the trend marks each day with a dot up to this many days (beyond, the dots crowd)  # a day shows the top songs of its first three genres
 
 CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --card: #ffffff; --page: #f4f6f8;
@@ -69,7 +71,8 @@ svg text { font-family: inherit; fill: var(--muted); font-size: 12px; }
 .multiple { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; min-width: 0; }
 .multiple .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .multiple .sub { color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
-.days { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 16px; }
+.days { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 16px;
+  margin-bottom: 16px; }
 .days section { margin: 0; }
 .bars { display: grid; grid-template-columns: 1.5em minmax(0, 9em) minmax(0, 1fr) auto; gap: 4px 8px;
   align-items: center; margin-bottom: 14px; }
@@ -228,7 +231,7 @@ def _trend_chart(view: ReportView, colours: dict[str, str]) -> str:
                 f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5" '
                 f'stroke-linejoin="round"{dash}/>'
             )
-        for n, v in enumerate(series.listens):
+        for n, v in enumerate(series.listens if count <= POINTS_UP_TO else ()):
             parts.append(
                 f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}">'
                 f"<title>{_esc(series.genre)}, {_esc(view.dates[n])}: {_n(v)} listens</title></circle>"
@@ -331,10 +334,13 @@ def _day(day: DayView) -> str:
 def _days(view: ReportView) -> str:
     if not view.days:
         return ""
-    return (
-        f'<h2 id="days">Day by day</h2><div class="days">{"".join(_day(d) for d in view.days)}</div>'
-        '<div style="height:16px"></div>'
+    shown = view.days[:DAYS_SHOWN]
+    note = (
+        f'<p class="meta">The {DAYS_SHOWN} newest of {len(view.days)} days; the charts above cover them all.</p>'
+        if len(view.days) > DAYS_SHOWN
+        else ""
     )
+    return f'<h2 id="days">Day by day</h2>{note}<div class="days">{"".join(_day(d) for d in shown)}</div>'
 
 
 def _run(run: RunQuality) -> str:

@@ -161,3 +161,12 @@ def test_top_genres_missing_for_a_day_renders():
     items = [kpi(D1, "pop", 1, 1, "1", "1"), top_genres(D2, [])]
     page = render_html(build_view(items, [], []))
     assert "none published" in page
+
+
+def test_a_long_history_keeps_the_page_short():
+    dates = [f"2026-{month:02d}-{day:02d}" for month in (1, 2, 3) for day in range(1, 29)]  # 84 days
+    view = build_view([kpi(d, "pop", 1, 1, "1", "1") for d in dates], [], [])
+    page = render_html(view)
+    assert page.count("<section><h2>2026-") == render.DAYS_SHOWN
+    assert f"The {render.DAYS_SHOWN} newest of 84 days" in page
+    assert "<circle" not in page.split('id="genres"')[0]  # no dot per day on the trend past 60 days
