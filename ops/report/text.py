@@ -36,8 +36,8 @@ def render_text(view: ReportView) -> str:
         for kpi in day.genres:
             named = "; ".join(f"{s.title} ({s.listens})" for s in songs.get(kpi.genre, ()))
             lines.append(
-                f"  {kpi.genre:<16}{kpi.listens:>9}{kpi.listeners:>11}{kpi.total_seconds:>14g}"
-                f"{kpi.avg_seconds_per_listener:>12g}  {named[:70]}"
+                f"  {kpi.genre:<16}{kpi.listens:>9}{kpi.listeners:>11}{kpi.total_seconds:>14.3f}"
+                f"{kpi.avg_seconds_per_listener:>12.3f}  {named[:70]}"
             )
     for run in reversed(view.runs):
         lines.append(f"\nData quality, run {run.run_id} ({run.status}): {quality_line(run)}")
