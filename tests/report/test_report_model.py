@@ -150,6 +150,8 @@ def test_text_summary(view):
     )
     assert summary.index(f"=== {D1} ===") < summary.index(f"=== {D2} ===")
     assert "Top genres: 1. rock (4), 2. pop (2)" in summary
+    pop_d1 = "  pop" + " " * 13 + "5".rjust(9) + "3".rjust(11) + "1000.500".rjust(14) + "333.500".rjust(12)
+    assert f"{pop_d1}  Song One (3); t2 (2)" in summary.splitlines()
     assert quality_line(view.runs[1]) == (
         "rows read 10, rows accepted 8, rows rejected 2, duplicates dropped 2, unknown user rows 1; "
         f"rejected by reason: {contract.REJECT_MISSING_USER_ID} 1, {contract.REJECT_INVALID_LISTEN_TIME} 1; "
