@@ -47,6 +47,7 @@ class ReportData:
 def source_from_stack(stack_name: str, cloudformation: Any = None) -> ReportSource:
     """The table and bucket named by the outputs of the deployed stack `stack_name`."""
     client = cloudformation or boto3.client("cloudformation")
+    # A stack that does not exist answers ValidationError (CloudFormation API Reference, DescribeStacks).
     try:
         stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as err:
@@ -67,7 +68,8 @@ def source_from_stack(stack_name: str, cloudformation: Any = None) -> ReportSour
 def read_kpi_items(table: str, dynamodb: Any = None, page_size: int | None = None) -> list[dict]:
     """Every item of the KPI table, as DynamoDB returns them (Decimal numbers).
 
-    A scan returns at most 1 MB a page (or `page_size` items): follow ``LastEvaluatedKey`` to the end.
+    A scan returns at most 1 MB a page (or `page_size` items) and ``LastEvaluatedKey`` while more
+    remain (DynamoDB Developer Guide, "Scanning tables", Paginating the results): follow it to the end.
     """
     resource = dynamodb or boto3.resource("dynamodb")
     items: list[dict] = []
