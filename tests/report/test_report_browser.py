@@ -25,6 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "out" / "report-screenshots"
 WIDTHS = (1400, 800)
 PROBE = """<script>
+const foldedHeight = document.documentElement.scrollHeight;  // the page as it opens, for the screenshot
 document.querySelectorAll("details").forEach((d) => { d.open = true; });  // folded content must fit too
 const inner = window.innerWidth;
 const overflowing = [...document.querySelectorAll("body *")]
@@ -39,7 +40,7 @@ probe.id = "layout-probe";
 probe.textContent = JSON.stringify({
   innerWidth: inner,
   scrollWidth: document.documentElement.scrollWidth,
-  scrollHeight: document.documentElement.scrollHeight,
+  foldedHeight: foldedHeight,
   overflowing: overflowing,
   spilling: spilling,
 });
@@ -187,7 +188,7 @@ def test_report_layout_fits_the_width(report_page, width, tmp_path):
     shot = SCREENSHOTS / f"report-{width}.png"
     shot.unlink(missing_ok=True)
     _run_chromium(
-        [f"--window-size={width},{found['scrollHeight']}", f"--screenshot={shot}", report_page.as_uri()],
+        [f"--window-size={width},{found['foldedHeight']}", f"--screenshot={shot}", report_page.as_uri()],
         tmp_path / "profile",
     )
-    assert _png_size(shot) == (width, found["scrollHeight"])
+    assert _png_size(shot) == (width, found["foldedHeight"])
