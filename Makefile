@@ -32,7 +32,7 @@ export AWS_EC2_METADATA_DISABLED := true
 # The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
 export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts:$(CURDIR)/plugins
 
-.PHONY: help check-tools runtimes venv node test test-fast lint demo synth diff bootstrap deploy destroy bench trigger lock clean
+.PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -81,10 +81,22 @@ lint: venv  ## ruff over the whole tree.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint node  ## Install everything, then lint (ruff check, ruff format --check) and every test.
+# The report's browser test (tests/report) lays the page out in headless Chromium. Debian's package
+# when apt-get is there (as root, or with password-less sudo); the test skips without a browser,
+# except under CI=true, where it fails.
+browser:  ## Install Chromium for the report's browser test when it is missing (apt-get).
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null; then \
+		echo "no chromium and no apt-get: install Chromium, or the report's browser test skips (fails with CI=true)" >&2; exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	echo ">> installing chromium with apt-get (the report's browser test)"; \
+	$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+		|| echo "could not install chromium: the report's browser test skips (fails with CI=true)" >&2
+
+test: lint node browser  ## Install everything, then lint (ruff check, ruff format --check) and every test.
 	$(BIN)/python -m pytest
 
-test-fast: lint node  ## Lint and every test but the end-to-end and whole-DAG runs (the edit loop).
+test-fast: lint node browser  ## Lint and every test but the end-to-end and whole-DAG runs (the edit loop).
 	$(BIN)/python -m pytest -m "not ($(SLOW_MARKERS))"
 
 demo: venv  ## Run the whole pipeline locally (moto + Airflow + Spark) and print the KPIs.
@@ -104,6 +116,9 @@ deploy: venv node  ## cdk deploy with the pinned CLI.
 
 destroy: venv node  ## cdk destroy with the pinned CLI.
 	$(CDK) destroy $(CDK_ARGS)
+
+report: venv  ## Write the KPI report of a deployed environment (out/report.html): REPORT_ARGS="--env prod".
+	$(BIN)/python -m ops.report $(REPORT_ARGS)
 
 trigger: venv  ## Trigger the deployed DAG through MWAA's InvokeRestApi and follow it.
 	$(BIN)/python -m local_run.trigger $(TRIGGER_ARGS)

@@ -11,9 +11,9 @@ from typing import Any
 
 from aws_cdk import App
 
-from infra.config import PipelineConfig
+from infra.config import PipelineConfig, stack_name
 from infra.nag import acknowledge_cdk_provided, add_nag_checks
-from infra.stack import REPO_ROOT, MusicStreamsStack, stack_name
+from infra.stack import REPO_ROOT, MusicStreamsStack
 
 # Context keys the configuration reads (besides the per-field overrides).
 _CONFIG_CONTEXT_KEYS = ("env", "environments")

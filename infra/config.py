@@ -236,6 +236,11 @@ def environment_names(cdk_json: Path = CDK_JSON) -> tuple[str, ...]:
     return tuple(cdk_context(cdk_json)["environments"])
 
 
+def stack_name(config: PipelineConfig) -> str:
+    """``MusicStreams-<env>``: two environments deploy side by side from one app."""
+    return f"MusicStreams-{config.env_name}"
+
+
 def _coerce(spec: dataclasses.Field, key: str, value: Any) -> Any:
     """Context values from `-c key=value` arrive as strings; turn them into the field's type."""
     kind = spec.type if isinstance(spec.type, str) else spec.type.__name__

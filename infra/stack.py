@@ -33,11 +33,6 @@ MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt
 KEEP_PATH = "Default"
 
 
-def stack_name(config: PipelineConfig) -> str:
-    """``MusicStreams-<env>``: two environments deploy side by side from one app."""
-    return f"MusicStreams-{config.env_name}"
-
-
 def stack_tags(config: PipelineConfig) -> dict[str, str]:
     """The tags on the stack and on every resource in it."""
     return {"project": PROJECT, "environment": config.env_name}

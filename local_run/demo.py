@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -80,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("airflow", "botocore", "py4j", "alembic", "music_kpis"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    from local_run import report
     from local_run.emulator import running_emulator
     from local_run.generate import add_stream_batches, generate_dataset
     from local_run.glue_script_runner import GlueScriptRunner
@@ -136,14 +136,35 @@ def main(argv: list[str] | None = None) -> int:
                 f"{day}: listens {before} before run 2, {after} after (the day recomputed, not added twice)"
             )
 
-        items = read_kpi_items(stack)
-        quality = [o.quality_report for o in outcomes if o.quality_report]
-        archived = [key for o in outcomes for key in o.archived_keys]
-        print(report.terminal_summary(items, quality, archived), flush=True)
-        report.write_items_json(out / "kpi_items.json", items)
-        report.write_html(out / "report.html", items, quality, archived)
-        _progress(f"wrote {out / 'kpi_items.json'} ({len(items)} items), {out / 'report.html'}, {input_dir}/")
+        count = write_report(out, names.kpi_table, names.data_bucket)
+        _progress(f"wrote {out / 'kpi_items.json'} ({count} items), {out / 'report.html'}, {input_dir}/")
         return 0 if all(o.succeeded for o in outcomes) else 1
+
+
+def write_report(out: Path, table: str, bucket: str) -> int:
+    """Print the KPI summary; write every KPI item (out/kpi_items.json) and the report (out/report.html).
+
+    The report reads what `make report` reads on AWS: the table, reports/ and archived_data/.
+    Returns the number of KPI items.
+    """
+    from ops.report import model, render, sources, text
+
+    source = sources.ReportSource(table=table, bucket=bucket)
+    data = sources.read_report_data(source)
+    view = model.build_view(
+        data.items,
+        data.quality_reports,
+        data.archived_keys,
+        title="Music streaming KPIs · demo",
+        source=f"moto server: {source.describe()}",
+    )
+    print(text.render_text(view), flush=True)
+    out.mkdir(parents=True, exist_ok=True)
+    ordered = sorted(data.items, key=lambda item: (item["pk"], item["sk"]))
+    items_json = json.dumps([model.plain(i) for i in ordered], indent=2, sort_keys=True)
+    (out / "kpi_items.json").write_text(items_json + "\n")
+    render.write_html(out / "report.html", view)
+    return len(data.items)
 
 
 def _day_listens(items: list[dict], day: str) -> int:
@@ -157,12 +178,13 @@ def _day_listens(items: list[dict], day: str) -> int:
 
 
 def _report_run(outcome, alerts: list[str]) -> None:
-    from local_run import report
+    from ops.report.model import run_quality
+    from ops.report.text import quality_line
 
     tasks = ", ".join(f"{task}={state}" for task, state in outcome.task_states.items())
     _progress(f"run {outcome.run_id}: {outcome.state} ({tasks})")
     if outcome.quality_report:
-        _progress(f"  data quality: {report.quality_line(outcome.quality_report)}")
+        _progress(f"  data quality: {quality_line(run_quality(outcome.quality_report))}")
     _progress(f"  archived {len(outcome.archived_keys)} raw file(s)")
     for alert in alerts:
         _progress(f"  ALERT published: {alert}")

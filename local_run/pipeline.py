@@ -23,6 +23,7 @@ from local_run.glue_local import local_glue_jobs
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.resources import LocalStack
 from music_pipeline import contract
+from ops.report import sources
 
 LOCAL_POLL_SECONDS = 1
 DAG_FILE = DAGS_FOLDER / f"{contract.DAG_ID}.py"
@@ -96,14 +97,8 @@ class LocalPipeline:
 
     def archived_keys(self, safe_run_id: str) -> list[str]:
         """Keys this run archived (`archived_data/YYYY/MM/DD/run_id=<id>/...`)."""
-        paginator = boto3.client("s3").get_paginator("list_objects_v2")
         marker = f"/run_id={safe_run_id}/"
-        return sorted(
-            obj["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=contract.ARCHIVE_PREFIX)
-            for obj in page.get("Contents", [])
-            if marker in obj["Key"]
-        )
+        return [key for key in sources.read_archived_keys(self.bucket) if marker in key]
 
     def quality_report(self, safe_run_id: str) -> dict | None:
         """The run's `reports/run_id=<id>/data_quality.json`, if the job wrote one."""

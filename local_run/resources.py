@@ -16,6 +16,7 @@ from infra.config import PipelineConfig, ResourceNames
 from infra.pipeline_settings import airflow_variables, glue_default_arguments
 from local_run.emulator import Emulator
 from music_pipeline import contract
+from ops.report import sources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GLUE_SCRIPT = REPO_ROOT / "glue_scripts" / "compute_kpis.py"
@@ -137,13 +138,5 @@ def received_alerts(stack: LocalStack) -> list[str]:
 
 
 def read_kpi_items(stack: LocalStack) -> list[dict]:
-    """Every item of the KPI table (a paginated scan), as DynamoDB returns them (Decimal numbers)."""
-    table = boto3.resource("dynamodb").Table(stack.names.kpi_table)
-    items: list[dict] = []
-    kwargs: dict = {}
-    while True:
-        page = table.scan(**kwargs)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    """Every item of the emulated KPI table, as DynamoDB returns them (Decimal numbers)."""
+    return sources.read_kpi_items(stack.names.kpi_table)
