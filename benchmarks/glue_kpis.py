@@ -34,14 +34,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import music_contract as contract
 from benchmarks.results import BenchResult, PeakMemory
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-for _folder in ("dags", "glue_scripts"):
-    if str(REPO_ROOT / _folder) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / _folder))
-
-from music_pipeline import contract  # noqa: E402
 
 BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
 SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11

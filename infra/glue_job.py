@@ -19,7 +19,7 @@ from constructs import Construct
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
-from infra.packaging import python_packages, write_library_zip
+from infra.packaging import write_library_zip
 from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
 from infra.storage import GLUE_TEMP_PREFIX
 
@@ -42,8 +42,8 @@ class GlueJobProps:
     table_names: tuple[str, ...]
     # The job's entry script, deployed as an asset.
     script_path: Path
-    # Folders whose packages go into the --extra-py-files zip.
-    library_dirs: tuple[Path, ...]
+    # The packages the job imports: all the --extra-py-files zip holds (infra.packaging.GLUE_JOB_PACKAGES).
+    library_packages: tuple[Path, ...]
 
 
 class GlueJob(Construct):
@@ -59,8 +59,7 @@ class GlueJob(Construct):
         self.security_configuration = self._build_security_configuration(props)
 
         script = s3_assets.Asset(self, "Script", path=str(props.script_path))
-        packages = [pkg for folder in props.library_dirs for pkg in python_packages(folder)]
-        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(packages)))
+        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(props.library_packages)))
         self.script_location = script.s3_object_url
 
         self.role = iam.Role(

@@ -10,11 +10,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+import music_contract as contract
 from infra.buckets import EncryptedBucketProps, encrypted_bucket
 from infra.config import PipelineConfig, ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 from infra.nag import acknowledge
-from music_pipeline import contract
 
 # Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
 GLUE_TEMP_PREFIX = "glue-temp/"

@@ -51,7 +51,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _user_files(data: Path) -> list[str]:
     """Keys of the user's files in the bucket layout; a clear error when the layout is not there."""
-    from music_pipeline import contract
+    import music_contract as contract
 
     missing = [key for key in (contract.USERS_KEY, contract.SONGS_KEY) if not (data / key).is_file()]
     if missing:
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _day_listens(items: list[dict], day: str) -> int:
-    from music_pipeline import contract
+    import music_contract as contract
 
     return sum(
         int(i["listen_count"])

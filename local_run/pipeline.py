@@ -18,11 +18,11 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
+import music_contract as contract
 from local_run.airflow_home import DAGS_FOLDER
 from local_run.glue_local import local_glue_jobs
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.resources import LocalStack
-from music_pipeline import contract
 
 LOCAL_POLL_SECONDS = 1
 DAG_FILE = DAGS_FOLDER / f"{contract.DAG_ID}.py"

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 def plain(value: Any) -> Any:

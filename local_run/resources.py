@@ -12,10 +12,10 @@ from pathlib import Path
 
 import boto3
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.pipeline_settings import airflow_variables, glue_default_arguments
 from local_run.emulator import Emulator
-from music_pipeline import contract
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GLUE_SCRIPT = REPO_ROOT / "glue_scripts" / "compute_kpis.py"

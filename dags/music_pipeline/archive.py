@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from music_pipeline import contract
+import music_contract as contract
 from music_pipeline.s3_objects import s3_uri
 
 # Copy and delete are latency-bound single requests: run many at once (the S3 client's connection

@@ -33,7 +33,8 @@ from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
 from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.sdk.exceptions import AirflowFailException
 
-from music_pipeline import contract, variables
+import music_contract as contract
+from music_pipeline import variables
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
 # Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from music_pipeline import contract
+import music_contract as contract
 
 # A header is read with ranged GETs: first this many bytes, doubling until the first record ends.
 HEADER_FIRST_READ_BYTES = 64 * 1024

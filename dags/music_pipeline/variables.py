@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Variable
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 class MissingVariableError(LookupError):

@@ -17,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from music_pipeline import contract
+import music_contract as contract
 
 Item = dict[str, Any]
 

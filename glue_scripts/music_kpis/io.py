@@ -16,7 +16,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from music_pipeline import contract
+import music_contract as contract
 
 # RFC 4180: fields quoted with '"', a quote inside a quoted field doubled.
 CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}

@@ -19,6 +19,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
+import music_contract as contract
 from music_kpis import dynamo, publication, transforms
 from music_kpis.io import (
     DataError,
@@ -33,7 +34,6 @@ from music_kpis.io import (
     write_report,
 )
 from music_kpis.session import JOB_CONF
-from music_pipeline import contract
 
 log = logging.getLogger("music_kpis")
 

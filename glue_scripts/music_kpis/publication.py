@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
+import music_contract as contract
 from music_kpis.io import Storage
-from music_pipeline import contract
 
 log = logging.getLogger(__name__)
 

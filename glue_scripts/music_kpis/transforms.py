@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from music_pipeline import contract
+import music_contract as contract
 
 UNKNOWN_GENRE = "unknown"
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-from music_pipeline import contract
+import music_contract as contract
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
 

@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 
-from music_pipeline import contract
+import music_contract as contract
 from music_pipeline.alerts import publish_failure_alert
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+import music_contract as contract
 from music_kpis import publication
 from music_kpis.job import run_job
-from music_pipeline import contract
 from tests.glue.bucket import (
     D1,
     D2,
@@ -93,7 +93,6 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
     """The real job in a subprocess (its own session), killed right after `step` number `after`."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("", "dags", "glue_scripts")),
         "SPARK_DRIVER_MEMORY": "1g",
     }
     completed = subprocess.run(

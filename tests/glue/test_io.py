@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
+import music_contract as contract
 from music_kpis import io, job, transforms
-from music_pipeline import contract
 
 
 @pytest.fixture

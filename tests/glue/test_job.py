@@ -15,13 +15,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import boto3
-import compute_kpis
 import pytest
 from boto3.dynamodb.conditions import Key
 
+import music_contract as contract
+from music_kpis import entry
 from music_kpis.io import DataError
 from music_kpis.job import RejectRatioExceeded, run_job
-from music_pipeline import contract
 from tests.glue.bucket import (
     D1,
     D2,
@@ -57,7 +57,7 @@ def full_run(moto_server, spark, tmp_path_factory):
         manifest_key, "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
         "--max_reject_ratio", str(LENIENT), "--JOB_NAME", "ignored-glue-option",
     ]  # fmt: skip
-    assert compute_kpis.main(argv) == 0
+    assert entry.main(argv) == 0
     return root, table, run_id
 
 
@@ -266,15 +266,15 @@ def test_main_raises_the_jobs_error_instead_of_exiting(tmp_path):
         "manifests/run_id=nope.json", "--run_id", "nope", "--database_name", "music_streams", "--kpi_table", "k",
     ]  # fmt: skip
     with pytest.raises(DataError, match=r"manifest .*nope\.json does not exist"):
-        compute_kpis.main(argv)
+        entry.main(argv)
     with pytest.raises(DataError, match=r"job arguments: the following arguments are required: --kpi_table"):
-        compute_kpis.main(argv[:-2])
+        entry.main(argv[:-2])
 
 
 def test_logging_is_configured_once():
-    first = compute_kpis.configure_logging()
+    first = entry.configure_logging()
     handlers = list(first.handlers)
-    assert compute_kpis.configure_logging() is first
+    assert entry.configure_logging() is first
     assert first.handlers == handlers
     assert len(handlers) == 1
     assert first.level == logging.INFO

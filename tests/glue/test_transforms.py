@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
+import music_contract as contract
 from music_kpis import transforms
-from music_pipeline import contract
 
 SONG_COLUMNS = (
     "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
