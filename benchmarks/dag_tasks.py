@@ -34,10 +34,10 @@ from botocore.config import Config
 
 import music_contract as contract
 from benchmarks.results import BenchResult, timed
+from local_run.airflow_home import DAG_FILE
 from music_pipeline import archive, s3_objects, validation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DAG_FILE = REPO_ROOT / "dags" / "music_streaming_pipeline_dynamo.py"
 BUCKET = "bench-dag-tasks"
 MB = 1024 * 1024
 _ROW = b"user_0001234,track_0000056789,2024-06-25 10:00:00\n"

@@ -16,12 +16,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
 from infra.packaging import write_library_zip
 from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
-from infra.storage import GLUE_TEMP_PREFIX
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class GlueJob(Construct):
                 config,
                 names,
                 extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
+                temp_dir=f"s3://{bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
             ),
         )
         self.log_groups = self._build_log_groups(props)

@@ -16,9 +16,6 @@ from infra.config import PipelineConfig, ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 from infra.nag import acknowledge
 
-# Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
-GLUE_TEMP_PREFIX = "glue-temp/"
-
 
 def data_removal_policy(config: PipelineConfig) -> RemovalPolicy:
     """What happens to data resources (buckets, table, key, log groups) on delete.
@@ -96,7 +93,9 @@ class Storage(Construct):
                         for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX)
                     ),
                     s3.LifecycleRule(
-                        id="expire-glue-temp", prefix=GLUE_TEMP_PREFIX, expiration=Duration.days(7)
+                        id="expire-glue-temp",
+                        prefix=contract.GLUE_TEMP_PREFIX,
+                        expiration=Duration.days(contract.GLUE_TEMP_EXPIRATION_DAYS),
                     ),
                     # The job removes its staging itself; this catches a run killed before it could.
                     # Longer than glue-temp: a sealed staged copy is what the next run publishes from.

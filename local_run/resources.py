@@ -98,12 +98,10 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
     glue = boto3.client("glue")
     if config.database_name not in {d["Name"] for d in glue.get_databases()["DatabaseList"]}:
         glue.create_database(DatabaseInput={"Name": config.database_name})
-    script_location = f"s3://{names.data_bucket}/_local_assets/compute_kpis.py"
+    assets = f"s3://{names.data_bucket}/{contract.LOCAL_ASSETS_PREFIX}"
+    script_location = f"{assets}compute_kpis.py"
     default_arguments = glue_default_arguments(
-        config,
-        names,
-        extra_py_files=f"s3://{names.data_bucket}/_local_assets/glue_libraries.zip",
-        temp_dir=f"s3://{names.data_bucket}/_local_assets/tmp/",
+        config, names, extra_py_files=f"{assets}glue_libraries.zip", temp_dir=f"{assets}tmp/"
     )
     existing = {j["Name"] for j in glue.get_jobs()["Jobs"]}
     if names.glue_job not in existing:

@@ -51,6 +51,12 @@ ARCHIVE_PREFIX = "archived_data/"
 # lifecycle rule as a backstop (STAGING_EXPIRATION_DAYS).
 STAGING_PREFIX = "tmp/"
 STAGING_EXPIRATION_DAYS = 30
+# Glue's own scratch space (the job's --TempDir): expired after GLUE_TEMP_EXPIRATION_DAYS.
+GLUE_TEMP_PREFIX = "glue-temp/"
+GLUE_TEMP_EXPIRATION_DAYS = 7
+# The local run only (local_run/resources.py): where the emulated Glue job's script, library zip
+# and --TempDir point in the emulated data bucket (nothing is uploaded there; Spark runs in-process).
+LOCAL_ASSETS_PREFIX = "_local_assets/"
 PARTITION_COLUMN = "listen_date"
 
 # --- Source files: every column each file carries, and the ones the pipeline reads ---------
@@ -66,6 +72,9 @@ STREAMS_COLUMNS = ("user_id", "track_id", "listen_time")
 # A file passes `validate_columns` when its header holds these (order free, extras allowed).
 REQUIRED_USERS_COLUMNS = ("user_id",)
 REQUIRED_SONGS_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_ms", "track_genre")
+# What the Glue job reads of each reference file: exactly the required columns.
+SONGS_READ_COLUMNS = REQUIRED_SONGS_COLUMNS
+USERS_READ_COLUMNS = REQUIRED_USERS_COLUMNS
 REQUIRED_STREAMS_COLUMNS = STREAMS_COLUMNS
 LISTEN_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"  # Spark datetime pattern; the times are UTC
 
@@ -177,7 +186,10 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        body = json.loads(text)
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"manifest is not JSON: {err}") from err
         try:
             return cls(
                 run_id=body["run_id"],
@@ -186,8 +198,8 @@ class Manifest:
                 reference=dict(body["reference"]),
                 streams=tuple(StreamObject(s["key"], int(s["size"]), s["etag"]) for s in body["streams"]),
             )
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"manifest is missing or has a malformed field: {err}") from err
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"manifest is missing or has a malformed field: {err!r}") from err
 
 
 # --- Curated tables (Parquet written by the Glue job, registered in the Glue database) ------

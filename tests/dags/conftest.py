@@ -8,16 +8,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
 import pytest
 
 import music_contract as contract
-
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
+from local_run.airflow_home import load_dag, make_fast
 
 USERS_CSV = (
     "user_id,user_name,user_age,user_country,created_at\n1,ann,30,NO,2024-01-01\n2,bob,40,SE,2024-01-02\n"
@@ -112,11 +109,7 @@ def world(moto_server, monkeypatch) -> PipelineWorld:
 @pytest.fixture(scope="session")
 def loaded_dag(airflow_db):
     """The DAG as the DAG processor loads it (no import errors)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAG_FILE))
-    assert bag.import_errors == {}
-    return bag.dags[contract.DAG_ID]
+    return load_dag()
 
 
 @dataclass
@@ -134,11 +127,7 @@ def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
     saved = {t.task_id: (t.retries, t.retry_delay, t.retry_exponential_backoff) for t in dag.tasks}
 
     def run(retries: int = 0) -> DagRunResult:
-        for t in dag.tasks:
-            t.retries = retries
-            t.retry_delay = timedelta(0)
-            t.retry_exponential_backoff = 0
-        dag.get_task("run_etl_job").waiter_delay = 1
+        make_fast(dag, retries=retries)
         dag_run = dag.test()
         instances = dag_run.get_task_instances()
         return DagRunResult(

@@ -215,5 +215,5 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
         result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
         # DynamoDB never got the interrupted run's items: its retry (or the next manifest) does.
         run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
-    assert result.report["publications_finished"] == [run_id]
+    assert result.report.publications_finished == [run_id]
     assert_recovered(spark, root, table)
