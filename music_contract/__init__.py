@@ -76,7 +76,6 @@ REQUIRED_SONGS_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_m
 SONGS_READ_COLUMNS = REQUIRED_SONGS_COLUMNS
 USERS_READ_COLUMNS = REQUIRED_USERS_COLUMNS
 REQUIRED_STREAMS_COLUMNS = STREAMS_COLUMNS
-LISTEN_TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"  # Spark datetime pattern; the times are UTC
 
 # --- Glue job arguments (docs/DESIGN.md, "Glue job contract") ----------------------------------
 ARG_DATA_BUCKET = "--data_bucket"
@@ -98,6 +97,25 @@ RECORD_TOP_SONGS = "TOP_SONGS"
 RECORD_TOP_GENRES = "TOP_GENRES"
 TOP_SONGS_PER_GENRE = 3
 TOP_GENRES_PER_DAY = 5
+# Item attributes (docs/DESIGN.md, "DynamoDB items"); every item carries the record type and the stamp.
+ITEM_RECORD_TYPE = "record_type"
+ITEM_DATE = "date"
+ITEM_GENRE = "genre"
+ITEM_RUN_ID = "run_id"
+ITEM_UPDATED_AT = "updated_at"
+ITEM_TOP_SONGS = "top_songs"  # list of TOP_SONG_ATTRIBUTES maps
+ITEM_TOP_GENRES = "top_genres"  # list of TOP_GENRE_ATTRIBUTES maps
+# The daily genre KPIs, as the item's attributes (and the curated table's columns).
+KPI_MEASURES = (
+    "listen_count",
+    "unique_listeners",
+    "total_listening_time_seconds",
+    "avg_listening_time_per_user_seconds",
+)
+TOP_SONG_ATTRIBUTES = ("rank", "track_id", "track_name", "artists", "listen_count")
+TOP_GENRE_ATTRIBUTES = ("rank", "genre", "listen_count")
+# Attributes stored as DynamoDB numbers (Decimal); every other attribute is a string.
+ITEM_NUMBER_ATTRIBUTES = frozenset({*KPI_MEASURES, "rank"})
 
 
 def date_pk(date: str) -> str:
