@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from music_contract import REJECT_REASONS
+from music_contract.tables import REJECT_REASONS
 
 STATUS_RUNNING = "running"
 STATUS_SUCCEEDED = "succeeded"
