@@ -29,8 +29,6 @@ export PATH := $(NODE_HOME)/bin:$(JAVA_HOME)/bin:$(PATH)
 NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
-# The DAG's package (dags/) and the Glue job's (glue_scripts/) import as they do on MWAA and Glue.
-export PYTHONPATH := $(CURDIR):$(CURDIR)/dags:$(CURDIR)/glue_scripts:$(CURDIR)/plugins
 
 .PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger lock clean
 
@@ -60,7 +58,14 @@ $(BIN)/.installed: requirements.lock | check-tools
 	$(BIN)/uv pip sync --quiet --require-hashes --python $(BIN)/python requirements.lock
 	touch $@
 
-venv: $(BIN)/.installed  ## Create the pinned Python environment.
+# The project itself, editable: pyproject.toml maps every package (music_contract, music_pipeline
+# in dags/, music_kpis in glue_scripts/, ...) so each imports by name, with no PYTHONPATH. Built with
+# the lock's pinned setuptools (no build isolation: nothing is fetched); re-run when the mapping changes.
+$(BIN)/.project: pyproject.toml $(BIN)/.installed
+	$(BIN)/uv pip install --quiet --no-deps --no-build-isolation --python $(BIN)/python -e .
+	touch $@
+
+venv: $(BIN)/.project  ## Create the pinned Python environment (and install the project in it, editable).
 
 node_modules/.installed: package-lock.json | $(BIN)/.installed
 	@echo ">> installing the pinned CDK CLI (with .venv's npm)"
@@ -121,7 +126,7 @@ report: venv  ## Write the KPI report of a deployed environment (out/report.html
 	$(BIN)/python -m ops.report $(REPORT_ARGS)
 
 trigger: venv  ## Trigger the deployed DAG through MWAA's InvokeRestApi and follow it.
-	$(BIN)/python -m local_run.trigger $(TRIGGER_ARGS)
+	$(BIN)/python -m ops.trigger $(TRIGGER_ARGS)
 
 bench: venv  ## Run the benchmarks and print one table (results also in BENCHMARKS.md).
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -32,11 +32,12 @@ import boto3
 import psutil
 from botocore.config import Config
 
+import music_contract as contract
 from benchmarks.results import BenchResult, timed
-from music_pipeline import archive, contract, s3_objects, validation
+from local_run.airflow_home import DAG_FILE
+from music_pipeline import archive, s3_objects, validation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DAG_FILE = REPO_ROOT / "dags" / "music_streaming_pipeline_dynamo.py"
 BUCKET = "bench-dag-tasks"
 MB = 1024 * 1024
 _ROW = b"user_0001234,track_0000056789,2024-06-25 10:00:00\n"
@@ -176,8 +177,7 @@ def bench_archive(s3: Any, files: int) -> BenchResult:
 
 
 _PARSE_SCRIPT = """
-import sys, time
-sys.path[:0] = [{root!r}, {dags!r}]
+import time
 from airflow.dag_processing.dagbag import DagBag
 start = time.perf_counter()
 bag = DagBag(dag_folder={dag_file!r})
@@ -191,7 +191,7 @@ print(cold, warm)
 
 
 def bench_dagbag_parse() -> list[BenchResult]:
-    script = _PARSE_SCRIPT.format(root=str(REPO_ROOT), dags=str(REPO_ROOT / "dags"), dag_file=str(DAG_FILE))
+    script = _PARSE_SCRIPT.format(dag_file=str(DAG_FILE))
     env = {**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     output = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env

@@ -34,14 +34,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import music_contract as contract
 from benchmarks.results import BenchResult, PeakMemory
+from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-for _folder in ("dags", "glue_scripts"):
-    if str(REPO_ROOT / _folder) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT / _folder))
-
-from music_pipeline import contract  # noqa: E402
 
 BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
 SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11
@@ -211,7 +208,7 @@ def spark_sql_kpis(root: Path, stream_keys: list[str]) -> tuple[float, list[tupl
 
 
 # --- the Glue job on local Spark ------------------------------------------------------------
-def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, dict[str, Any], list[tuple]]:
+def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, DataQualityReport, list[tuple]]:
     """Run the job once on a fresh copy of the bucket's inputs; (seconds, report, daily genre KPIs)."""
     import boto3
 
@@ -278,17 +275,21 @@ def in_fresh_process(mode: str, rows: int) -> dict[str, Any]:
     return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
-def spark_job_in_fresh_process(rows: int) -> tuple[float, dict[str, Any], list[tuple]]:
+def spark_job_in_fresh_process(rows: int) -> tuple[float, DataQualityReport, list[tuple]]:
     out = in_fresh_process("spark-job", rows)
     kpis = [(d, g, c, u, Decimal(t), Decimal(a)) for d, g, c, u, t, a in out["kpis"]]
-    return out["seconds"], out["report"], kpis
+    return out["seconds"], DataQualityReport.from_json(json.dumps(out["report"])), kpis
 
 
 def _spark_job_main(rows: int) -> None:
     root, keys, _ = dataset(rows)
     seconds, report, kpis = spark_job(root, keys, BENCH_DIR / f"work-{rows}")
     shutil.rmtree(BENCH_DIR / f"work-{rows}", ignore_errors=True)
-    body = {"seconds": seconds, "report": report, "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis]}
+    body = {
+        "seconds": seconds,
+        "report": report.to_dict(),
+        "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis],
+    }
     print(RESULT_PREFIX + json.dumps(body, default=str), flush=True)
 
 
@@ -327,8 +328,8 @@ def run(quick: bool = False) -> list[BenchResult]:
         print(
             f"   {size}: Spark job {spark_seconds:.1f}s, plain Spark SQL {sql['seconds']:.1f}s, "
             f"DuckDB {duck_seconds:.1f}s, {len(spark_kpis)} daily genre KPIs, identical: {same and sql_same}; "
-            f"{report['rows_read']:,} rows read, {report['rows_rejected']:,} rejected, "
-            f"{report['duplicates_dropped']:,} duplicates",
+            f"{report.rows_read:,} rows read, {report.rows_rejected:,} rejected, "
+            f"{report.duplicates_dropped:,} duplicates",
             flush=True,
         )
         if not same:

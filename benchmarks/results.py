@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import resource
 import threading
 import time
 from collections.abc import Callable
@@ -42,13 +41,6 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
-
-
-def peak_rss_mb(include_children: bool = True) -> float:
-    """Peak resident memory of this process (and of its finished children, e.g. the Spark JVM)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if include_children else 0
-    return max(own, children) / 1024.0
 
 
 class PeakMemory:

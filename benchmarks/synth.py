@@ -24,8 +24,6 @@ _ENV = {
 
 # Runs in the child process: build and synthesize one environment, with or without nag.
 _CHILD = """
-import sys
-sys.path[:0] = [{root!r}, {dags!r}]
 from infra.application import build_app
 from infra.config import cdk_context
 context = cdk_context() | {{"env": {env!r}}}
@@ -48,8 +46,6 @@ def _measure(command: list[str]) -> tuple[float, float]:
 def _in_process_synth(env: str, nag: bool) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="bench-synth-") as outdir:
         code = _CHILD.format(
-            root=str(REPO_ROOT),
-            dags=str(REPO_ROOT / "dags"),
             env=env,
             outdir=outdir,
             nag=nag,

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
-from music_pipeline import contract, tasks
+import music_contract as contract
+from music_pipeline import tasks
 from music_pipeline.alerts import publish_failure_alert
 from music_pipeline.glue import RunGlueJobOperator
 

@@ -10,8 +10,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+import music_contract as contract
 from infra.config import PipelineConfig
-from music_pipeline import contract
 
 # The oldest date Athena's partition projection enumerates; listen dates before it stay invisible.
 PROJECTION_START_DATE = "2020-01-01"

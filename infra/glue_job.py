@@ -16,12 +16,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
-from infra.packaging import python_packages, write_library_zip
+from infra.packaging import write_library_zip
 from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
-from infra.storage import GLUE_TEMP_PREFIX
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,8 @@ class GlueJobProps:
     table_names: tuple[str, ...]
     # The job's entry script, deployed as an asset.
     script_path: Path
-    # Folders whose packages go into the --extra-py-files zip.
-    library_dirs: tuple[Path, ...]
+    # The packages the job imports: all the --extra-py-files zip holds (infra.packaging.GLUE_JOB_PACKAGES).
+    library_packages: tuple[Path, ...]
 
 
 class GlueJob(Construct):
@@ -59,8 +59,7 @@ class GlueJob(Construct):
         self.security_configuration = self._build_security_configuration(props)
 
         script = s3_assets.Asset(self, "Script", path=str(props.script_path))
-        packages = [pkg for folder in props.library_dirs for pkg in python_packages(folder)]
-        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(packages)))
+        libraries = s3_assets.Asset(self, "Libraries", path=str(write_library_zip(props.library_packages)))
         self.script_location = script.s3_object_url
 
         self.role = iam.Role(
@@ -95,7 +94,7 @@ class GlueJob(Construct):
                 config,
                 names,
                 extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{bucket.bucket_name}/{GLUE_TEMP_PREFIX}",
+                temp_dir=f"s3://{bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
             ),
         )
         self.log_groups = self._build_log_groups(props)

@@ -9,9 +9,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.nag import acknowledge
-from music_pipeline import contract
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,13 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+import music_contract as contract
 from infra.config import ConfigError, PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
 from infra.network import Network
-from infra.packaging import DAG_UPLOAD_EXCLUDES, python_packages, write_library_zip
+from infra.packaging import DAG_UPLOAD_EXCLUDES, dag_folder_bundle, python_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables, aws_connection, mwaa_airflow_configuration_options
-from music_pipeline import contract
 
 DAGS_PREFIX = "dags"
 REQUIREMENTS_PREFIX = "requirements"
@@ -70,8 +70,9 @@ class MwaaEnvironmentProps:
     # The alert topic the DAG's failure callback publishes to, and the topic's own key.
     alert_topic: sns.ITopic
     alert_key: kms.IKey
-    # The folder uploaded to dags/ (pruned).
+    # The folder uploaded to dags/ (pruned), and the packages uploaded beside its own (music_contract).
     dags_dir: Path
+    dag_folder_packages: tuple[Path, ...]
     # The requirements.txt MWAA installs (its constraints must name ``airflow_version``).
     mwaa_requirements_file: Path
     # The folder whose packages become plugins.zip (the triggers the DAG defers to).
@@ -137,7 +138,12 @@ class MwaaEnvironment(Construct):
         self.dags_deployment = s3deploy.BucketDeployment(
             self,
             "DagsDeployment",
-            sources=[s3deploy.Source.asset(str(props.dags_dir), exclude=list(DAG_UPLOAD_EXCLUDES))],
+            sources=[
+                s3deploy.Source.asset(
+                    str(dag_folder_bundle(props.dags_dir, props.dag_folder_packages)),
+                    exclude=list(DAG_UPLOAD_EXCLUDES),
+                )
+            ],
             destination_key_prefix=f"{DAGS_PREFIX}/",
             prune=True,  # a DAG deleted locally disappears from MWAA too
             **deploy_options,

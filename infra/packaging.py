@@ -1,11 +1,16 @@
-"""Build the Glue job's library zip (``--extra-py-files``) and MWAA's ``plugins.zip`` deterministically,
-and the DAG upload filter.
+"""What each runtime receives, built deterministically: the Glue job's library zip
+(``--extra-py-files``), MWAA's ``plugins.zip`` and the DAG folder upload.
 
-The zip holds every Python package found in the given folders, each at the zip root, so Glue can
-``import music_pipeline.contract`` and ``import music_kpis``, and MWAA's triggerer ``import
-music_triggers`` (MWAA unpacks ``plugins.zip`` into ``$AIRFLOW_HOME/plugins``, on ``sys.path``). Entries are sorted, timestamps and
-permissions fixed, caches and tests left out: the same sources always give the same bytes, so the
-CDK asset hash (and the deployed object) changes only when the code does.
+- Glue: a zip of exactly the packages the job imports (``glue_job_packages``: ``music_contract``
+  and ``music_kpis``), each at the zip root, so ``import music_kpis`` works on Glue as it does locally.
+- MWAA's triggerer: ``plugins.zip`` of ``plugins/`` (``music_triggers``); MWAA unpacks it into
+  ``$AIRFLOW_HOME/plugins``, on ``sys.path``.
+- MWAA's DAG folder: ``dags/`` plus the shared ``music_contract`` beside ``music_pipeline/``
+  (``dag_folder_bundle`` of ``dag_folder_packages``); Airflow puts the DAG folder on ``sys.path``, so both import by name.
+
+Entries are sorted, timestamps and permissions fixed, caches and tests left out: the same sources
+always give the same bytes, so the CDK asset hash (and the deployed object) changes only when the
+code does.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+BUILD_DIR = Path(tempfile.gettempdir()) / "music-streams-build"
 
 # zip's epoch; any fixed value works, this one every unzip tool accepts.
 _FIXED_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
@@ -92,7 +100,7 @@ def write_library_zip(
     """
     data = library_zip_bytes(package_dirs)
     digest = hashlib.sha256(data).hexdigest()[:16]
-    target_dir = build_dir or Path(tempfile.gettempdir()) / "music-streams-build"
+    target_dir = build_dir or BUILD_DIR
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{name}-{digest}.zip"
     if not target.exists():
@@ -100,4 +108,56 @@ def write_library_zip(
         partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
         partial.write_bytes(data)
         partial.replace(target)
+    return target
+
+
+def _bundle_files(dags_dir: Path, packages: Iterable[Path]) -> dict[str, Path]:
+    """Upload path -> source file: the DAG folder's files, then each package under its own name."""
+    files = {
+        path.relative_to(dags_dir).as_posix(): path
+        for path in sorted(dags_dir.rglob("*"))
+        if path.is_file()
+        and not path.name.endswith(EXCLUDED_SUFFIXES)
+        and not EXCLUDED_DIR_NAMES.intersection(path.relative_to(dags_dir).parts)
+    }
+    for package_dir in packages:
+        if (dags_dir / package_dir.name).exists():
+            raise ValueError(f"{dags_dir} already holds {package_dir.name}; it would shadow {package_dir}")
+        for path in _package_files(package_dir):
+            files[f"{package_dir.name}/{path.relative_to(package_dir).as_posix()}"] = path
+    return files
+
+
+def glue_job_packages(source_root: Path) -> tuple[Path, ...]:
+    """The package folders the Glue job imports: all its --extra-py-files zip holds."""
+    return (source_root / "music_contract", source_root / "glue_scripts" / "music_kpis")
+
+
+def dag_folder_packages(source_root: Path) -> tuple[Path, ...]:
+    """The package folders uploaded into MWAA's DAG folder beside ``music_pipeline/``."""
+    return (source_root / "music_contract",)
+
+
+def dag_folder_bundle(dags_dir: Path, packages: Iterable[Path], build_dir: Path | None = None) -> Path:
+    """A content-addressed copy of ``dags_dir`` with ``packages`` beside its own: MWAA's DAG folder.
+
+    One folder (one asset) keeps the upload a single pruned deployment; the name carries the
+    content hash, so repeated synths reuse it and a change of any file gives a new folder.
+    """
+    files = _bundle_files(dags_dir, packages)
+    digest = hashlib.sha256()
+    for name, path in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    target = (build_dir or BUILD_DIR) / f"mwaa-dags-{digest.hexdigest()[:16]}"
+    if not target.exists():
+        # Built under a per-process name, then renamed: parallel synths never see a partial folder.
+        partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        for name, path in files.items():
+            (partial / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, partial / name)
+        try:
+            partial.rename(target)
+        except OSError:  # another process won the race with the same content
+            shutil.rmtree(partial, ignore_errors=True)
     return target

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
-from music_pipeline import contract
 
 # The Amazon provider's secrets backend that reads Airflow variables and connections from SSM.
 SSM_SECRETS_BACKEND = (

@@ -21,6 +21,7 @@ from infra.kpi_store import KpiStore, KpiStoreProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
 from infra.network import Network, NetworkProps
+from infra.packaging import dag_folder_packages, glue_job_packages
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +43,7 @@ class MusicStreamsStack(Stack):
     """The whole pipeline for one environment.
 
     :param config: the environment's configuration (``PipelineConfig.from_context``).
-    :param source_root: the repository root holding ``dags/`` and ``glue_scripts/`` (tests may
+    :param source_root: the repository root holding ``dags/``, ``glue_scripts/`` and ``music_contract/`` (tests may
         point it elsewhere).
     """
 
@@ -68,7 +69,6 @@ class MusicStreamsStack(Stack):
         self.config = config
         names = config.names(Aws.ACCOUNT_ID, Aws.REGION)
         self.names = names
-        dags_dir, glue_dir = source_root / "dags", source_root / "glue_scripts"
 
         self.storage = Storage(self, "Storage", StorageProps(config=config, names=names))
         removal = self.storage.removal_policy
@@ -90,8 +90,8 @@ class MusicStreamsStack(Stack):
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
                 table_names=tuple(self.catalog.tables),
-                script_path=glue_dir / GLUE_SCRIPT,
-                library_dirs=(dags_dir, glue_dir),
+                script_path=source_root / "glue_scripts" / GLUE_SCRIPT,
+                library_packages=glue_job_packages(source_root),
             ),
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
@@ -144,6 +144,7 @@ class MusicStreamsStack(Stack):
                 alert_topic=self.alerting.topic,
                 alert_key=self.alerting.key,
                 dags_dir=source_root / "dags",
+                dag_folder_packages=dag_folder_packages(source_root),
                 mwaa_requirements_file=MWAA_REQUIREMENTS,
                 plugins_dir=source_root / "plugins",
             ),

@@ -10,14 +10,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+import music_contract as contract
 from infra.buckets import EncryptedBucketProps, encrypted_bucket
 from infra.config import PipelineConfig, ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 from infra.nag import acknowledge
-from music_pipeline import contract
-
-# Glue's --TempDir inside the data bucket (expired after a week by a lifecycle rule).
-GLUE_TEMP_PREFIX = "glue-temp/"
 
 
 def data_removal_policy(config: PipelineConfig) -> RemovalPolicy:
@@ -96,7 +93,9 @@ class Storage(Construct):
                         for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX)
                     ),
                     s3.LifecycleRule(
-                        id="expire-glue-temp", prefix=GLUE_TEMP_PREFIX, expiration=Duration.days(7)
+                        id="expire-glue-temp",
+                        prefix=contract.GLUE_TEMP_PREFIX,
+                        expiration=Duration.days(contract.GLUE_TEMP_EXPIRATION_DAYS),
                     ),
                     # The job removes its staging itself; this catches a run killed before it could.
                     # Longer than glue-temp: a sealed staged copy is what the next run publishes from.

@@ -7,10 +7,18 @@ imports airflow (this module itself imports nothing of Airflow at load).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
+
+import music_contract as contract
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
+# The DAG file: the one file of DAGS_FOLDER the DAG processor parses (dags/.airflowignore).
+DAG_FILE = DAGS_FOLDER / f"{contract.DAG_ID}.py"
+# Seconds between two polls of the deferred Glue wait in local runs (MWAA: a minute).
+LOCAL_POLL_SECONDS = 1
 # What MWAA gets as plugins.zip (the triggers); Airflow puts this folder on sys.path, as on MWAA.
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
 
@@ -38,3 +46,24 @@ def reset_metadata_db() -> None:
     from airflow.utils import db
 
     db.resetdb()
+
+
+def load_dag() -> Any:
+    """The production DAG, parsed the way the DAG processor parses it (import errors raise)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAG_FILE))
+    if bag.import_errors:
+        raise RuntimeError(f"the DAG file does not import: {bag.import_errors}")
+    return bag.get_dag(contract.DAG_ID)
+
+
+def make_fast(dag: Any, retries: int = 0, poll_seconds: int = LOCAL_POLL_SECONDS) -> None:
+    """Tune a loaded DAG for a local `dag.test()`: `retries` tries with no delay between them, and the
+    deferred Glue wait polled every `poll_seconds` (the production DAG waits minutes for both)."""
+    for task in dag.tasks:
+        task.retries = retries
+        task.retry_delay = timedelta(0)
+        task.retry_exponential_backoff = 0
+        if hasattr(task, "waiter_delay"):  # the provider's deferred Glue wait
+            task.waiter_delay, task.waiter_max_attempts = poll_seconds, 3600

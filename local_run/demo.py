@@ -52,7 +52,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _user_files(data: Path) -> list[str]:
     """Keys of the user's files in the bucket layout; a clear error when the layout is not there."""
-    from music_pipeline import contract
+    import music_contract as contract
 
     missing = [key for key in (contract.USERS_KEY, contract.SONGS_KEY) if not (data / key).is_file()]
     if missing:
@@ -69,23 +69,12 @@ def main(argv: list[str] | None = None) -> int:
     toolchain.use()  # local Spark runs on the pinned Java 17, also outside make
     out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
-    input_dir = out / "input"
-    # Airflow reads its settings at import: prepare them before anything imports airflow.
-    from local_run.airflow_home import reset_metadata_db, use_airflow_home
-
-    use_airflow_home(out / "airflow", logging_level=os.environ.get("DEMO_LOG_LEVEL", "WARNING"))
-    _progress("preparing a throw-away Airflow metadata database")
-    reset_metadata_db()
-    # Progress lines and the summary are the demo's output; library chatter is for the logs.
-    logging.getLogger().setLevel(logging.WARNING)
-    for name in ("airflow", "botocore", "py4j", "alembic", "music_kpis"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    _prepare_airflow(out)
 
     from local_run.emulator import running_emulator
-    from local_run.generate import add_stream_batches, generate_dataset
     from local_run.glue_script_runner import GlueScriptRunner
     from local_run.pipeline import LocalPipeline
-    from local_run.resources import create_local_stack, read_kpi_items, received_alerts
+    from local_run.resources import create_local_stack, received_alerts
     from music_kpis.session import local_spark_session
 
     with running_emulator() as emulator:
@@ -96,49 +85,78 @@ def main(argv: list[str] | None = None) -> int:
             f"created bucket {names.data_bucket}, table {names.kpi_table}, Glue job {names.glue_job}, "
             f"topic {names.alert_topic}"
         )
-        if args.data:
-            keys = _user_files(args.data)
-            for key in keys:
-                (input_dir / key).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(args.data / key, input_dir / key)
-            dataset = None
-            _progress(f"using {len(keys) - 2} stream file(s) from {args.data}")
-        else:
-            dataset = generate_dataset(input_dir, days=args.days, streams=args.streams, seed=args.seed)
-            keys = list(dataset.keys)
-            _progress(
-                f"generated {dataset.stream_rows} stream rows in {len(dataset.stream_keys)} file(s), seed {args.seed}"
-            )
+        input_dir = out / "input"
+        keys, dataset = _stage_input(args, input_dir)
         pipeline = LocalPipeline(stack, GlueScriptRunner(local_spark_session, work_dir=out / "glue-runs"))
         pipeline.upload(input_dir, keys)
         _progress(f"uploaded {len(keys)} file(s) to s3://{names.data_bucket}/")
 
-        outcomes = []
         _progress(
             "run 1: triggering music_streaming_pipeline_dynamo (validate -> Glue on local Spark -> archive)"
         )
-        outcomes.append(pipeline.run())
+        outcomes = [pipeline.run()]
         _report_run(outcomes[-1], received_alerts(stack))
-
         if dataset is not None and outcomes[-1].succeeded:
-            day = date(2026, 11, 20) + timedelta(days=min(1, args.days - 1))
-            before = _day_listens(read_kpi_items(stack), day.isoformat())
-            new_keys = add_stream_batches(
-                dataset, dates=[day], streams=max(1, args.streams // 5), files=1,
-                first_index=len(dataset.stream_keys) + 1, seed=args.seed + 100,
-            )  # fmt: skip
-            pipeline.upload(input_dir, new_keys)
-            _progress(f"run 2: a late batch for {day} arrived ({new_keys[0]}); triggering again")
-            outcomes.append(pipeline.run())
-            _report_run(outcomes[-1], received_alerts(stack))
-            after = _day_listens(read_kpi_items(stack), day.isoformat())
-            _progress(
-                f"{day}: listens {before} before run 2, {after} after (the day recomputed, not added twice)"
-            )
-
-        count = write_report(out, names.kpi_table, names.data_bucket)
-        _progress(f"wrote {out / 'kpi_items.json'} ({count} items), {out / 'report.html'}, {input_dir}/")
+            outcomes.append(_late_batch_run(pipeline, dataset, args, input_dir))
+        count = write_report(out, stack.names.kpi_table, stack.names.data_bucket)
+        _progress(f"wrote {out / 'kpi_items.json'} ({count} items), {out / 'report.html'}, {out / 'input'}/")
         return 0 if all(o.succeeded for o in outcomes) else 1
+
+
+def _prepare_airflow(out: Path) -> None:
+    """A throw-away Airflow home and metadata DB under `out`; quiet library loggers.
+
+    Airflow reads its settings at import: this runs before anything imports airflow.
+    """
+    from local_run.airflow_home import reset_metadata_db, use_airflow_home
+
+    use_airflow_home(out / "airflow", logging_level=os.environ.get("DEMO_LOG_LEVEL", "WARNING"))
+    _progress("preparing a throw-away Airflow metadata database")
+    reset_metadata_db()
+    # Progress lines and the summary are the demo's output; library chatter is for the logs.
+    logging.getLogger().setLevel(logging.WARNING)
+    for name in ("airflow", "botocore", "py4j", "alembic", "music_kpis"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _stage_input(args: argparse.Namespace, input_dir: Path):
+    """The files to upload into `input_dir` (the user's, or generated) and their keys; the generated
+    dataset too (None for the user's files)."""
+    from local_run.generate import generate_dataset
+
+    if args.data:
+        keys = _user_files(args.data)
+        for key in keys:
+            (input_dir / key).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(args.data / key, input_dir / key)
+        _progress(f"using {len(keys) - 2} stream file(s) from {args.data}")
+        return keys, None
+    dataset = generate_dataset(input_dir, days=args.days, streams=args.streams, seed=args.seed)
+    _progress(
+        f"generated {dataset.stream_rows} stream rows in {len(dataset.stream_keys)} file(s), seed {args.seed}"
+    )
+    return list(dataset.keys), dataset
+
+
+def _late_batch_run(pipeline, dataset, args: argparse.Namespace, input_dir: Path):
+    """Run 2: a late batch for an already processed day; the day is recomputed, not added twice."""
+    from local_run.generate import add_stream_batches
+    from local_run.resources import read_kpi_items, received_alerts
+
+    stack = pipeline.stack
+    day = date(2026, 11, 20) + timedelta(days=min(1, args.days - 1))
+    before = _day_listens(read_kpi_items(stack), day.isoformat())
+    new_keys = add_stream_batches(
+        dataset, dates=[day], streams=max(1, args.streams // 5), files=1,
+        first_index=len(dataset.stream_keys) + 1, seed=args.seed + 100,
+    )  # fmt: skip
+    pipeline.upload(input_dir, new_keys)
+    _progress(f"run 2: a late batch for {day} arrived ({new_keys[0]}); triggering again")
+    outcome = pipeline.run()
+    _report_run(outcome, received_alerts(stack))
+    after = _day_listens(read_kpi_items(stack), day.isoformat())
+    _progress(f"{day}: listens {before} before run 2, {after} after (the day recomputed, not added twice)")
+    return outcome
 
 
 def write_report(out: Path, table: str, bucket: str) -> int:
@@ -168,7 +186,7 @@ def write_report(out: Path, table: str, bucket: str) -> int:
 
 
 def _day_listens(items: list[dict], day: str) -> int:
-    from music_pipeline import contract
+    import music_contract as contract
 
     return sum(
         int(i["listen_count"])

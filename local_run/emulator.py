@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
-from music_pipeline import contract
+import music_contract as contract
 
 # moto accepts any credentials; these are not secrets, and real AWS would reject them.
 FAKE_ACCOUNT_ID = "123456789012"

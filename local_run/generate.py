@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from music_pipeline import contract
+import music_contract as contract
 
 GENRES = (
     "acoustic", "afrobeat", "alt-rock", "ambient", "blues", "classical", "country", "dance",

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+import music_contract as contract
 from local_run import bucket_mirror
 from music_kpis.job import arguments_from, run_job
-from music_pipeline import contract
 
 log = logging.getLogger(__name__)
 

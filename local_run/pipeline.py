@@ -18,15 +18,12 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
-from local_run.airflow_home import DAGS_FOLDER
+import music_contract as contract
+from local_run.airflow_home import load_dag, make_fast
 from local_run.glue_local import local_glue_jobs
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.resources import LocalStack
-from music_pipeline import contract
 from ops.report import sources
-
-LOCAL_POLL_SECONDS = 1
-DAG_FILE = DAGS_FOLDER / f"{contract.DAG_ID}.py"
 
 
 @dataclass
@@ -46,16 +43,6 @@ class RunOutcome:
     @property
     def safe_run_id(self) -> str:
         return contract.sanitize_run_id(self.run_id)
-
-
-def load_dag():
-    """The production DAG, parsed the way the scheduler parses it (import errors raise)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAG_FILE))
-    if bag.import_errors:
-        raise RuntimeError(f"the DAG file does not import: {bag.import_errors}")
-    return bag.get_dag(contract.DAG_ID)
 
 
 class LocalPipeline:
@@ -83,10 +70,7 @@ class LocalPipeline:
         """Trigger one run of the DAG and wait for it to end; never raises for a failed run."""
         self.stack.apply_airflow_variables()
         dag = load_dag()
-        for task in dag.tasks:
-            task.retries = 0
-            if hasattr(task, "waiter_delay"):  # the provider's deferred Glue wait
-                task.waiter_delay, task.waiter_max_attempts = LOCAL_POLL_SECONDS, 3600
+        make_fast(dag)
         with local_glue_jobs(self.glue_runner, self.stack.names.account, self.stack.names.region):
             dag_run = dag.test()
         task_states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import boto3
 
+import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.pipeline_settings import airflow_variables, glue_default_arguments
 from local_run.emulator import Emulator
-from music_pipeline import contract
 from ops.report import sources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -99,12 +99,10 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
     glue = boto3.client("glue")
     if config.database_name not in {d["Name"] for d in glue.get_databases()["DatabaseList"]}:
         glue.create_database(DatabaseInput={"Name": config.database_name})
-    script_location = f"s3://{names.data_bucket}/_local_assets/compute_kpis.py"
+    assets = f"s3://{names.data_bucket}/{contract.LOCAL_ASSETS_PREFIX}"
+    script_location = f"{assets}compute_kpis.py"
     default_arguments = glue_default_arguments(
-        config,
-        names,
-        extra_py_files=f"s3://{names.data_bucket}/_local_assets/glue_libraries.zip",
-        temp_dir=f"s3://{names.data_bucket}/_local_assets/tmp/",
+        config, names, extra_py_files=f"{assets}glue_libraries.zip", temp_dir=f"{assets}tmp/"
     )
     existing = {j["Name"] for j in glue.get_jobs()["Jobs"]}
     if names.glue_job not in existing:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from music_pipeline import contract
+import music_contract as contract
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from music_pipeline import contract
-from music_pipeline.s3_objects import s3_uri
+import music_contract as contract
+from music_pipeline.s3_objects import error_code, is_not_found, s3_uri
 
 # Copy and delete are latency-bound single requests: run many at once (the S3 client's connection
 # pool must be at least this large, see `tasks.s3_client`).
@@ -51,16 +51,8 @@ class ArchiveReport:
         return dict(Counter(o.value for o in self.outcomes.values()))
 
 
-def _error_code(err: ClientError) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def _is_not_found(err: ClientError) -> bool:
-    return _error_code(err) in ("404", "NoSuchKey", "NotFound")
-
-
 def _is_precondition_failed(err: ClientError) -> bool:
-    return _error_code(err) in ("412", "PreconditionFailed")
+    return error_code(err) in ("412", "PreconditionFailed")
 
 
 def existing_keys(s3_client: Any, bucket: str, prefix: str) -> set[str]:
@@ -102,7 +94,7 @@ def archive_object(
         except ClientError as err:
             if _is_precondition_failed(err):
                 return Outcome.CHANGED
-            if _is_not_found(err):
+            if is_not_found(err):
                 return Outcome.MISSING
             raise
     try:
@@ -110,7 +102,7 @@ def archive_object(
     except ClientError as err:
         if _is_precondition_failed(err):
             return Outcome.CHANGED  # overwritten after the manifest: the new version waits for the next run
-        if _is_not_found(err):
+        if is_not_found(err):
             return Outcome.ALREADY_ARCHIVED if copied_before else Outcome.ARCHIVED
         raise
     return Outcome.ARCHIVED

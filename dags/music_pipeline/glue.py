@@ -16,14 +16,16 @@ A run that ends FAILED, TIMEOUT, STOPPED or ERROR is final: the task fails at on
 file). Everything else (an API error, throttling beyond the waiter's own retries, a lost triggerer)
 fails the try and the retry rejoins the run if it is still going.
 
+The job's name is a template (``{{ var.value.get('glue_job_name', '') }}``, the provider's templated
+``job_name``): Airflow renders it when the task runs, never while the DAG file is parsed.
+
 The one seam of the local run: `start_job_run` (the module attribute) starts the run. The local run
-and the tests replace it with `substitute_job_start` (see ``local_run.glue_local``).
+replaces it (``local_run.glue_local.substitute_job_start``); nothing test-only ships here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -33,7 +35,8 @@ from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
 from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.sdk.exceptions import AirflowFailException
 
-from music_pipeline import contract, variables
+import music_contract as contract
+from music_pipeline import variables
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
 # Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is
@@ -60,23 +63,11 @@ def _start_job_run_with_glue(
 
 
 StartJobRun = Callable[[GlueJobHook, str, Mapping[str, str], Mapping[str, Any]], dict[str, Any]]
-# The seam: how a run is started. Replaced (only) through `substitute_job_start`.
+# The seam: how a run is started (the local run substitutes its own, local_run/glue_local.py).
 start_job_run: StartJobRun = _start_job_run_with_glue
-
-
-@contextmanager
-def substitute_job_start(start: StartJobRun) -> Iterator[None]:
-    """Within the block, runs are started by ``start(hook, job_name, arguments, run_kwargs)``.
-
-    `start` must return the StartJobRun response, at least ``{"JobRunId": <id>}`` of a run that
-    ``GetJobRun`` on the same connection reports (the deferred wait polls it).
-    """
-    global start_job_run
-    previous, start_job_run = start_job_run, start
-    try:
-        yield
-    finally:
-        start_job_run = previous
+# The provider's templated `job_name`, rendered per task run from the Variable; empty when unset
+# (then `execute` fails with the Variable's name and where it comes from).
+JOB_NAME_TEMPLATE = f"{{{{ var.value.get('{contract.VAR_GLUE_JOB_NAME}', '') }}}}"
 
 
 class ExistingGlueJobHook(GlueJobHook):
@@ -142,7 +133,7 @@ class RunGlueJobOperator(GlueJobOperator):
         **kwargs: Any,
     ):
         super().__init__(
-            job_name="",  # resolved from the Variable at run time, never at parse time
+            job_name=JOB_NAME_TEMPLATE,  # rendered at run time, never at parse time
             aws_conn_id=aws_conn_id,
             deferrable=True,
             update_config=False,
@@ -164,7 +155,8 @@ class RunGlueJobOperator(GlueJobOperator):
         }
 
     def execute(self, context: Any) -> str:
-        self.job_name = variables.required(contract.VAR_GLUE_JOB_NAME)
+        if not self.job_name:  # the template rendered empty: the Variable is not set
+            raise variables.missing(contract.VAR_GLUE_JOB_NAME)
         self.script_args = self.job_arguments(context["run_id"])
         if context["ti"].try_number > 1:
             self._job_run_id = find_active_run(
@@ -202,7 +194,7 @@ class RunGlueJobOperator(GlueJobOperator):
         run_id = event["run_id"]
         if event["status"] == "success":
             return run_id
-        self.job_name = job_name or variables.required(contract.VAR_GLUE_JOB_NAME)
+        self.job_name = job_name or self.job_name
         job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
         state = job_run["JobRunState"]
         if state == SUCCEEDED:

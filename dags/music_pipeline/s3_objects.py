@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from music_pipeline import contract
+import music_contract as contract
 
 # A header is read with ranged GETs: first this many bytes, doubling until the first record ends.
 HEADER_FIRST_READ_BYTES = 64 * 1024
@@ -36,8 +36,14 @@ def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
 
 
-def _is_not_found(err: ClientError) -> bool:
-    return err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound")
+def error_code(err: ClientError) -> str:
+    """The S3 error code of a failed call (``NoSuchKey``, ``412``, ...)."""
+    return str(err.response.get("Error", {}).get("Code", ""))
+
+
+def is_not_found(err: ClientError) -> bool:
+    """The object (or bucket) is not there: HEAD says ``404``/``NotFound``, GET ``NoSuchKey``."""
+    return error_code(err) in ("404", "NoSuchKey", "NotFound")
 
 
 def object_size(s3_client: Any, bucket: str, key: str) -> int | None:
@@ -45,7 +51,7 @@ def object_size(s3_client: Any, bucket: str, key: str) -> int | None:
     try:
         return int(s3_client.head_object(Bucket=bucket, Key=key)["ContentLength"])
     except ClientError as err:
-        if _is_not_found(err):
+        if is_not_found(err):
             return None
         raise
 
@@ -111,7 +117,7 @@ def read_manifest(s3_client: Any, bucket: str, key: str) -> contract.Manifest:
     try:
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as err:
-        if _is_not_found(err):
+        if is_not_found(err):
             raise FileNotFoundError(f"run manifest {s3_uri(bucket, key)} does not exist") from err
         raise
     try:
@@ -152,7 +158,7 @@ def read_first_record(
         try:
             response = s3_client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{size - 1}")
         except ClientError as err:
-            if _is_not_found(err):
+            if is_not_found(err):
                 raise FileNotFoundError(f"{s3_uri(bucket, key)} does not exist") from err
             # An empty object has no byte 0: S3 answers 416 to any range.
             if err.response.get("Error", {}).get("Code") == "InvalidRange":

@@ -13,7 +13,8 @@ from typing import Any
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-from music_pipeline import archive, contract, s3_objects, validation, variables
+import music_contract as contract
+from music_pipeline import archive, s3_objects, validation, variables
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from music_pipeline import contract, s3_objects
+import music_contract as contract
 
 # Ranged GETs are small and latency-bound: many in flight at once.
+from music_pipeline import s3_objects
+
 HEADER_READ_THREADS = 16
 _UTF8_BOM = b"\xef\xbb\xbf"
 

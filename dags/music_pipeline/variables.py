@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from airflow.sdk import Variable
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 class MissingVariableError(LookupError):
@@ -19,13 +19,18 @@ def optional(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
+def missing(name: str) -> MissingVariableError:
+    """The error for an unset Variable: its name and where it should come from."""
+    return MissingVariableError(
+        f"Airflow Variable {name!r} is not set (on MWAA: the stack's SSM parameter "
+        f".../airflow/variables/{name}; locally: environment variable AIRFLOW_VAR_{name.upper()})"
+    )
+
+
 def required(name: str) -> str:
     value = optional(name)
     if value is None:
-        raise MissingVariableError(
-            f"Airflow Variable {name!r} is not set (on MWAA: the stack's SSM parameter "
-            f".../airflow/variables/{name}; locally: environment variable AIRFLOW_VAR_{name.upper()})"
-        )
+        raise missing(name)
     return value
 
 

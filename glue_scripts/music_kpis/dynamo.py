@@ -17,7 +17,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from music_pipeline import contract
+import music_contract as contract
 
 Item = dict[str, Any]
 
@@ -30,6 +30,24 @@ def _number(value: Any) -> Decimal:
     return Decimal(value)
 
 
+def _attributes(row: Mapping[str, Any], names: Iterable[str]) -> Item:
+    """The named attributes of `row`: numbers as Decimal (`ITEM_NUMBER_ATTRIBUTES`), the rest as they are."""
+    return {
+        name: _number(row[name]) if name in contract.ITEM_NUMBER_ATTRIBUTES else row[name] for name in names
+    }
+
+
+def _ranked(rows: Iterable[Mapping[str, Any]], names: Sequence[str]) -> list[Item]:
+    return [_attributes(r, names) for r in sorted(rows, key=lambda r: r["rank"])]
+
+
+def _grouped(rows: Iterable[Mapping[str, Any]], *columns: str) -> list[tuple[tuple, list[Mapping[str, Any]]]]:
+    groups: dict[tuple, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[c] for c in columns)].append(row)
+    return sorted(groups.items())
+
+
 def kpi_items(
     kpis: Iterable[Mapping[str, Any]],
     songs: Iterable[Mapping[str, Any]],
@@ -38,68 +56,44 @@ def kpi_items(
     updated_at: str,
 ) -> list[Item]:
     """Every item of the touched dates from the rows of `daily_genre_kpis`, `top_songs`, `top_genres`."""
-    stamp = {"run_id": run_id, "updated_at": updated_at}
+    c = contract
+    stamp = {c.ITEM_RUN_ID: run_id, c.ITEM_UPDATED_AT: updated_at}
     items: list[Item] = []
     for row in kpis:
-        day, genre = row[contract.PARTITION_COLUMN], row["genre"]
+        day, genre = row[c.PARTITION_COLUMN], row["genre"]
         items.append(
             {
-                contract.TABLE_PARTITION_KEY: contract.date_pk(day),
-                contract.TABLE_SORT_KEY: contract.genre_sk(genre),
-                "record_type": contract.RECORD_DAILY_GENRE_KPI,
-                "date": day,
-                "genre": genre,
-                "listen_count": _number(row["listen_count"]),
-                "unique_listeners": _number(row["unique_listeners"]),
-                "total_listening_time_seconds": _number(row["total_listening_time_seconds"]),
-                "avg_listening_time_per_user_seconds": _number(row["avg_listening_time_per_user_seconds"]),
-                contract.GSI1_PARTITION_KEY: contract.genre_sk(genre),
-                contract.GSI1_SORT_KEY: contract.date_pk(day),
+                c.TABLE_PARTITION_KEY: c.date_pk(day),
+                c.TABLE_SORT_KEY: c.genre_sk(genre),
+                c.ITEM_RECORD_TYPE: c.RECORD_DAILY_GENRE_KPI,
+                c.ITEM_DATE: day,
+                c.ITEM_GENRE: genre,
+                **_attributes(row, c.KPI_MEASURES),
+                c.GSI1_PARTITION_KEY: c.genre_sk(genre),
+                c.GSI1_SORT_KEY: c.date_pk(day),
                 **stamp,
             }
         )
-    by_genre: dict[tuple[str, str], list[Mapping[str, Any]]] = defaultdict(list)
-    for row in songs:
-        by_genre[(row[contract.PARTITION_COLUMN], row["genre"])].append(row)
-    for (day, genre), rows in sorted(by_genre.items()):
+    for (day, genre), rows in _grouped(songs, c.PARTITION_COLUMN, "genre"):
         items.append(
             {
-                contract.TABLE_PARTITION_KEY: contract.date_pk(day),
-                contract.TABLE_SORT_KEY: contract.top_songs_sk(genre),
-                "record_type": contract.RECORD_TOP_SONGS,
-                "date": day,
-                "genre": genre,
-                "top_songs": [
-                    {
-                        "rank": _number(r["rank"]),
-                        "track_id": r["track_id"],
-                        "track_name": r["track_name"],
-                        "artists": r["artists"],
-                        "listen_count": _number(r["listen_count"]),
-                    }
-                    for r in sorted(rows, key=lambda r: r["rank"])
-                ],
+                c.TABLE_PARTITION_KEY: c.date_pk(day),
+                c.TABLE_SORT_KEY: c.top_songs_sk(genre),
+                c.ITEM_RECORD_TYPE: c.RECORD_TOP_SONGS,
+                c.ITEM_DATE: day,
+                c.ITEM_GENRE: genre,
+                c.ITEM_TOP_SONGS: _ranked(rows, c.TOP_SONG_ATTRIBUTES),
                 **stamp,
             }
         )
-    by_day: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in genres:
-        by_day[row[contract.PARTITION_COLUMN]].append(row)
-    for day, rows in sorted(by_day.items()):
+    for (day,), rows in _grouped(genres, c.PARTITION_COLUMN):
         items.append(
             {
-                contract.TABLE_PARTITION_KEY: contract.date_pk(day),
-                contract.TABLE_SORT_KEY: contract.TOP_GENRES_SK,
-                "record_type": contract.RECORD_TOP_GENRES,
-                "date": day,
-                "top_genres": [
-                    {
-                        "rank": _number(r["rank"]),
-                        "genre": r["genre"],
-                        "listen_count": _number(r["listen_count"]),
-                    }
-                    for r in sorted(rows, key=lambda r: r["rank"])
-                ],
+                c.TABLE_PARTITION_KEY: c.date_pk(day),
+                c.TABLE_SORT_KEY: c.TOP_GENRES_SK,
+                c.ITEM_RECORD_TYPE: c.RECORD_TOP_GENRES,
+                c.ITEM_DATE: day,
+                c.ITEM_TOP_GENRES: _ranked(rows, c.TOP_GENRE_ATTRIBUTES),
                 **stamp,
             }
         )

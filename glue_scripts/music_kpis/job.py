@@ -1,8 +1,12 @@
-"""One run of the KPI job: read, check, curate, compute, publish (docs/DESIGN.md, "Glue job contract").
+"""One run of the KPI job (docs/DESIGN.md, "Glue job contract"), as a pipeline of named steps:
+
+    load_inputs -> validate_lines -> count_quality -> quarantine_and_check_ratio
+    -> merge_into_curated -> compute_kpis -> publish
 
 The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
 reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it
-touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on.
+touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on. What a
+step caches lives as long as the run's `RunCache` (a context manager around the steps).
 """
 
 from __future__ import annotations
@@ -10,19 +14,22 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
-from music_kpis import dynamo, publication, transforms
-from music_kpis.io import (
+import music_contract as contract
+from music_contract.quality import STATUS_FAILED, STATUS_SUCCEEDED, DataQualityReport, FileQuality
+from music_kpis import dynamo, line_numbers, publication, transforms
+from music_kpis.datasets import (
+    CsvSource,
     DataError,
-    Storage,
+    DataRoot,
     csv_source,
     read_csv,
     read_csv_lines,
@@ -33,12 +40,9 @@ from music_kpis.io import (
     write_report,
 )
 from music_kpis.session import JOB_CONF
-from music_pipeline import contract
 
 log = logging.getLogger("music_kpis")
 
-SONGS_READ_COLUMNS = ("id", "track_id", "artists", "track_name", "duration_ms", "track_genre")
-DATE = contract.PARTITION_COLUMN
 # Set on every run: Parquet output must not depend on the platform's defaults, `listen_date` is a
 # string partition (not inferred as a date), and odd timestamps give null rather than an error.
 RUN_CONF = {
@@ -167,7 +171,7 @@ def _resolve_locally(argv: Sequence[str], names: Sequence[str]) -> dict[str, str
 @dataclass
 class JobResult:
     run_id: str
-    report: dict[str, Any]
+    report: DataQualityReport
     report_uri: str
     dates: list[str] = field(default_factory=list)
     items: list[dynamo.Item] = field(default_factory=list)
@@ -176,11 +180,11 @@ class JobResult:
     def summary(self) -> str:
         r = self.report
         return (
-            f"music_kpis run_id={self.run_id} status={r['status']} files={len(r['files'])} "
-            f"read={r['rows_read']} accepted={r['rows_accepted']} rejected={r['rows_rejected']} "
-            f"(ratio {r['reject_ratio']:.4f}) duplicates={r['duplicates_dropped']} "
-            f"unknown_user_rows={r['unknown_user_rows']} dates={','.join(r['dates_affected']) or '-'} "
-            f"items={r['kpi_items_written']} stale_deleted={r['stale_items_deleted']}"
+            f"music_kpis run_id={self.run_id} status={r.status} files={len(r.files)} "
+            f"read={r.rows_read} accepted={r.rows_accepted} rejected={r.rows_rejected} "
+            f"(ratio {r.reject_ratio:.4f}) duplicates={r.duplicates_dropped} "
+            f"unknown_user_rows={r.unknown_user_rows} dates={','.join(r.dates_affected) or '-'} "
+            f"items={r.kpi_items_written} stale_deleted={r.stale_items_deleted}"
         )
 
 
@@ -190,32 +194,35 @@ def configure(spark: SparkSession) -> None:
         spark.conf.set(key, value)
 
 
-def _source_id(stream: contract.StreamObject) -> str:
-    """A stream file's identity in the curated store: its key and content version (ETag)."""
-    etag = stream.etag.strip().strip('"')
-    return f"{stream.key}#{etag}" if etag else stream.key
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _empty_report(args: JobArguments, started_at: str) -> dict[str, Any]:
-    return {
-        "run_id": args.safe_run_id,
-        "status": "running",
-        "started_at": started_at,
-        "manifest_key": args.manifest_key,
-        "max_reject_ratio": args.max_reject_ratio,
-        "rows_read": 0,
-        "rows_accepted": 0,
-        "rows_rejected": 0,
-        "reject_ratio": 0.0,
-        "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
-        "duplicates_dropped": 0,
-        "unknown_user_rows": 0,
-        "dates_affected": [],
-        "files": [],
-        "kpi_items_written": 0,
-        "stale_items_deleted": 0,
-        "publications_finished": [],
-    }
+class RunCache:
+    """The DataFrames a run keeps in memory; `persist` them here, all are released on exit."""
+
+    def __init__(self) -> None:
+        self._frames: list[DataFrame] = []
+
+    def persist(self, frame: DataFrame) -> DataFrame:
+        frame = frame.persist(CACHE)
+        self._frames.append(frame)
+        return frame
+
+    def release(self) -> None:
+        for frame in self._frames:
+            frame.unpersist()
+        self._frames.clear()
+
+
+@contextmanager
+def run_cache() -> Iterator[RunCache]:
+    """A `RunCache` whose frames are unpersisted when the block ends, however it ends."""
+    cache = RunCache()
+    try:
+        yield cache
+    finally:
+        cache.release()
 
 
 def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
@@ -224,168 +231,184 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
     The report is written in every case the data root is reachable, with `status` and `error`.
     """
     configure(spark)
-    started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    storage = Storage(spark, args.root)
-    report = _empty_report(args, started_at)
-    result = JobResult(args.safe_run_id, report, storage.uri(contract.report_key(args.safe_run_id)))
-    cached: list[DataFrame] = []
+    root = DataRoot(spark, args.root)
+    report = DataQualityReport(args.safe_run_id, args.manifest_key, args.max_reject_ratio, _now())
+    result = JobResult(args.safe_run_id, report, root.uri(contract.report_key(args.safe_run_id)))
     try:
-        _run(spark, storage, args, result, cached)
-        report["status"] = "succeeded"
+        with run_cache() as cache:
+            _run(spark, root, args, result, cache)
+        report.status = STATUS_SUCCEEDED
     except Exception as err:
-        report["status"] = "failed"
-        report["error"] = f"{type(err).__name__}: {err}"
+        report.status = STATUS_FAILED
+        report.error = f"{type(err).__name__}: {err}"
         try:  # what a failed run staged is removed now; a sealed copy stays for the next run
-            publication.Staging(storage, args.safe_run_id).discard()
+            publication.Staging(root, args.safe_run_id).discard()
         except Exception:
             log.exception("could not remove the run's staged data (the lifecycle rule expires it)")
         raise
     finally:
-        report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+        report.finished_at = _now()
         try:
-            write_report(storage, args.safe_run_id, report)
+            write_report(root, args.safe_run_id, report)
         except Exception:  # the run's own error matters more than a report that could not be written
             log.exception("could not write the data quality report")
         log.info(result.summary)
-        for frame in cached:
-            frame.unpersist()
     return result
 
 
-def _run(spark: SparkSession, storage: Storage, args: JobArguments, result: JobResult, cached: list) -> None:
-    report, run_id = result.report, args.safe_run_id
-    updated_at = datetime.now(UTC).isoformat(timespec="seconds")
-
-    # 0. A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
-    report["publications_finished"] = publication.finish_pending(storage, run_id)
-
-    # 1. Inputs exist and have the columns we need: fail before reading any data otherwise.
-    manifest = read_manifest(storage, args.manifest_key)
-    streams = list({s.key: s for s in manifest.streams}.values())  # a key listed twice counts once
-    missing = [s.key for s in streams if storage.size(s.key) is None]
-    if missing:
-        raise DataError(f"stream files of the manifest are gone: {[storage.uri(k) for k in missing]}")
-    users_source = csv_source(
-        storage, manifest.reference.get("users", contract.USERS_KEY), contract.REQUIRED_USERS_COLUMNS, "users"
-    )
-    songs_source = csv_source(
-        storage, manifest.reference.get("songs", contract.SONGS_KEY), contract.REQUIRED_SONGS_COLUMNS, "songs"
-    )
-    stream_sources = [
-        csv_source(storage, s.key, contract.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams
-    ]
-
-    songs = transforms.dedupe_songs(read_csv(spark, storage, songs_source, SONGS_READ_COLUMNS))
-    songs = songs.persist(CACHE)
-    users = transforms.known_users(read_csv(spark, storage, users_source, ["user_id"]))
-    users = users.persist(CACHE)
-    cached += [songs, users]
-    references = ((songs_source, songs), (users_source, users))
-    empty = [storage.uri(source.key) for source, frame in references if frame.isEmpty()]
-    if empty:
-        raise DataError(f"reference files with no rows: {empty}")
-    if not streams:
+def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobResult, cache: RunCache) -> None:
+    """The steps in order; each one a function below."""
+    report, run_id, updated_at = result.report, args.safe_run_id, _now()
+    # A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
+    report.publications_finished = publication.finish_pending(root, run_id)
+    inputs = load_inputs(spark, root, args.manifest_key, cache)
+    if not inputs.streams:
         log.warning("the manifest lists no stream files: nothing to do")
         return
+    lines = validate_lines(spark, root, inputs, cache)
+    bases = count_quality(lines, inputs.streams, report)
+    rows = lines.where(~F.col("_blank") & ~F.col("_header"))
+    quarantine_and_check_ratio(rows, bases, inputs.streams, root, report)
+    if not report.dates_affected:
+        log.warning("no accepted stream rows: no date to update")
+        return
+    staging = publication.Staging(root, run_id)
+    events = merge_into_curated(spark, root, staging, rows, inputs.streams, report)
+    kpis = compute_kpis(events, inputs.songs, cache)
+    result.dates = report.dates_affected
+    result.items = dynamo.kpi_items(*kpis.collected(), run_id, updated_at)
+    publish(root, staging, kpis, result, args.kpi_table, updated_at)
 
-    # 2. Parse and validate every stream line once; everything after reads the cached result.
-    lines = read_csv_lines(spark, storage, stream_sources)
-    validated = transforms.validate_streams(lines, songs, users)
+
+# --- 1. load inputs ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunInputs:
+    """The run's checked inputs: its stream files (each key once), their CSV headers, and the
+    reference data (cached: every later step joins them)."""
+
+    streams: list[contract.StreamObject]
+    stream_sources: list[CsvSource]
+    songs: DataFrame
+    users: DataFrame
+
+
+def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: RunCache) -> RunInputs:
+    """The manifest, its stream files and the reference files, each present and with the columns we
+    need; fails (before reading any data) otherwise, and on a reference file with no rows."""
+    manifest = read_manifest(root, manifest_key)
+    streams = list({s.key: s for s in manifest.streams}.values())  # a key listed twice counts once
+    missing = [s.key for s in streams if root.size(s.key) is None]
+    if missing:
+        raise DataError(f"stream files of the manifest are gone: {[root.uri(k) for k in missing]}")
+    users_key = manifest.reference.get("users", contract.USERS_KEY)
+    songs_key = manifest.reference.get("songs", contract.SONGS_KEY)
+    users_source = csv_source(root, users_key, contract.REQUIRED_USERS_COLUMNS, "users")
+    songs_source = csv_source(root, songs_key, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    stream_sources = [csv_source(root, s.key, contract.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams]
+    songs = cache.persist(
+        transforms.dedupe_songs(read_csv(spark, root, songs_source, contract.SONGS_READ_COLUMNS))
+    )
+    users = cache.persist(
+        transforms.known_users(read_csv(spark, root, users_source, contract.USERS_READ_COLUMNS))
+    )
+    references = ((songs_source, songs), (users_source, users))
+    empty = [root.uri(source.key) for source, frame in references if frame.isEmpty()]
+    if empty:
+        raise DataError(f"reference files with no rows: {empty}")
+    return RunInputs(streams, stream_sources, songs, users)
+
+
+# --- 2. validate lines ------------------------------------------------------------------------
+def validate_lines(spark: SparkSession, root: DataRoot, inputs: RunInputs, cache: RunCache) -> DataFrame:
+    """Every stream line parsed and validated once (cached: every later step reads this)."""
+    lines = read_csv_lines(spark, root, inputs.stream_sources)
+    validated = transforms.validate_streams(lines, inputs.songs, inputs.users)
     # Only a rejected row needs its raw listen_time (for the quarantine): keep the cache small.
     raw_time = F.when(F.col("reject_reason").isNotNull(), F.col("listen_time")).alias("listen_time")
-    validated = validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
-    validated = validated.persist(CACHE)
-    cached.append(validated)
-    # One pass over the cache: line counts per split (for line numbers) and the report's counts.
+    return cache.persist(
+        validated.select(*[raw_time if c == "listen_time" else c for c in validated.columns])
+    )
+
+
+# --- 3. count quality -------------------------------------------------------------------------
+def count_quality(
+    lines: DataFrame, streams: Sequence[contract.StreamObject], report: DataQualityReport
+) -> dict[tuple[int, int], int]:
+    """One pass over the validated lines: the report's counts, and the line bases of each split
+    (`line_numbers`) the quarantine numbers its rows with."""
     stats = (
-        validated.groupBy("source_index", "_block", "_blank", "_header", "reject_reason", "known_user", DATE)
+        lines.groupBy(
+            "source_index",
+            "_block",
+            "_blank",
+            "_header",
+            "reject_reason",
+            "known_user",
+            contract.PARTITION_COLUMN,
+        )
         .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
         .collect()
     )
-    bases = split_line_bases(stats)
-    _count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
-    rows = validated.where(~F.col("_blank") & ~F.col("_header"))
-    rejected = report["rows_rejected"]
-    # The quarantine is written either way: over the ratio it is what the failed run leaves to read.
-    write_quarantine(_quarantine(rows, bases, streams), storage, run_id)
-    if report["rows_read"] and rejected / report["rows_read"] > args.max_reject_ratio:
+    count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
+    return line_numbers.split_line_bases(stats)
+
+
+def count_rows(
+    counts: Sequence[Row], streams: Sequence[contract.StreamObject], report: DataQualityReport
+) -> None:
+    """Fill the report's counts from the grouped counts of the data rows (no header, no blank line)."""
+    per_file = [FileQuality(s.key, s.etag) for s in streams]
+    dates: set[str] = set()
+    unknown_rows = 0
+    by_reason: dict[str, int] = defaultdict(int)
+    for row in counts:
+        entry = per_file[row["source_index"]]
+        entry.rows_read += row["n"]
+        if row["reject_reason"] is None:
+            entry.rows_accepted += row["n"]
+            dates.add(row[contract.PARTITION_COLUMN])
+            unknown_rows += 0 if row["known_user"] else row["n"]
+        else:
+            entry.rows_rejected += row["n"]
+            entry.rejected_by_reason[row["reject_reason"]] += row["n"]
+            by_reason[row["reject_reason"]] += row["n"]
+    read = sum(e.rows_read for e in per_file)
+    rejected = sum(by_reason.values())
+    report.rows_read, report.rows_accepted, report.rows_rejected = read, read - rejected, rejected
+    report.reject_ratio = rejected / read if read else 0.0
+    report.rejected_by_reason = {reason: by_reason.get(reason, 0) for reason in contract.REJECT_REASONS}
+    report.unknown_user_rows = unknown_rows
+    report.dates_affected = sorted(dates)
+    report.files = per_file
+
+
+# --- 4. quarantine and check the reject ratio ---------------------------------------------------
+def quarantine_and_check_ratio(
+    rows: DataFrame,
+    bases: dict[tuple[int, int], int],
+    streams: Sequence[contract.StreamObject],
+    root: DataRoot,
+    report: DataQualityReport,
+) -> None:
+    """Write the rejected rows (with file and line) to the run's quarantine, then fail when more
+    were rejected than `max_reject_ratio` allows. Written either way: over the ratio, the quarantine
+    is what the failed run leaves to read."""
+    write_quarantine(quarantine_rows(rows, bases, streams), root, report.run_id)
+    if report.rows_read and report.rows_rejected / report.rows_read > report.max_reject_ratio:
         raise RejectRatioExceeded(
-            f"{rejected} of {report['rows_read']} stream rows rejected ({report['reject_ratio']:.2%}), "
-            f"more than --max_reject_ratio {args.max_reject_ratio:.2%}: by reason "
-            f"{ {k: v for k, v in report['rejected_by_reason'].items() if v} }; nothing was published"
+            f"{report.rows_rejected} of {report.rows_read} stream rows rejected ({report.reject_ratio:.2%}), "
+            f"more than --max_reject_ratio {report.max_reject_ratio:.2%}: by reason "
+            f"{ {k: v for k, v in report.rejected_by_reason.items() if v} }; nothing was published"
         )
-    dates = report["dates_affected"]
-    if not dates:
-        log.warning("no accepted stream rows: no date to update")
-        return
-
-    # 3. The curated events of the touched dates: this run's files replace their earlier rows.
-    # Everything this run publishes is staged first (see `publication`): curated/ stays whole.
-    source_ids = [_source_id(s) for s in streams]
-    accepted = rows.where(F.col("reject_reason").isNull())
-    existing = read_partitions(spark, storage, contract.CURATED_STREAMS_PREFIX, dates)
-    merged = transforms.merge_events(accepted, existing, source_ids)
-    merge_stats = Observation("merge")
-    merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
-    staging = publication.Staging(storage, run_id)
-    staging.reset()
-    write_partitions(transforms.curated_streams(merged), storage, staging.prefix("streams"), dictionary=False)
-    report["duplicates_dropped"] = report["rows_accepted"] - int(merge_stats.get.get("new_events") or 0)
-    events = read_partitions(spark, storage, staging.prefix("streams"), dates)
-    if events is None:
-        raise RuntimeError(f"the curated events just staged under {storage.uri(staging.root)} are missing")
-
-    # 4. KPIs of the touched dates from all their curated events.
-    events = events.select("user_id", "track_id", contract.PARTITION_COLUMN)
-    plays = transforms.track_plays(events, songs).persist(CACHE)
-    cached.append(plays)
-    kpis = transforms.daily_genre_kpis(events, songs, plays).persist(CACHE)
-    cached.append(kpis)
-    tops = transforms.top_songs(plays).persist(CACHE)
-    cached.append(tops)
-    genres = transforms.top_genres(kpis)
-    kpi_rows = [r.asDict() for r in kpis.collect()]
-    top_rows = [r.asDict() for r in tops.collect()]
-    genre_rows = [r.asDict() for r in genres.collect()]
-    result.items = dynamo.kpi_items(kpi_rows, top_rows, genre_rows, run_id, updated_at)
-    result.dates = dates
-
-    # 5. Publish (only now: every check has passed): the staged tables, then DynamoDB.
-    for table, frame in (("daily_genre_kpis", kpis), ("top_songs", tops), ("top_genres", genres)):
-        stamped = transforms.stamped(frame, table, run_id, updated_at)
-        write_partitions(stamped, storage, staging.prefix(table))
-    sealed = publication.seal(staging, contract.CURATED_TABLES, dates)
-    publication.publish(storage, sealed)
-    written = dynamo.replace_items(args.kpi_table, result.items, dates)
-    report["kpi_items_written"], report["stale_items_deleted"] = written.written, written.deleted
 
 
-def split_line_bases(stats: Sequence[Row]) -> dict[tuple[int, int], int]:
-    """Lines before each split of each file, from the per-split counts of the stats pass.
-
-    Line numbers rely on every split being read from its own partition (row index 0 = the
-    split's first line); Spark packs splits of one file that way, and this checks it did.
-    """
-    lines: dict[tuple[int, int], int] = defaultdict(int)
-    first: dict[tuple[int, int], int] = {}
-    for r in stats:
-        key = (r["source_index"], r["_block"])
-        lines[key] += r["n"]
-        first[key] = min(first.get(key, r["first_row"]), r["first_row"])
-    shared = sorted(key for key, row in first.items() if row != 0)
-    if shared:
-        raise RuntimeError(
-            f"Spark read several splits in one partition, line numbers would be wrong: {shared}"
-        )
-    return transforms.split_bases([(source, block, n) for (source, block), n in lines.items()])
-
-
-def _quarantine(
+def quarantine_rows(
     rows: DataFrame, bases: dict[tuple[int, int], int], streams: Sequence[contract.StreamObject]
 ) -> DataFrame:
+    """The rejected rows as the quarantine CSV's columns (source file, line number, fields, reason)."""
     rejected = rows.where(F.col("reject_reason").isNotNull())
     keys = F.array(*[F.lit(s.key) for s in streams])
-    return transforms.with_line_numbers(rejected, bases).select(
+    return line_numbers.with_line_numbers(rejected, bases).select(
         F.element_at(keys, F.col("source_index") + 1).alias("source_file"),
         "line_number",
         "user_id",
@@ -395,44 +418,83 @@ def _quarantine(
     )
 
 
-def _count_rows(
-    counts: Sequence[Row], streams: Sequence[contract.StreamObject], report: dict[str, Any]
+# --- 5. merge into curated --------------------------------------------------------------------
+def _source_id(stream: contract.StreamObject) -> str:
+    """A stream file's identity in the curated store: its key and content version (ETag)."""
+    etag = stream.etag.strip().strip('"')
+    return f"{stream.key}#{etag}" if etag else stream.key
+
+
+def merge_into_curated(
+    spark: SparkSession,
+    root: DataRoot,
+    staging: publication.Staging,
+    rows: DataFrame,
+    streams: Sequence[contract.StreamObject],
+    report: DataQualityReport,
+) -> DataFrame:
+    """The curated events of the touched dates, with this run's files replacing their earlier rows,
+    staged (curated/ stays whole until `publish`); returns the staged events of those dates."""
+    dates = report.dates_affected
+    accepted = rows.where(F.col("reject_reason").isNull())
+    existing = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, dates)
+    merged = transforms.merge_events(accepted, existing, [_source_id(s) for s in streams])
+    merge_stats = Observation("merge")
+    merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
+    staging.reset()
+    write_partitions(transforms.curated_streams(merged), root, staging.prefix("streams"), dictionary=False)
+    report.duplicates_dropped = report.rows_accepted - int(merge_stats.get.get("new_events") or 0)
+    events = read_partitions(spark, root, staging.prefix("streams"), dates)
+    if events is None:
+        raise RuntimeError(f"the curated events just staged under {root.uri(staging.root)} are missing")
+    return events.select("user_id", "track_id", contract.PARTITION_COLUMN)
+
+
+# --- 6. compute KPIs --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Kpis:
+    """The KPI tables of the touched dates (docs/DESIGN.md, "KPI definitions")."""
+
+    daily_genre_kpis: DataFrame
+    top_songs: DataFrame
+    top_genres: DataFrame
+
+    def tables(self) -> tuple[tuple[str, DataFrame], ...]:
+        """(curated table name, frame) in publication order."""
+        return (
+            ("daily_genre_kpis", self.daily_genre_kpis),
+            ("top_songs", self.top_songs),
+            ("top_genres", self.top_genres),
+        )
+
+    def collected(self) -> tuple[list[dict], list[dict], list[dict]]:
+        """Each table's rows as dicts (a few per genre and day), for the DynamoDB items."""
+        return tuple([r.asDict() for r in frame.collect()] for _, frame in self.tables())
+
+
+def compute_kpis(events: DataFrame, songs: DataFrame, cache: RunCache) -> Kpis:
+    """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events."""
+    plays = cache.persist(transforms.track_plays(events, songs))
+    kpis = cache.persist(transforms.daily_genre_kpis(events, songs, plays))
+    return Kpis(kpis, cache.persist(transforms.top_songs(plays)), transforms.top_genres(kpis))
+
+
+# --- 7. publish --------------------------------------------------------------------------------
+def publish(
+    root: DataRoot,
+    staging: publication.Staging,
+    kpis: Kpis,
+    result: JobResult,
+    kpi_table: str,
+    updated_at: str,
 ) -> None:
-    """Fill the report's counts from the grouped counts of the data rows (no header, no blank line)."""
-    per_file: dict[int, dict[str, Any]] = {
-        index: {
-            "key": s.key,
-            "etag": s.etag,
-            "rows_read": 0,
-            "rows_accepted": 0,
-            "rows_rejected": 0,
-            "rejected_by_reason": dict.fromkeys(contract.REJECT_REASONS, 0),
-        }
-        for index, s in enumerate(streams)
-    }
-    dates: set[str] = set()
-    unknown_rows = 0
-    by_reason: dict[str, int] = defaultdict(int)
-    for row in counts:
-        entry = per_file[row["source_index"]]
-        entry["rows_read"] += row["n"]
-        if row["reject_reason"] is None:
-            entry["rows_accepted"] += row["n"]
-            dates.add(row[DATE])
-            unknown_rows += 0 if row["known_user"] else row["n"]
-        else:
-            entry["rows_rejected"] += row["n"]
-            entry["rejected_by_reason"][row["reject_reason"]] += row["n"]
-            by_reason[row["reject_reason"]] += row["n"]
-    read = sum(e["rows_read"] for e in per_file.values())
-    rejected = sum(by_reason.values())
-    report.update(
-        rows_read=read,
-        rows_accepted=read - rejected,
-        rows_rejected=rejected,
-        reject_ratio=rejected / read if read else 0.0,
-        rejected_by_reason={reason: by_reason.get(reason, 0) for reason in contract.REJECT_REASONS},
-        unknown_user_rows=unknown_rows,
-        dates_affected=sorted(dates),
-        files=list(per_file.values()),
-    )
+    """Only now (every check has passed): stage the KPI tables, publish the staged tables
+    (`publication`: recoverable), then replace the dates' DynamoDB items."""
+    for table, frame in kpis.tables():
+        write_partitions(
+            transforms.stamped(frame, table, result.run_id, updated_at), root, staging.prefix(table)
+        )
+    sealed = publication.seal(staging, contract.CURATED_TABLES, result.dates)
+    publication.publish(root, sealed)
+    written = dynamo.replace_items(kpi_table, result.items, result.dates)
+    result.report.kpi_items_written, result.report.stale_items_deleted = written.written, written.deleted

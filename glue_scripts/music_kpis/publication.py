@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
-from music_kpis.io import Storage
-from music_pipeline import contract
+import music_contract as contract
+from music_kpis.datasets import DataRoot
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Publication:
 class Staging:
     """The run's staging folder `tmp/run_id=<id>/`: one sub-folder per curated table."""
 
-    def __init__(self, storage: Storage, run_id: str):
+    def __init__(self, storage: DataRoot, run_id: str):
         self.storage = storage
         self.run_id = run_id
         self.root = contract.staging_prefix(run_id)
@@ -112,21 +112,21 @@ def _for_each(action: Callable[[str], None], names: Iterable[str]) -> None:
             pass
 
 
-def clear_partition(storage: Storage, partition: Partition) -> None:
+def clear_partition(storage: DataRoot, partition: Partition) -> None:
     """Delete the curated day's objects that are not staged files of this publication."""
     keep = set(partition.files)
     stale = [name for name in storage.list_files(partition.curated) if name not in keep]
     _for_each(lambda name: storage.delete(f"{partition.curated}{name}"), stale)
 
 
-def fill_partition(storage: Storage, partition: Partition) -> None:
+def fill_partition(storage: DataRoot, partition: Partition) -> None:
     """Move the staged files in (a file already moved is skipped)."""
     _for_each(
         lambda name: storage.move(f"{partition.staged}{name}", f"{partition.curated}{name}"), partition.files
     )
 
 
-def publish(storage: Storage, publication: Publication) -> None:
+def publish(storage: DataRoot, publication: Publication) -> None:
     """Replace every curated (table, day) of `publication` by its staged copy, then clean up."""
     for partition in publication.partitions:
         clear_partition(storage, partition)
@@ -136,7 +136,7 @@ def publish(storage: Storage, publication: Publication) -> None:
     storage.delete(staging.root)
 
 
-def finish_pending(storage: Storage, current_run_id: str) -> list[str]:
+def finish_pending(storage: DataRoot, current_run_id: str) -> list[str]:
     """Finish every sealed publication a dead run left; remove unsealed staging of other runs.
 
     Returns the run ids whose publication was finished (for the report).

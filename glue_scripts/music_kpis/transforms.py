@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from music_pipeline import contract
+import music_contract as contract
 
 UNKNOWN_GENRE = "unknown"
 
@@ -61,26 +61,6 @@ def known_users(users: DataFrame) -> DataFrame:
 
 
 # --- stream rows --------------------------------------------------------------------------
-def split_bases(split_lines: Sequence[tuple[int, int, int]]) -> dict[tuple[int, int], int]:
-    """From (source_index, _block, lines) per split, the lines of the same file before each split."""
-    bases: dict[tuple[int, int], int] = {}
-    seen: dict[int, int] = {}
-    for source, block, lines in sorted(split_lines):
-        bases[(source, block)] = seen.get(source, 0)
-        seen[source] = seen.get(source, 0) + lines
-    return bases
-
-
-def with_line_numbers(rows: DataFrame, bases: dict[tuple[int, int], int]) -> DataFrame:
-    """Add `line_number` (1-based, the header is line 1): lines before the split + index in it + 1."""
-    keys = [F.lit(f"{source}\t{block}") for source, block in bases]
-    lookup = F.create_map(
-        *[x for key, base in zip(keys, bases.values(), strict=True) for x in (key, F.lit(base))]
-    )
-    split = F.concat_ws("\t", F.col("source_index").cast("string"), F.col("_block").cast("string"))
-    return rows.withColumn("line_number", lookup[split] + F.col("_row") + 1)
-
-
 # The contract's only listen_time shape. Java regex: \d is ASCII digits only, and \z (unlike $)
 # admits no trailing line break.
 LISTEN_TIME_SHAPE = r"\A\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\z"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from music_pipeline import contract
+import music_contract as contract
 
 # The trend chart draws this many genres (the most listened-to over the whole period) as their own
 # lines and the rest as one line, their average per genre (a sum would dwarf every named genre and

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from music_pipeline import contract
+import music_contract as contract
 
 # Outputs of the stack that name what the report reads (tests/infra pins them against the template).
 TABLE_OUTPUT = "KpiTableName"

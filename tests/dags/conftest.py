@@ -3,21 +3,19 @@ server, the DAG loaded once, and a helper that runs it with ``dag.test()`` on th
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
 import pytest
 
-from music_pipeline import contract
-
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "music_streaming_pipeline_dynamo.py"
+import music_contract as contract
+from local_run.airflow_home import load_dag, make_fast
+from local_run.resources import create_local_stack, load_config
 
 USERS_CSV = (
     "user_id,user_name,user_age,user_country,created_at\n1,ann,30,NO,2024-01-01\n2,bob,40,SE,2024-01-02\n"
@@ -72,51 +70,40 @@ class PipelineWorld:
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
         )
-        return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+        # The local stack's queue takes raw delivery: each body is the alert's message itself.
+        return [{"Message": m["Body"]} for m in messages.get("Messages", [])]
 
 
 @pytest.fixture
 def world(moto_server, monkeypatch) -> PipelineWorld:
-    """A fresh bucket, Glue job (as the stack defines it) and alert topic; the DAG's Variables set."""
-    suffix = uuid.uuid4().hex[:10]
-    s3 = boto3.client("s3", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-    glue = boto3.client("glue", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-    sns = boto3.client("sns", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-    sqs = boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-    bucket = f"music-data-{suffix}"
-    s3.create_bucket(Bucket=bucket)
-    job = f"compute-kpis-{suffix}"
-    glue.create_job(
-        Name=job,
-        Role="arn:aws:iam::123456789012:role/glue",
-        Command={"Name": "glueetl", "ScriptLocation": "s3://artifacts/compute_kpis.py"},
-        DefaultArguments={contract.ARG_DATA_BUCKET: bucket, contract.ARG_KPI_TABLE: "kpis"},
-        GlueVersion="5.1",
+    """A fresh emulated stack per test: the bucket, KPI table, Glue job and alert topic exactly as the
+    local run builds them from the stack's configuration (`local_run.resources`), under a unique
+    environment name; the DAG's Variables set."""
+    config = dataclasses.replace(
+        load_config(), env_name=f"t{uuid.uuid4().hex[:10]}", database_name="music_streams_test"
     )
-    topic_arn = sns.create_topic(Name=f"alerts-{suffix}")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=f"alerts-{suffix}")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-    for name, value in {
-        contract.VAR_BUCKET_NAME: bucket,
-        contract.VAR_GLUE_JOB_NAME: job,
-        contract.VAR_DATABASE_NAME: "music_streams_test",
-        contract.VAR_ALERT_TOPIC_ARN: topic_arn,
-    }.items():
+    stack = create_local_stack(moto_server, config)
+    for name, value in stack.airflow_variables.items():
         monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", value)
-    return PipelineWorld(bucket, job, topic_arn, queue_url, s3, glue, sqs)
+    clients = {
+        service: boto3.client(service, endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
+        for service in ("s3", "glue", "sqs")
+    }
+    return PipelineWorld(
+        stack.names.data_bucket,
+        stack.names.glue_job,
+        stack.alert_topic_arn,
+        stack.alert_queue_url,
+        clients["s3"],
+        clients["glue"],
+        clients["sqs"],
+    )
 
 
 @pytest.fixture(scope="session")
 def loaded_dag(airflow_db):
     """The DAG as the DAG processor loads it (no import errors)."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAG_FILE))
-    assert bag.import_errors == {}
-    return bag.dags[contract.DAG_ID]
+    return load_dag()
 
 
 @dataclass
@@ -134,11 +121,7 @@ def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
     saved = {t.task_id: (t.retries, t.retry_delay, t.retry_exponential_backoff) for t in dag.tasks}
 
     def run(retries: int = 0) -> DagRunResult:
-        for t in dag.tasks:
-            t.retries = retries
-            t.retry_delay = timedelta(0)
-            t.retry_exponential_backoff = 0
-        dag.get_task("run_etl_job").waiter_delay = 1
+        make_fast(dag, retries=retries)
         dag_run = dag.test()
         instances = dag_run.get_task_instances()
         return DagRunResult(

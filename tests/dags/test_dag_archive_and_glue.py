@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from music_pipeline import archive, contract, s3_objects
+import music_contract as contract
+from music_pipeline import archive, s3_objects
 from music_pipeline.alerts import failure_message, publish_failure_alert
 
 

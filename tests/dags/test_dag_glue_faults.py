@@ -17,8 +17,8 @@ import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.glue.responses import GlueResponse
 
+import music_contract as contract
 from local_run.glue_local import JobRunEnded, local_glue_jobs
-from music_pipeline import contract
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -272,10 +272,16 @@ def test_the_triggerer_imports_the_trigger_from_the_unpacked_plugins_zip_alone(t
     env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
     code = (
         "from airflow.jobs.triggerer_job_runner import TriggerRunner\n"
-        f"print(TriggerRunner().get_trigger_by_classpath({classpath!r}).__module__)\n"
+        "import sys\n"
+        f"trigger = TriggerRunner().get_trigger_by_classpath({classpath!r})\n"
+        "print(sys.modules[trigger.__module__].__file__)\n"
+        "print(trigger.__module__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "music_triggers.glue"
+    # From the unpacked plugins.zip, not the project's editable install (sys.path entries win).
+    loaded_from = Path(done.stdout.strip().splitlines()[-2])
+    assert loaded_from == home / "plugins" / "music_triggers" / "glue.py"

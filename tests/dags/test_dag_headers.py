@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from music_pipeline import contract, s3_objects, validation
+import music_contract as contract
+from music_pipeline import s3_objects, validation
 
 STREAM_COLUMNS = contract.REQUIRED_STREAMS_COLUMNS
 

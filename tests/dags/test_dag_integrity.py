@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import socket
 from datetime import timedelta
-from pathlib import Path
 from unittest import mock
 
 import pytest
 
-from music_pipeline import contract
+import music_contract as contract
+from local_run.airflow_home import DAG_FILE, DAGS_FOLDER
 from music_pipeline.alerts import publish_failure_alert
 
-DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-DAG_FILE = DAGS_FOLDER / "music_streaming_pipeline_dynamo.py"
 TASK_ORDER = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
@@ -95,3 +93,43 @@ def test_glue_wait_is_deferrable_and_never_redefines_the_job(dag):
     assert etl.deferrable is True
     assert etl.update_config is False
     assert etl.aws_conn_id == contract.AWS_CONN_ID
+
+
+def test_glue_job_name_is_the_providers_templated_field_rendered_from_the_variable(dag):
+    import jinja2
+
+    from music_pipeline.glue import JOB_NAME_TEMPLATE, RunGlueJobOperator
+
+    etl = dag.get_task("run_etl_job")
+    assert "job_name" in RunGlueJobOperator.template_fields
+    assert etl.job_name == JOB_NAME_TEMPLATE
+    template = jinja2.Template(etl.job_name)
+    assert template.render(var={"value": {contract.VAR_GLUE_JOB_NAME: "compute-kpis"}}) == "compute-kpis"
+    assert template.render(var={"value": {}}) == ""
+
+
+def test_an_unset_glue_job_name_variable_fails_the_task_naming_it():
+    from music_pipeline.glue import RunGlueJobOperator
+    from music_pipeline.variables import MissingVariableError
+
+    etl = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/run_id=r.json")
+    etl.job_name = ""  # what the template renders to when the Variable is not set
+    with pytest.raises(
+        MissingVariableError, match=r"Variable 'glue_job_name' is not set .*AIRFLOW_VAR_GLUE_JOB_NAME"
+    ):
+        etl.execute({"run_id": "r", "ti": None})
+
+
+def test_mwaas_dag_folder_with_the_contract_beside_the_package_still_parses_one_file(tmp_path):
+    """What MWAA receives (infra/packaging.py): dags/ plus music_contract/; .airflowignore covers both."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils.file import list_py_file_paths
+
+    from infra.packaging import dag_folder_bundle, dag_folder_packages
+
+    bundle = dag_folder_bundle(DAGS_FOLDER, dag_folder_packages(DAGS_FOLDER.parent), build_dir=tmp_path)
+    assert (bundle / "music_contract" / "__init__.py").is_file()
+    assert list_py_file_paths(bundle, safe_mode=False) == [str(bundle / DAG_FILE.name)]
+    bag = DagBag(dag_folder=str(bundle), safe_mode=False)
+    assert bag.import_errors == {}
+    assert list(bag.dags) == [contract.DAG_ID]

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
+import music_contract as contract
 from local_run.glue_local import local_glue_jobs
-from music_pipeline import archive, contract
+from music_pipeline import archive
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 

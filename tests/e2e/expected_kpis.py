@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 def _rows(path: Path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import boto3
 
-from music_pipeline import contract
+import music_contract as contract
 
 D1, D2 = "2026-11-20", "2026-11-21"
 

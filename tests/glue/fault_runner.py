@@ -25,11 +25,11 @@ import signal
 import sys
 import threading
 
-import compute_kpis
 from botocore.client import BaseClient
 
 import music_kpis.job
 import music_kpis.publication
+from music_kpis import entry
 
 NOT_REACHED = 3
 
@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
         _kill_after_api_call(step, after)
     else:
         _kill_after(STEPS[step], step, after)
-    compute_kpis.main(["compute_kpis.py", *job_argv])
+    entry.main(["compute_kpis.py", *job_argv])
     if step == "seconds":
         os._exit(0)  # finished before the timer: the Timer thread must not kill a later process
     return NOT_REACHED

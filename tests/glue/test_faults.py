@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
+import music_contract as contract
 from music_kpis import publication
 from music_kpis.job import run_job
-from music_pipeline import contract
 from tests.glue.bucket import (
     D1,
     D2,
@@ -93,7 +93,6 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
     """The real job in a subprocess (its own session), killed right after `step` number `after`."""
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join(str(REPO_ROOT / p) for p in ("", "dags", "glue_scripts")),
         "SPARK_DRIVER_MEMORY": "1g",
     }
     completed = subprocess.run(
@@ -216,5 +215,5 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
         result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
         # DynamoDB never got the interrupted run's items: its retry (or the next manifest) does.
         run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
-    assert result.report["publications_finished"] == [run_id]
+    assert result.report.publications_finished == [run_id]
     assert_recovered(spark, root, table)

@@ -15,13 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import boto3
-import compute_kpis
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from music_kpis.io import DataError
+import music_contract as contract
+from music_contract.quality import DataQualityReport
+from music_kpis import entry
+from music_kpis.datasets import DataError
 from music_kpis.job import RejectRatioExceeded, run_job
-from music_pipeline import contract
 from tests.glue.bucket import (
     D1,
     D2,
@@ -57,7 +58,7 @@ def full_run(moto_server, spark, tmp_path_factory):
         manifest_key, "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
         "--max_reject_ratio", str(LENIENT), "--JOB_NAME", "ignored-glue-option",
     ]  # fmt: skip
-    assert compute_kpis.main(argv) == 0
+    assert entry.main(argv) == 0
     return root, table, run_id
 
 
@@ -112,19 +113,28 @@ def test_dynamodb_types_read_back(full_run):
 
 def test_report_and_quarantine(full_run):
     root, _, run_id = full_run
-    report = json.loads((root / contract.report_key(run_id)).read_text())
-    assert report["status"] == "succeeded"
-    assert (report["rows_read"], report["rows_accepted"], report["rows_rejected"]) == (16, 12, 4)
-    assert report["rejected_by_reason"] == dict.fromkeys(contract.REJECT_REASONS, 1)
-    assert report["duplicates_dropped"] == 3  # streams1 line 5, streams2's first row, streams3's second
-    assert report["unknown_user_rows"] == 1
-    assert report["dates_affected"] == [D1, D2]
-    assert [(f["key"], f["rows_read"], f["rows_accepted"], f["rows_rejected"]) for f in report["files"]] == [
+    text = (root / contract.report_key(run_id)).read_text()
+    # The JSON keeps its shape: these keys (no "error" in a succeeded run), sorted, 2-space indent.
+    assert set(json.loads(text)) == {
+        "run_id", "status", "started_at", "finished_at", "manifest_key", "max_reject_ratio", "rows_read",
+        "rows_accepted", "rows_rejected", "reject_ratio", "rejected_by_reason", "duplicates_dropped",
+        "unknown_user_rows", "dates_affected", "files", "kpi_items_written", "stale_items_deleted",
+        "publications_finished",
+    }  # fmt: skip
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
+    report = DataQualityReport.from_json(text)
+    assert report.status == "succeeded"
+    assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (16, 12, 4)
+    assert report.rejected_by_reason == dict.fromkeys(contract.REJECT_REASONS, 1)
+    assert report.duplicates_dropped == 3  # streams1 line 5, streams2's first row, streams3's second
+    assert report.unknown_user_rows == 1
+    assert report.dates_affected == [D1, D2]
+    assert [(f.key, f.rows_read, f.rows_accepted, f.rows_rejected) for f in report.files] == [
         (S1, 9, 5, 4),
         (S2, 4, 4, 0),
         (S3, 3, 3, 0),
     ]
-    assert (report["kpi_items_written"], report["stale_items_deleted"]) == (14, 1)
+    assert (report.kpi_items_written, report.stale_items_deleted) == (14, 1)
     parts = list((root / contract.quarantine_prefix(run_id)).glob("part-*.csv"))
     with parts[0].open(newline="") as handle:
         rows = [(r["source_file"], r["line_number"], r["reject_reason"]) for r in csv.DictReader(handle)]
@@ -222,8 +232,8 @@ def test_reject_ratio_over_the_limit_fails_after_quarantining(spark, kpi_table, 
 def test_a_stream_file_with_only_a_header_is_an_empty_batch(spark, kpi_table, tmp_path):
     root = write_bucket(tmp_path, {"raw_data/streams9/streams9.csv": "user_id,track_id,listen_time\r\n"})
     result = _run(spark, root, kpi_table, ["raw_data/streams9/streams9.csv"])
-    assert result.report["status"] == "succeeded"
-    assert (result.report["rows_read"], result.report["dates_affected"]) == (0, [])
+    assert result.report.status == "succeeded"
+    assert (result.report.rows_read, result.report.dates_affected) == (0, [])
     assert table_items(kpi_table) == []
 
 
@@ -250,7 +260,7 @@ def test_command_line_fails_with_the_jobs_own_error_as_the_uncaught_exception(tm
     assert completed.returncode == 1, completed.stderr[-2000:]
     last = completed.stderr.strip().splitlines()[-1]
     assert re.fullmatch(
-        r"music_kpis\.io\.DataError: manifest file:.*/manifests/run_id=nope\.json does not exist", last
+        r"music_kpis\.datasets\.DataError: manifest file:.*/manifests/run_id=nope\.json does not exist", last
     )
     # The reason is logged once, on stdout (Glue's output stream); no summary printed twice.
     assert (
@@ -266,15 +276,15 @@ def test_main_raises_the_jobs_error_instead_of_exiting(tmp_path):
         "manifests/run_id=nope.json", "--run_id", "nope", "--database_name", "music_streams", "--kpi_table", "k",
     ]  # fmt: skip
     with pytest.raises(DataError, match=r"manifest .*nope\.json does not exist"):
-        compute_kpis.main(argv)
+        entry.main(argv)
     with pytest.raises(DataError, match=r"job arguments: the following arguments are required: --kpi_table"):
-        compute_kpis.main(argv[:-2])
+        entry.main(argv[:-2])
 
 
 def test_logging_is_configured_once():
-    first = compute_kpis.configure_logging()
+    first = entry.configure_logging()
     handlers = list(first.handlers)
-    assert compute_kpis.configure_logging() is first
+    assert entry.configure_logging() is first
     assert first.handlers == handlers
     assert len(handlers) == 1
     assert first.level == logging.INFO
@@ -370,5 +380,5 @@ def test_the_whole_job_under_ansi_mode(spark, moto_server, tmp_path):
         result = _run(spark, root, table, [*STREAM_FILES, bad], max_reject_ratio=LENIENT)
     finally:
         spark.conf.set("spark.sql.ansi.enabled", before)
-    assert result.report["rejected_by_reason"][contract.REJECT_INVALID_LISTEN_TIME] == 3
+    assert result.report.rejected_by_reason[contract.REJECT_INVALID_LISTEN_TIME] == 3
     assert comparable(table_items(table)) == expected_comparable()

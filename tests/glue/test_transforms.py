@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
-from music_kpis import transforms
-from music_pipeline import contract
+import music_contract as contract
+from music_kpis import line_numbers, transforms
 
 SONG_COLUMNS = (
     "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
@@ -284,7 +284,7 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
 
 def test_split_bases_count_the_lines_before_each_split():
     # Two splits of f (listed out of order) and one of g: lines of the same file before each split.
-    assert transforms.split_bases([("f", 100, 4), ("f", 0, 3), ("g", 0, 2), ("f", 250, 1)]) == {
+    assert line_numbers.split_bases([("f", 100, 4), ("f", 0, 3), ("g", 0, 2), ("f", 250, 1)]) == {
         ("f", 0): 0,
         ("f", 100): 3,
         ("f", 250): 7,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
+import music_contract as contract
 from infra.catalog import PROJECTION_START_DATE
-from music_pipeline import contract
 
 
 def test_curated_tables_follow_the_contract_with_partition_projection(each_env):

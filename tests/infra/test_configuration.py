@@ -105,7 +105,7 @@ def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_
 
 
 def test_each_environment_gets_its_own_glue_database_and_prod_keeps_the_seeds():
-    from music_pipeline import contract
+    import music_contract as contract
 
     assert PipelineConfig.from_context(_context(env="prod")).database_name == contract.DEFAULT_DATABASE_NAME
     assert PipelineConfig.from_context(_context(env="dev")).database_name == "music_streams_dev"

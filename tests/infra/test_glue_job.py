@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from music_pipeline import contract
+import music_contract as contract
 from tests.infra.policy_documents import assert_no_wildcard_actions, policy_of, statement
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,14 +56,23 @@ def test_glue_script_is_the_repositorys_script_asset(each_env):
     assert staged.read_bytes() == (REPO_ROOT / "glue_scripts" / "compute_kpis.py").read_bytes()
 
 
-def test_glue_libraries_zip_holds_both_packages_at_its_root(each_env):
+def test_glue_libraries_zip_holds_exactly_the_packages_the_job_imports(each_env):
     extra = json.dumps(each_env.only("AWS::Glue::Job")["DefaultArguments"]["--extra-py-files"])
     assert ".zip" in extra
     names = zipfile.ZipFile(each_env.asset_path(extra)).namelist()
-    assert "music_pipeline/__init__.py" in names
-    assert "music_pipeline/contract.py" in names
+    assert "music_contract/__init__.py" in names
     if (REPO_ROOT / "glue_scripts" / "music_kpis" / "__init__.py").is_file():
         assert "music_kpis/__init__.py" in names
+    # Only what the job imports: no Airflow task code (music_pipeline) rides along.
+    assert {name.split("/", 1)[0] for name in names} == {"music_contract", "music_kpis"}
+    shipped = {name for name in names if name.endswith(".py")}
+    expected = {
+        path.relative_to(folder.parent).as_posix()
+        for folder in (REPO_ROOT / "music_contract", REPO_ROOT / "glue_scripts" / "music_kpis")
+        for path in folder.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert shipped == expected
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

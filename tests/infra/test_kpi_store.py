@@ -3,7 +3,7 @@ The templates come from the session's one synth per environment (conftest.py).""
 
 from __future__ import annotations
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 def test_kpi_table_keys_index_and_protection(each_env):

@@ -7,8 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
+import music_contract as contract
 from infra.mwaa_environment import MWAA_LOG_TYPES
-from music_pipeline import contract
 from tests.infra.policy_documents import assert_no_wildcard_actions, policy_of, statement
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +102,13 @@ def test_dag_folder_upload_is_pruned_and_clean(each_env):
     assert deployments[0]["Prune"] is True
     staged = each_env.asset_path(json.dumps(deployments[0]["SourceObjectKeys"]))
     files = [p.relative_to(staged).as_posix() for p in staged.rglob("*") if p.is_file()]
-    assert "music_pipeline/contract.py" in files
+    # The shared contract rides beside the DAG's package, byte for byte the repository's.
+    assert "music_pipeline/__init__.py" in files
+    for source in (REPO_ROOT / "music_contract").rglob("*.py"):
+        shipped = staged / "music_contract" / source.relative_to(REPO_ROOT / "music_contract")
+        assert shipped.read_bytes() == source.read_bytes()
+    ignored = (staged / ".airflowignore").read_text().split()
+    assert {"music_pipeline/", "music_contract/"} <= set(ignored)
     assert ".airflowignore" in files  # MWAA's DAG processor parses only the DAG file
     assert not [f for f in files if "__pycache__" in f or f.endswith(".pyc") or "/tests/" in f]
     assert not [f for f in files if f.rsplit("/", 1)[-1].startswith("README")]

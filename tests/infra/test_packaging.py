@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from infra.packaging import library_zip_bytes, python_packages, write_library_zip
+from infra.packaging import (
+    dag_folder_bundle,
+    dag_folder_packages,
+    glue_job_packages,
+    library_zip_bytes,
+    python_packages,
+    write_library_zip,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,3 +88,47 @@ def test_a_folder_without_init_is_refused(tmp_path):
 def test_python_packages_finds_the_repositorys_libraries_and_tolerates_a_missing_folder(tmp_path):
     assert REPO_ROOT / "dags" / "music_pipeline" in python_packages(REPO_ROOT / "dags")
     assert python_packages(tmp_path / "absent") == []
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_dag_folder_bundle_puts_the_packages_beside_the_dag_folders_own(tmp_path):
+    dags = tmp_path / "dags"
+    _package(dags, "pipeline", {"tasks.py": "T = 1", "__pycache__/tasks.cpython-311.pyc": ""})
+    (dags / "dag.py").write_text("DAG")
+    (dags / ".airflowignore").write_text("pipeline/\n")
+    shared = _package(tmp_path / "src", "shared", {"layout.py": "K = 'k/'", "tests/test_x.py": ""})
+    bundle = dag_folder_bundle(dags, [shared], build_dir=tmp_path / "build")
+    assert _tree(bundle) == {
+        ".airflowignore": b"pipeline/\n",
+        "dag.py": b"DAG",
+        "pipeline/__init__.py": b"",
+        "pipeline/tasks.py": b"T = 1",
+        "shared/__init__.py": b"",
+        "shared/layout.py": b"K = 'k/'",
+    }
+    # Content-addressed: the same sources give the same folder, a changed file a new one.
+    assert dag_folder_bundle(dags, [shared], build_dir=tmp_path / "build") == bundle
+    (shared / "layout.py").write_text("K = 'other/'")
+    changed = dag_folder_bundle(dags, [shared], build_dir=tmp_path / "build")
+    assert changed != bundle
+    assert _tree(bundle)["shared/layout.py"] == b"K = 'k/'"
+
+
+def test_dag_folder_bundle_refuses_a_package_the_dag_folder_already_holds(tmp_path):
+    dags = tmp_path / "dags"
+    _package(dags, "shared", {})
+    with pytest.raises(ValueError, match="already holds shared"):
+        dag_folder_bundle(dags, [_package(tmp_path / "src", "shared", {})], build_dir=tmp_path / "build")
+
+
+def test_each_runtime_gets_the_shared_contract_and_glue_no_airflow_code():
+    assert dag_folder_packages(REPO_ROOT) == (REPO_ROOT / "music_contract",)
+    assert glue_job_packages(REPO_ROOT) == (
+        REPO_ROOT / "music_contract",
+        REPO_ROOT / "glue_scripts" / "music_kpis",
+    )
+    for package in (*dag_folder_packages(REPO_ROOT), *glue_job_packages(REPO_ROOT)):
+        assert (package / "__init__.py").is_file()

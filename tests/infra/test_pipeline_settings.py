@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 
+import music_contract as contract
 from infra.config import PipelineConfig
 from infra.pipeline_settings import (
     SSM_SECRETS_BACKEND,
@@ -14,7 +15,6 @@ from infra.pipeline_settings import (
     glue_log_group_names,
     mwaa_airflow_configuration_options,
 )
-from music_pipeline import contract
 
 CONFIG = PipelineConfig(env_name="dev", max_reject_ratio=0.1)
 NAMES = CONFIG.names("123456789012", "eu-west-1")

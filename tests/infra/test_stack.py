@@ -9,7 +9,7 @@ from pathlib import Path
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
-from music_pipeline import contract
+import music_contract as contract
 
 
 def test_stack_name_and_environment_agnostic(each_env):

@@ -3,8 +3,8 @@ The templates come from the session's one synth per environment (conftest.py).""
 
 from __future__ import annotations
 
+import music_contract as contract
 from infra.buckets import ABORT_INCOMPLETE_UPLOADS_DAYS
-from music_pipeline import contract
 from tests.infra.policy_documents import statements
 
 

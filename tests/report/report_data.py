@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from music_pipeline import contract
+import music_contract as contract
 
 HOSTILE_GENRE = '<script>alert("g")</script>&<b>'
 HOSTILE_SONG = '"><img src=x onerror=alert(1)>'

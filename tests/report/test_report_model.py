@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from music_pipeline import contract
+import music_contract as contract
 from ops.report import model, render
 from ops.report.model import OTHER_GENRES, GenreSeries, RankedGenre, Song, build_view
 from ops.report.render import render_html

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from local_run.resources import create_kpi_table
-from music_pipeline import contract
+import music_contract as contract
 from ops.report import __main__ as report_cli
 from ops.report import sources
 from tests.report.report_data import HOSTILE_GENRE, SMALL_ARCHIVED, SMALL_ITEMS, SMALL_REPORTS

@@ -2,7 +2,7 @@
 
     make trigger                                   # dev environment, empty conf
     make trigger TRIGGER_ARGS="--env prod --conf '{\\"note\\": \\"backfill\\"}'"
-    python -m local_run.trigger --env dev --unpause
+    python -m ops.trigger --env dev --unpause
 
 The calls go to Airflow 3's REST API v2 (MWAA adds the ``/api/v2`` prefix) with your AWS credentials.
 ``airflow:InvokeRestApi`` is authorized on the Airflow role the call acts as (resource type
@@ -29,8 +29,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+import music_contract as contract
 from infra.config import CDK_JSON, ConfigError, PipelineConfig
-from music_pipeline import contract
 
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
 FINISHED_RUN_STATES = frozenset({"success", "failed"})

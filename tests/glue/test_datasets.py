@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from music_kpis import io, job, transforms
-from music_pipeline import contract
+import music_contract as contract
+from music_kpis import datasets, line_numbers
 
 
 @pytest.fixture
 def storage(spark, tmp_path):
-    return io.Storage(spark, tmp_path.as_uri())
+    return datasets.DataRoot(spark, tmp_path.as_uri())
 
 
-def put(storage: io.Storage, key: str, text: str) -> str:
+def put(storage: datasets.DataRoot, key: str, text: str) -> str:
     storage.write_text(key, text)
     return key
 
@@ -28,7 +28,7 @@ def put(storage: io.Storage, key: str, text: str) -> str:
     ],
 )
 def test_parse_header(line, header):
-    assert io.parse_header(line) == header
+    assert datasets.parse_header(line) == header
 
 
 def test_songs_quirks_parse_into_the_right_columns(spark, storage):
@@ -40,8 +40,10 @@ def test_songs_quirks_parse_into_the_right_columns(spark, storage):
         "1,B,,,,2000,rock\r\n"  # empty names
         '2,C,"Line\r\nBreak",alb,"multi\nline",3000,jazz\r\n',  # quoted line breaks (multiLine)
     )
-    source = io.csv_source(storage, key, contract.REQUIRED_SONGS_COLUMNS, "songs")
-    songs = io.read_csv(spark, storage, source, ["id", "track_id", "artists", "track_name", "track_genre"])
+    source = datasets.csv_source(storage, key, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    songs = datasets.read_csv(
+        spark, storage, source, ["id", "track_id", "artists", "track_name", "track_genre"]
+    )
     assert [tuple(r) for r in songs.orderBy("id").collect()] == [
         ("0", "A", "Smith, John", 'He said "hi", twice', "pop"),
         ("1", "B", None, None, "rock"),
@@ -60,9 +62,9 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
         'x,"","T""5""","u,4"\r\nx,2026-11-21 00:00:01\r\n',
     )
     sources = [
-        io.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
+        datasets.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
     ]
-    lines = io.read_csv_lines(spark, storage, sources)
+    lines = datasets.read_csv_lines(spark, storage, sources)
     got = [
         (r.source_index, r.user_id, r.track_id, r.listen_time, r._blank)
         for r in lines.orderBy("source_index", "_block", "_row").collect()
@@ -86,11 +88,11 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
     # counts of the splits before it, lines cut by a split boundary included. Line 1 is the header.
     rows = [f"user{i:03d},T{i:03d},2026-11-20 10:00:{i % 60:02d}" for i in range(40)]
     key = put(storage, "raw_data/split.csv", "user_id,track_id,listen_time\n" + "\n".join(rows) + "\n")
-    source = io.csv_source(storage, key, contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    source = datasets.csv_source(storage, key, contract.REQUIRED_STREAMS_COLUMNS, "stream")
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
     try:
-        lines = io.read_csv_lines(spark, storage, [source]).cache()
+        lines = datasets.read_csv_lines(spark, storage, [source]).cache()
         stats = (
             lines.withColumn("reject_reason", F.lit(None).cast("string"))
             .withColumn("known_user", F.lit(True))
@@ -102,7 +104,7 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
             .collect()
         )
         assert len(stats) >= 4
-        numbered = transforms.with_line_numbers(lines, job.split_line_bases(stats)).collect()
+        numbered = line_numbers.with_line_numbers(lines, line_numbers.split_line_bases(stats)).collect()
         lines.unpersist()
     finally:
         spark.conf.set("spark.sql.files.maxPartitionBytes", previous)
@@ -111,22 +113,22 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
 
 
 def test_missing_empty_and_incomplete_files_fail_clearly(storage):
-    with pytest.raises(io.DataError, match=r"users file .*reference_data/users/users.csv is missing"):
-        io.csv_source(storage, contract.USERS_KEY, contract.REQUIRED_USERS_COLUMNS, "users")
+    with pytest.raises(datasets.DataError, match=r"users file .*reference_data/users/users.csv is missing"):
+        datasets.csv_source(storage, contract.USERS_KEY, contract.REQUIRED_USERS_COLUMNS, "users")
     put(storage, "raw_data/empty.csv", "")
-    with pytest.raises(io.DataError, match=r"stream file .*raw_data/empty.csv is empty"):
-        io.csv_source(storage, "raw_data/empty.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    with pytest.raises(datasets.DataError, match=r"stream file .*raw_data/empty.csv is empty"):
+        datasets.csv_source(storage, "raw_data/empty.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
     put(storage, "raw_data/narrow.csv", "user_id,when\nu1,now\n")
-    with pytest.raises(io.DataError, match=r"lacks the columns \['track_id', 'listen_time'\]"):
-        io.csv_source(storage, "raw_data/narrow.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    with pytest.raises(datasets.DataError, match=r"lacks the columns \['track_id', 'listen_time'\]"):
+        datasets.csv_source(storage, "raw_data/narrow.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
 
 
 def test_manifest_errors(storage):
-    with pytest.raises(io.DataError, match="does not exist"):
-        io.read_manifest(storage, "manifests/run_id=none.json")
+    with pytest.raises(datasets.DataError, match="does not exist"):
+        datasets.read_manifest(storage, "manifests/run_id=none.json")
     put(storage, "manifests/run_id=bad.json", '{"run_id": "bad"}')
-    with pytest.raises(io.DataError, match="is not valid"):
-        io.read_manifest(storage, "manifests/run_id=bad.json")
+    with pytest.raises(datasets.DataError, match="is not valid"):
+        datasets.read_manifest(storage, "manifests/run_id=bad.json")
 
 
 def test_file_listing_glob_and_a_move_that_s3_may_have_half_done(storage, tmp_path):

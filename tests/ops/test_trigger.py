@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from local_run import trigger
-from music_pipeline import contract
+import music_contract as contract
+from ops import trigger
 
 ENVIRONMENT = "music-streams-dev-airflow"
 RUN_ID = "manual__2026-11-25T18.00.00.000000Z"

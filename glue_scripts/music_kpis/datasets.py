@@ -16,7 +16,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-from music_pipeline import contract
+import music_contract as contract
+from music_contract.quality import DataQualityReport
+from music_kpis import line_numbers
 
 # RFC 4180: fields quoted with '"', a quote inside a quoted field doubled.
 CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
@@ -44,7 +46,7 @@ def parse_header(line: str) -> tuple[str, ...]:
     return tuple(name.strip().lower() for name in fields)
 
 
-class Storage:
+class DataRoot:
     """The bucket (or a local mirror of it) under `root`, addressed by bucket keys."""
 
     def __init__(self, spark: SparkSession, root: str):
@@ -145,7 +147,7 @@ class Storage:
 
 
 # --- manifest and sources -----------------------------------------------------------------
-def read_manifest(storage: Storage, key: str) -> contract.Manifest:
+def read_manifest(storage: DataRoot, key: str) -> contract.Manifest:
     if not storage.exists(key):
         raise DataError(f"manifest {storage.uri(key)} does not exist")
     try:
@@ -154,7 +156,7 @@ def read_manifest(storage: Storage, key: str) -> contract.Manifest:
         raise DataError(f"manifest {storage.uri(key)} is not valid: {err}") from err
 
 
-def csv_source(storage: Storage, key: str, required: Sequence[str], what: str) -> CsvSource:
+def csv_source(storage: DataRoot, key: str, required: Sequence[str], what: str) -> CsvSource:
     """The header of the CSV at `key`, checked for the `required` columns; a clear error otherwise."""
     size = storage.size(key)
     if size is None:
@@ -193,19 +195,12 @@ def _columns(fields: Column, source: CsvSource, names: Sequence[str]) -> list[Co
     return [F.when(field != "", field).alias(name) for field, name in zip(at, names, strict=True)]
 
 
-# monotonically_increasing_id() is (partition index << 33) + row index within the partition.
-_ROW_IN_PARTITION = (1 << 33) - 1
-
-
-def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvSource]) -> DataFrame:
+def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[CsvSource]) -> DataFrame:
     """Every physical line of the stream files, parsed by each file's own header.
 
     Columns: `source_index` (the file's position in `sources`: an int per row, not its key, keeps
-    the cached lines small), `_block` (byte offset of the Spark split the line came from), `_row`
-    (0-based line index within the split), `user_id`, `track_id`, `listen_time` (raw strings),
-    `_blank`, and `_header` (the file's first line). A scan of one file puts each split in a
-    partition of its own, so the row index within the partition is the line index within the
-    split; `split_line_bases` in the job checks that every split starts at row 0.
+    the cached lines small), `_block` and `_row` (where the line sits: `line_numbers`), `user_id`,
+    `track_id`, `listen_time` (raw strings), `_blank`, and `_header` (the file's first line).
     One text scan per file (column order differs between files), read in parallel splits.
     """
     frames = []
@@ -222,12 +217,11 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
     for frame in frames[1:]:
         lines = lines.unionAll(frame)
     # Evaluated per task after the union: the split's offset and the row's index in the partition.
-    block = F.input_file_block_start()
-    row = F.monotonically_increasing_id().bitwiseAND(F.lit(_ROW_IN_PARTITION))
+    block, row = line_numbers.split_columns()
     return lines.select(
         "source_index",
-        block.alias("_block"),
-        row.alias("_row"),
+        block,
+        row,
         "user_id",
         "track_id",
         "listen_time",
@@ -244,7 +238,7 @@ def read_csv_lines(spark: SparkSession, storage: Storage, sources: Sequence[CsvS
     )
 
 
-def read_csv(spark: SparkSession, storage: Storage, source: CsvSource, names: Sequence[str]) -> DataFrame:
+def read_csv(spark: SparkSession, storage: DataRoot, source: CsvSource, names: Sequence[str]) -> DataFrame:
     """A whole reference file (RFC 4180, quoted line breaks allowed), the `names` columns as strings."""
     # Named as in the header when its names are usable (Spark then checks the header quietly),
     # else by position; either way every column is a string and chosen by the header's order.
@@ -263,7 +257,7 @@ def read_csv(spark: SparkSession, storage: Storage, source: CsvSource, names: Se
 
 # --- Parquet ------------------------------------------------------------------------------
 def read_partitions(
-    spark: SparkSession, storage: Storage, prefix: str, dates: Iterable[str]
+    spark: SparkSession, storage: DataRoot, prefix: str, dates: Iterable[str]
 ) -> DataFrame | None:
     """The existing partitions of `prefix` for `dates` (with `listen_date`), or None when there are none."""
     keys = storage.partition_keys(prefix, dates)
@@ -272,7 +266,7 @@ def read_partitions(
     return spark.read.option("basePath", storage.uri(prefix)).parquet(*[storage.uri(k) for k in keys])
 
 
-def write_partitions(frame: DataFrame, storage: Storage, prefix: str, dictionary: bool = True) -> None:
+def write_partitions(frame: DataFrame, storage: DataRoot, prefix: str, dictionary: bool = True) -> None:
     """Replace exactly the `listen_date` partitions present in `frame` (dynamic partition overwrite).
 
     `dictionary=False` skips Parquet dictionary encoding: for event-level ids (mostly distinct
@@ -287,7 +281,7 @@ def write_partitions(frame: DataFrame, storage: Storage, prefix: str, dictionary
     )
 
 
-def write_quarantine(frame: DataFrame, storage: Storage, run_id: str) -> None:
+def write_quarantine(frame: DataFrame, storage: DataRoot, run_id: str) -> None:
     """Rejected rows as one CSV (with header) under `quarantine/run_id=<run_id>/`.
 
     `repartition(1)`, not `coalesce(1)`: the rows are found in parallel and only they are moved
@@ -302,7 +296,7 @@ def write_quarantine(frame: DataFrame, storage: Storage, run_id: str) -> None:
     )
 
 
-def write_report(storage: Storage, run_id: str, report: dict) -> str:
+def write_report(storage: DataRoot, run_id: str, report: DataQualityReport) -> str:
     key = contract.report_key(run_id)
-    storage.write_text(key, json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    storage.write_text(key, report.to_json())
     return storage.uri(key)

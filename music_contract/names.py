@@ -1,0 +1,32 @@
+"""Names the DAG, the stack and the job agree on: the DAG id, the Airflow Variables and connection,
+the Glue job's arguments (docs/DESIGN.md, "Airflow contract", "Glue job contract")."""
+
+from __future__ import annotations
+
+DEFAULT_DATABASE_NAME = "music_streams"
+DAG_ID = "music_streaming_pipeline_dynamo"
+AWS_CONN_ID = "aws_conn"
+DEFAULT_MAX_REJECT_RATIO = 0.05
+
+# Airflow Variables the DAG reads (on MWAA: SSM parameters written by the stack).
+VAR_BUCKET_NAME = "bucket_name"  # required
+VAR_GLUE_JOB_NAME = "glue_job_name"  # required
+VAR_GLUE_SCRIPT_LOCATION = "glue_script_location"  # informational
+VAR_DATABASE_NAME = "database_name"  # default DEFAULT_DATABASE_NAME
+VAR_ALERT_TOPIC_ARN = "alert_topic_arn"  # optional
+PIPELINE_VARIABLES = (
+    VAR_BUCKET_NAME,
+    VAR_GLUE_JOB_NAME,
+    VAR_GLUE_SCRIPT_LOCATION,
+    VAR_DATABASE_NAME,
+    VAR_ALERT_TOPIC_ARN,
+)
+
+# --- Glue job arguments (docs/DESIGN.md, "Glue job contract") ----------------------------------
+ARG_DATA_BUCKET = "--data_bucket"
+ARG_DATA_ROOT = "--data_root"
+ARG_MANIFEST_KEY = "--manifest_key"
+ARG_RUN_ID = "--run_id"
+ARG_DATABASE_NAME = "--database_name"
+ARG_KPI_TABLE = "--kpi_table"
+ARG_MAX_REJECT_RATIO = "--max_reject_ratio"
