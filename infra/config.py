@@ -57,6 +57,11 @@ MIN_ATHENA_SCAN_LIMIT_MB = 10
 BYTES_PER_MB = 1_000_000
 # QuickSight users and groups (the dashboard's owner).
 QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
+# AWS::Chatbot::MicrosoftTeamsChannelConfiguration TeamsChannelId: the id as the channel's link
+# carries it, URL-encoded (``19%3a<id>%40thread.tacv2``).
+TEAMS_CHANNEL_ID_PATTERN = re.compile(
+    r"[a-zA-Z0-9\-_=+/.,]*%3[aA][a-zA-Z0-9\-_=+/.,]*%40[a-zA-Z0-9\-_=+/.,]*"
+)
 # The retentions CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -191,6 +196,11 @@ class PipelineConfig:
             missing = [key for key in keys if not getattr(self, key)]
             if missing and len(missing) < len(keys):
                 raise ConfigError(f"{channel} alerts need {', '.join(keys)}: {', '.join(missing)} not set")
+        if self.teams_channel_id and not TEAMS_CHANNEL_ID_PATTERN.fullmatch(self.teams_channel_id):
+            raise ConfigError(
+                f"teams_channel_id must be URL-encoded as in the channel's link (19%3a...%40thread.tacv2), "
+                f"got {self.teams_channel_id!r}"
+            )
         url = self.incident_webhook_url
         if url and not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
             raise ConfigError(f"incident_webhook_url must be an https:// URL or empty, got {url!r}")

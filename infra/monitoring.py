@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import Aws, CfnResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -46,6 +46,44 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
         statistic="Sum",
         period=FIVE_MINUTES,
         label=label,
+    )
+
+
+def glue_job_run_console_url(region: str, job_name: str, job_run_id: str) -> str:
+    """The Glue console's page of one job run (Glue Studio's job run details)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
+        f"#/job/{job_name}/run/{job_run_id}"
+    )
+
+
+def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTargetInput:
+    """A failed Glue run as an AWS Chatbot custom notification (version 1.0, source custom:
+    docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot drops SNS messages in
+    no format it knows, and renders this one in Slack/Teams; e-mail and an incident tool get the same
+    JSON, whose ``title`` is the one line that says what failed, where and which run."""
+    detail = events.EventField.from_path
+    run_id, state = detail("$.detail.jobRunId"), detail("$.detail.state")
+    url = glue_job_run_console_url(Aws.REGION, job_name, run_id)
+    return events.RuleTargetInput.from_object(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": detail("$.id"),
+            "content": {
+                "textType": "client-markdown",
+                "title": f"[{names.env_name}] Glue job run {state}: {job_name} run {run_id}",
+                "description": f"{detail('$.detail.message')}",
+                "nextSteps": [f"Open the run: {url}"],
+                "keywords": [names.env_name, "glue", state],
+            },
+            "metadata": {
+                "summary": f"[{names.env_name}] {job_name} {state}",
+                "eventType": "GlueJobRunFailed",
+                "relatedResources": [url],
+                "additionalContext": {"environment": names.env_name, "jobRunId": run_id},
+            },
+        }
     )
 
 
@@ -218,16 +256,7 @@ class Monitoring(Construct):
                 detail={"jobName": [props.glue_job_name], "state": list(GLUE_FAILURE_STATES)},
             ),
         )
-        detail = events.EventField.from_path
-        rule.add_target(
-            TopicTarget(
-                props.topic,
-                events.RuleTargetInput.from_text(
-                    f"Glue job {detail('$.detail.jobName')} run {detail('$.detail.jobRunId')} ended "
-                    f"{detail('$.detail.state')}: {detail('$.detail.message')}"
-                ),
-            )
-        )
+        rule.add_target(TopicTarget(props.topic, glue_failure_message(props.names, props.glue_job_name)))
         return rule
 
     def _alarms(

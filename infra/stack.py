@@ -12,6 +12,7 @@ from pathlib import Path
 from aws_cdk import Aws, CfnOutput, Stack, Tags
 from constructs import Construct
 
+from infra.alert_channels import AlertChannels, AlertChannelsProps
 from infra.alerting import Alerting, AlertingProps
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
@@ -95,6 +96,9 @@ class MusicStreamsStack(Stack):
             ),
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
+        self.alert_channels = AlertChannels(
+            self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
+        )
         self.network, self.mwaa = self._build_orchestration(config, source_root)
         self.monitoring = Monitoring(
             self,
