@@ -102,7 +102,8 @@ def test_a_glue_failure_reads_as_one_line_with_environment_run_and_console_link(
     target = rule["Targets"][0]
     transformer = target["InputTransformer"]
     paths = transformer["InputPathsMap"]
-    assert paths["detail-jobRunId"] == "$.detail.jobRunId" and paths["detail-state"] == "$.detail.state"
+    assert paths["detail-jobRunId"] == "$.detail.jobRunId"
+    assert paths["detail-state"] == "$.detail.state"
     template = json.dumps(transformer["InputTemplate"])
     job = each_env.stack.names.glue_job
     # The chat line / e-mail title: environment, what failed, its state and the run id.
@@ -110,4 +111,5 @@ def test_a_glue_failure_reads_as_one_line_with_environment_run_and_console_link(
     # The link to act on: the Glue console's page of that run, in the stack's region.
     assert "console.aws.amazon.com/gluestudio/home?region=" in template
     assert f"#/job/{job}/run/<detail-jobRunId>" in template
-    assert '\\"version\\":\\"1.0\\"' in template and '\\"source\\":\\"custom\\"' in template
+    assert '\\"version\\":\\"1.0\\"' in template
+    assert '\\"source\\":\\"custom\\"' in template
