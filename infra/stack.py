@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.alert_channels import AlertChannels, AlertChannelsProps
 from infra.alerting import Alerting, AlertingProps
+from infra.analytics import Analytics, AnalyticsProps
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
 from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
@@ -93,6 +94,17 @@ class MusicStreamsStack(Stack):
                 table_names=tuple(self.catalog.tables),
                 script_path=glue_dir / GLUE_SCRIPT,
                 library_dirs=(dags_dir, glue_dir),
+            ),
+        )
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            AnalyticsProps(
+                config=config,
+                names=names,
+                data_bucket=self.storage.data_bucket,
+                key=self.storage.key,
+                database=self.catalog.database,
             ),
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
@@ -192,6 +204,7 @@ class MusicStreamsStack(Stack):
             ),
             "AlertTopicArn": (self.alerting.topic.topic_arn, "SNS topic for alarms and Glue failures"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "AthenaWorkGroupName": (self.analytics.workgroup.ref, "Athena workgroup with the saved queries"),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
