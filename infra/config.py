@@ -55,6 +55,8 @@ DATABASE_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,254}")
 # Athena's smallest per-query scan limit: 10 MB (AWS::Athena::WorkGroup BytesScannedCutoffPerQuery).
 MIN_ATHENA_SCAN_LIMIT_MB = 10
 BYTES_PER_MB = 1_000_000
+# CloudWatch alarms: Period x EvaluationPeriods at most 7 days (PutMetricAlarm).
+MAX_ALARM_WINDOW_HOURS = 7 * 24
 # QuickSight users and groups (the dashboard's owner).
 QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
 # AWS::Chatbot::MicrosoftTeamsChannelConfiguration TeamsChannelId: the id as the channel's link
@@ -217,8 +219,11 @@ class PipelineConfig:
                 f"quicksight_principal_arn must be a QuickSight user or group ARN "
                 f"(arn:aws:quicksight:<region>:<account>:user/default/<name>) or empty, got {arn!r}"
             )
-        if self.freshness_alarm_hours < 1:
-            raise ConfigError(f"freshness_alarm_hours must be at least 1, got {self.freshness_alarm_hours}")
+        if not 1 <= self.freshness_alarm_hours <= MAX_ALARM_WINDOW_HOURS:
+            raise ConfigError(
+                f"freshness_alarm_hours must be within [1, {MAX_ALARM_WINDOW_HOURS}] (an alarm evaluates at most "
+                f"7 days), got {self.freshness_alarm_hours}"
+            )
 
     @property
     def chat_channels(self) -> tuple[str, ...]:

@@ -18,11 +18,13 @@ from constructs import Construct
 
 from infra.alerting import TopicTarget
 from infra.config import ResourceNames
+from music_pipeline import contract
 
 # Glue job states that mean "the KPIs of this run did not land".
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 MWAA_NAMESPACE = "AmazonMWAA"
 FIVE_MINUTES = Duration.minutes(5)
+ONE_HOUR = Duration.hours(1)
 # Without a scheduler heartbeat this long, the alarm fires. Longer than an MWAA environment update
 # (the scheduler is replaced and publishes nothing meanwhile), short enough to catch a dead one.
 HEARTBEAT_SILENCE = Duration.hours(1)
@@ -165,6 +167,47 @@ class MwaaMetricFactory:
         return self._metric("RunningTasks", "Executor", "Maximum", "Running tasks")
 
 
+class PipelineMetricFactory:
+    """The metrics the DAG publishes once per run (namespace ``contract.METRIC_NAMESPACE``, dimension
+    ``Environment``; names, units and meaning in docs/DESIGN.md "Pipeline metrics")."""
+
+    def __init__(self, env_name: str) -> None:
+        self.env_name = env_name
+
+    def metric(self, metric_name: str, statistic: str, period: Duration, label: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=contract.METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={contract.METRIC_DIMENSION_ENVIRONMENT: self.env_name},
+            statistic=statistic,
+            period=period,
+            label=label,
+        )
+
+    def freshness_hours(self, period: Duration = ONE_HOUR) -> cloudwatch.Metric:
+        return self.metric(
+            contract.METRIC_KPI_FRESHNESS_HOURS, "Maximum", period, "Newest complete KPI date: age (h)"
+        )
+
+    def data_quality(self) -> list[cloudwatch.IMetric]:
+        """Rows read, accepted, rejected and duplicates, summed per day."""
+        labels = {
+            contract.METRIC_ROWS_READ: "Rows read",
+            contract.METRIC_ROWS_ACCEPTED: "Rows accepted",
+            contract.METRIC_ROWS_REJECTED: "Rows rejected",
+            contract.METRIC_DUPLICATE_ROWS: "Duplicate rows",
+        }
+        return [self.metric(name, "Sum", Duration.days(1), label) for name, label in labels.items()]
+
+    def glue_execution_seconds(self) -> cloudwatch.Metric:
+        return self.metric(
+            contract.METRIC_GLUE_EXECUTION_SECONDS, "Sum", Duration.days(1), "Glue execution (s)"
+        )
+
+    def glue_dpu_seconds(self) -> cloudwatch.Metric:
+        return self.metric(contract.METRIC_GLUE_DPU_SECONDS, "Sum", Duration.days(1), "Glue DPU-seconds")
+
+
 @dataclass(frozen=True)
 class AlarmProps:
     """One alarm: its name's suffix, what it says, and when it fires."""
@@ -229,6 +272,8 @@ class MonitoringProps:
     # once it is available, not during its create.
     mwaa_environment_name: str
     mwaa_environment: CfnResource
+    # Alarm when the newest complete KPI date is older than this (`freshness_alarm_hours`).
+    freshness_alarm_hours: int
 
 
 class Monitoring(Construct):
@@ -240,8 +285,11 @@ class Monitoring(Construct):
         glue = GlueJobMetricFactory(props.glue_job_name, self.glue_failure_rule)
         table = DynamoTableMetricFactory(props.kpi_table)
         mwaa = MwaaMetricFactory(props.mwaa_environment_name)
+        pipeline = PipelineMetricFactory(props.names.env_name)
         self.alarms = self._alarms(props, glue, table, mwaa)
+        self.alarms["kpi_freshness"] = self._freshness_alarm(props, pipeline)
         self.dashboard = self._dashboard(props, glue, table, mwaa)
+        self._add_pipeline_widgets(props, pipeline)
 
     def _glue_failure_rule(self, props: MonitoringProps) -> events.Rule:
         """Every FAILED, TIMEOUT or ERROR end of the job, as a message on the alert topic."""
@@ -306,6 +354,48 @@ class Monitoring(Construct):
         for alarm in (alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]):
             alarm.node.add_dependency(props.mwaa_environment)
         return alarms
+
+    def _freshness_alarm(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> cloudwatch.Alarm:
+        """Fires when a run reports KPIs older than ``freshness_alarm_hours``, or when no run reported
+        anything for that long. Missing data breaches: the DAG publishes the age once per run, and
+        without a run the age only grows, so a window as long as the limit without a datum means the
+        KPIs are at least that stale (a dead scheduler, a paused DAG, failing runs). A new environment
+        is in ALARM until its first run: it has no KPIs yet. One period as long as the limit (at most
+        7 days: Period x EvaluationPeriods, PutMetricAlarm)."""
+        hours = props.freshness_alarm_hours
+        return AlarmFactory(self, props.names, props.topic).alarm(
+            "KpiFreshnessAlarm",
+            pipeline.freshness_hours(Duration.hours(hours)),
+            AlarmProps(
+                "kpi-freshness",
+                f"{props.names.prefix}: the newest complete KPI date is older than {hours} hours, "
+                f"or no run reported for {hours} hours",
+                threshold=hours,
+                missing_data_breaches=True,
+            ),
+        )
+
+    def _add_pipeline_widgets(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> None:
+        """The per-run metrics the DAG publishes: freshness, data quality, Glue time and DPU-seconds."""
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="KPI freshness (hours)",
+                left=[pipeline.freshness_hours()],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=props.freshness_alarm_hours, label="alarm")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Data quality per day (rows)", left=pipeline.data_quality(), width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Glue per day: execution time and DPU-seconds",
+                left=[pipeline.glue_execution_seconds()],
+                right=[pipeline.glue_dpu_seconds()],
+                width=8,
+            ),
+        )
 
     def _dashboard(
         self,

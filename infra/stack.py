@@ -122,6 +122,7 @@ class MusicStreamsStack(Stack):
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
                 mwaa_environment=self.mwaa.environment,
+                freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
         self.failed_create_cleanup = self._add_failed_create_cleanup()
