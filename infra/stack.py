@@ -23,6 +23,7 @@ from infra.kpi_store import KpiStore, KpiStoreProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
 from infra.network import Network, NetworkProps
+from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,6 +107,18 @@ class MusicStreamsStack(Stack):
                 key=self.storage.key,
                 database=self.catalog.database,
             ),
+        )
+        # Optional: only with a QuickSight principal (the account's one-time subscription done).
+        self.quicksight = (
+            QuickSightDashboard(
+                self,
+                "QuickSight",
+                QuickSightDashboardProps(
+                    config=config, names=names, workgroup_name=self.analytics.workgroup.ref
+                ),
+            )
+            if config.quicksight_principal_arn
+            else None
         )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
         self.alert_channels = AlertChannels(
