@@ -52,7 +52,9 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
 
 
 def glue_job_run_console_url(region: str, job_name: str, job_run_id: str) -> str:
-    """The Glue console's page of one job run (Glue Studio's job run details)."""
+    """The Glue console's page of one job run (Glue Studio's job run details), the link Airflow's
+    Amazon provider shows for a Glue run (apache/airflow providers/amazon, GlueJobRunDetailsLink:
+    ``gluestudio/home?region=<region>#/job/<job name>/run/<run id>``)."""
     return (
         f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
         f"#/job/{job_name}/run/{job_run_id}"
