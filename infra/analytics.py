@@ -13,14 +13,39 @@ from dataclasses import dataclass
 from aws_cdk import Aws
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.config import BYTES_PER_MB, PipelineConfig, ResourceNames
+from infra.nag import acknowledge, objects_of
 from music_pipeline import contract
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
+# What a reader of the workgroup runs (and what the saved queries need).
+ATHENA_QUERY_ACTIONS = [
+    "athena:GetWorkGroup",
+    "athena:StartQueryExecution",
+    "athena:StopQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:GetQueryRuntimeStatistics",
+    "athena:ListQueryExecutions",
+    "athena:BatchGetQueryExecution",
+    "athena:ListNamedQueries",
+    "athena:GetNamedQuery",
+    "athena:BatchGetNamedQuery",
+]
+GLUE_CATALOG_READ_ACTIONS = [
+    "glue:GetDatabase",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:GetPartition",
+    "glue:GetPartitions",
+]
+# The prefixes the queries read.
+READ_PREFIXES = (contract.CURATED_PREFIX, contract.REPORTS_PREFIX)
 # Athena's Ion SerDe reads pretty-printed JSON (the reports are written with indent=2), which the
 # Hive and OpenX JSON SerDes cannot (docs.aws.amazon.com/athena/latest/ug/json-serde.html).
 ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
@@ -93,7 +118,7 @@ class AnalyticsProps:
 
 
 class Analytics(Construct):
-    """Exposes ``workgroup``, ``reports_table`` and ``saved_queries`` (by name)."""
+    """Exposes ``workgroup``, ``reports_table``, ``saved_queries`` (by name) and ``reader_policy``."""
 
     def __init__(self, scope: Construct, construct_id: str, props: AnalyticsProps) -> None:
         super().__init__(scope, construct_id)
@@ -138,6 +163,75 @@ class Analytics(Construct):
             )
             named.node.add_dependency(props.database)
             self.saved_queries[query.name] = named
+        self.reader_policy = self._reader_policy(props)
+
+    def _reader_policy(self, props: AnalyticsProps) -> iam.ManagedPolicy:
+        """What querying through the workgroup takes, as one managed policy to attach to people's
+        roles and to QuickSight's service role: the workgroup, the catalog read, the curated tables
+        and reports, the results prefix, and the data key through S3 only."""
+        names, bucket = props.names, props.data_bucket
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        database = props.config.database_name
+        policy = iam.ManagedPolicy(
+            self,
+            "ReaderPolicy",
+            managed_policy_name=f"{names.prefix}-analytics-reader",
+            description=f"{names.prefix}: query the KPIs through the Athena workgroup {names.athena_workgroup}",
+            statements=[
+                iam.PolicyStatement(
+                    sid="QueryThroughTheWorkGroup",
+                    actions=ATHENA_QUERY_ACTIONS,
+                    resources=[
+                        f"arn:{Aws.PARTITION}:athena:{region_account}:workgroup/{names.athena_workgroup}"
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadTheCatalog",
+                    actions=GLUE_CATALOG_READ_ACTIONS,
+                    resources=[
+                        f"arn:{Aws.PARTITION}:glue:{region_account}:catalog",
+                        f"arn:{Aws.PARTITION}:glue:{region_account}:database/{database}",
+                        f"arn:{Aws.PARTITION}:glue:{region_account}:table/{database}/*",
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ListTheDataBucket",
+                    actions=["s3:ListBucket", "s3:GetBucketLocation"],
+                    resources=[bucket.bucket_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadTablesAndReports",
+                    actions=["s3:GetObject"],
+                    resources=[bucket.arn_for_objects(f"{prefix}*") for prefix in READ_PREFIXES],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteQueryResults",
+                    actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[bucket.arn_for_objects(f"{contract.ATHENA_RESULTS_PREFIX}*")],
+                ),
+                iam.PolicyStatement(
+                    sid="UseTheDataKeyThroughS3",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[props.key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+                ),
+            ],
+        )
+        findings = {
+            f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{database}/*": (
+                "the tables of this environment's database: the curated tables and the reports table."
+            ),
+            **{
+                objects_of(bucket, prefix): f"the objects under {prefix}, which the queries read."
+                for prefix in READ_PREFIXES
+            },
+            objects_of(bucket, contract.ATHENA_RESULTS_PREFIX): (
+                "the workgroup's results prefix, where Athena writes each query's result as the caller."
+            ),
+        }
+        for finding, reason in findings.items():
+            acknowledge(policy, f"AwsSolutions-IAM5[{finding}]", reason)
+        return policy
 
     def _reports_table(self, props: AnalyticsProps) -> glue.CfnTable:
         """The data-quality reports (`reports/run_id=<id>/data_quality.json`) as one table, one row per

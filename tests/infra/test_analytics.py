@@ -96,3 +96,30 @@ def test_the_query_check_catches_an_unknown_column(each_env):
 def test_a_scan_limit_below_athenas_minimum_is_refused_naming_the_key():
     with pytest.raises(ConfigError, match=r"athena_scan_limit_mb must be at least 10"):
         PipelineConfig.from_context({**cdk_context(), "athena_scan_limit_mb": "9"})
+
+
+def test_the_reader_policy_is_the_workgroup_the_catalog_our_prefixes_and_the_key_through_s3(each_env):
+    from tests.infra.policy_documents import statements
+
+    stack = each_env.stack
+    policy = each_env.template["Resources"][
+        stack.get_logical_id(stack.analytics.reader_policy.node.default_child)
+    ]
+    props = policy["Properties"]
+    assert props["ManagedPolicyName"] == f"{stack.names.prefix}-analytics-reader"
+    by_sid = {s["Sid"]: s for s in statements(props)}
+    assert f"workgroup/{stack.names.athena_workgroup}" in json.dumps(
+        by_sid["QueryThroughTheWorkGroup"]["Resource"]
+    )
+    read = json.dumps(by_sid["ReadTablesAndReports"]["Resource"])
+    assert f"/{contract.CURATED_PREFIX}*" in read
+    assert f"/{contract.REPORTS_PREFIX}*" in read
+    written = by_sid["WriteQueryResults"]
+    assert "s3:PutObject" in written["Action"]
+    assert f"/{contract.ATHENA_RESULTS_PREFIX}*" in json.dumps(written["Resource"])
+    # Nothing else of the bucket is writable, and the key only through S3.
+    writes = [s for s in statements(props) if "s3:PutObject" in json.dumps(s["Action"])]
+    assert writes == [written]
+    key = by_sid["UseTheDataKeyThroughS3"]
+    assert key["Resource"] == {"Fn::GetAtt": [each_env.logical_id(stack.storage.key), "Arn"]}
+    assert "kms:ViaService" in key["Condition"]["StringEquals"]
