@@ -222,7 +222,9 @@ class Analytics(Construct):
                 "the tables of this environment's database: the curated tables and the reports table."
             ),
             **{
-                objects_of(bucket, prefix): f"the objects under {prefix}, which the queries read."
+                objects_of(bucket, prefix): (
+                    f"the objects under {prefix} (one table's files per sub-prefix), which the queries read."
+                )
                 for prefix in READ_PREFIXES
             },
             objects_of(bucket, contract.ATHENA_RESULTS_PREFIX): (
