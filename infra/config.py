@@ -52,6 +52,18 @@ MAX_VPC_PREFIX_LENGTH = 18
 MAX_GLUE_TIMEOUT_MINUTES = 10080
 # Glue/Athena database names: lower-case letters, digits and underscores (Athena needs no quoting).
 DATABASE_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,254}")
+# Athena's smallest per-query scan limit: 10 MB (AWS::Athena::WorkGroup BytesScannedCutoffPerQuery).
+MIN_ATHENA_SCAN_LIMIT_MB = 10
+BYTES_PER_MB = 1_000_000
+# CloudWatch alarms: Period x EvaluationPeriods at most 7 days (PutMetricAlarm).
+MAX_ALARM_WINDOW_HOURS = 7 * 24
+# QuickSight users and groups (the dashboard's owner).
+QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+:\d{12}:(user|group)/.+")
+# AWS::Chatbot::MicrosoftTeamsChannelConfiguration TeamsChannelId: the id as the channel's link
+# carries it, URL-encoded (``19%3a<id>%40thread.tacv2``).
+TEAMS_CHANNEL_ID_PATTERN = re.compile(
+    r"[a-zA-Z0-9\-_=+/.,]*%3[aA][a-zA-Z0-9\-_=+/.,]*%40[a-zA-Z0-9\-_=+/.,]*"
+)
 # The retentions CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -93,6 +105,21 @@ class PipelineConfig:
     database_name: str = ""
     # Alerting: an e-mail address subscribed to the alert topic (none when empty).
     alert_email: str = ""
+    # Slack through AWS Chatbot: the workspace id (authorized once in the console) and channel id.
+    slack_workspace_id: str = ""
+    slack_channel_id: str = ""
+    # Microsoft Teams through AWS Chatbot: tenant, team and channel ids (team authorized once).
+    teams_tenant_id: str = ""
+    teams_team_id: str = ""
+    teams_channel_id: str = ""
+    # An incident tool's (PagerDuty, Opsgenie) HTTPS integration URL subscribed to the alert topic.
+    incident_webhook_url: str = ""
+    # Athena: the most a query of the stack's workgroup may scan, in MB (10**6 bytes).
+    athena_scan_limit_mb: int = 1000
+    # QuickSight: the user or group ARN that owns the dashboard (no QuickSight resources when empty).
+    quicksight_principal_arn: str = ""
+    # Alarm when the newest complete KPI date is older than this many hours.
+    freshness_alarm_hours: int = 36
     # Data: keep buckets, table and key on `cdk destroy` (always true in prod).
     retain_data: bool = False
     # Days before archived raw files and quarantined rows move to cheaper storage.
@@ -157,7 +184,53 @@ class PipelineConfig:
                 f"starting with a letter, got {self.env_name!r}"
             )
         self._check_deploy_time_limits()
+        self._check_alert_channels()
+        self._check_analytics()
         return self
+
+    def _check_alert_channels(self) -> None:
+        """Each chat channel needs all of its ids or none; the incident URL must be HTTPS."""
+        channels = {
+            "Slack": ("slack_workspace_id", "slack_channel_id"),
+            "Teams": ("teams_tenant_id", "teams_team_id", "teams_channel_id"),
+        }
+        for channel, keys in channels.items():
+            missing = [key for key in keys if not getattr(self, key)]
+            if missing and len(missing) < len(keys):
+                raise ConfigError(f"{channel} alerts need {', '.join(keys)}: {', '.join(missing)} not set")
+        if self.teams_channel_id and not TEAMS_CHANNEL_ID_PATTERN.fullmatch(self.teams_channel_id):
+            raise ConfigError(
+                f"teams_channel_id must be URL-encoded as in the channel's link (19%3a...%40thread.tacv2), "
+                f"got {self.teams_channel_id!r}"
+            )
+        url = self.incident_webhook_url
+        if url and not re.fullmatch(r"https://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"incident_webhook_url must be an https:// URL or empty, got {url!r}")
+
+    def _check_analytics(self) -> None:
+        if self.athena_scan_limit_mb < MIN_ATHENA_SCAN_LIMIT_MB:
+            raise ConfigError(
+                f"athena_scan_limit_mb must be at least {MIN_ATHENA_SCAN_LIMIT_MB} (Athena's minimum "
+                f"BytesScannedCutoffPerQuery), got {self.athena_scan_limit_mb}"
+            )
+        arn = self.quicksight_principal_arn
+        if arn and not QUICKSIGHT_PRINCIPAL_PATTERN.fullmatch(arn):
+            raise ConfigError(
+                f"quicksight_principal_arn must be a QuickSight user or group ARN "
+                f"(arn:aws:quicksight:<region>:<account>:user/default/<name>) or empty, got {arn!r}"
+            )
+        if not 1 <= self.freshness_alarm_hours <= MAX_ALARM_WINDOW_HOURS:
+            raise ConfigError(
+                f"freshness_alarm_hours must be within [1, {MAX_ALARM_WINDOW_HOURS}] (an alarm evaluates at most "
+                f"7 days), got {self.freshness_alarm_hours}"
+            )
+
+    @property
+    def chat_channels(self) -> tuple[str, ...]:
+        """The chat applications alerts go to: ``Slack`` and/or ``Teams`` when their ids are set."""
+        return tuple(
+            name for name, key in (("Slack", self.slack_workspace_id), ("Teams", self.teams_tenant_id)) if key
+        )
 
     def _check_deploy_time_limits(self) -> None:
         """Refuse, at synth, values CloudFormation would only reject 30 minutes into a deploy."""
@@ -308,6 +381,15 @@ class ResourceNames:
     def alarm_prefix(self) -> str:
         """Every alarm of the stack is named ``<alarm_prefix><purpose>``."""
         return f"{self.prefix}-"
+
+    @property
+    def chat_channel_configuration(self) -> str:
+        """AWS Chatbot configuration names (1-128 characters): ``<prefix>-alerts-<slack|teams>``."""
+        return f"{self.prefix}-alerts"
+
+    @property
+    def athena_workgroup(self) -> str:
+        return f"{self.prefix}-analytics"
 
     @property
     def glue_security_configuration(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnResource, Duration
+from aws_cdk import Aws, CfnResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
@@ -16,6 +16,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+import music_contract as contract
 from infra.alerting import TopicTarget
 from infra.config import ResourceNames
 
@@ -23,6 +24,7 @@ from infra.config import ResourceNames
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 MWAA_NAMESPACE = "AmazonMWAA"
 FIVE_MINUTES = Duration.minutes(5)
+ONE_HOUR = Duration.hours(1)
 # Without a scheduler heartbeat this long, the alarm fires. Longer than an MWAA environment update
 # (the scheduler is replaced and publishes nothing meanwhile), short enough to catch a dead one.
 HEARTBEAT_SILENCE = Duration.hours(1)
@@ -46,6 +48,46 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
         statistic="Sum",
         period=FIVE_MINUTES,
         label=label,
+    )
+
+
+def glue_job_run_console_url(region: str, job_name: str, job_run_id: str) -> str:
+    """The Glue console's page of one job run (Glue Studio's job run details), the link Airflow's
+    Amazon provider shows for a Glue run (apache/airflow providers/amazon, GlueJobRunDetailsLink:
+    ``gluestudio/home?region=<region>#/job/<job name>/run/<run id>``)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
+        f"#/job/{job_name}/run/{job_run_id}"
+    )
+
+
+def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTargetInput:
+    """A failed Glue run as an AWS Chatbot custom notification (version 1.0, source custom:
+    docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot drops SNS messages in
+    no format it knows, and renders this one in Slack/Teams; e-mail and an incident tool get the same
+    JSON, whose ``title`` is the one line that says what failed, where and which run."""
+    detail = events.EventField.from_path
+    run_id, state = detail("$.detail.jobRunId"), detail("$.detail.state")
+    url = glue_job_run_console_url(Aws.REGION, job_name, run_id)
+    return events.RuleTargetInput.from_object(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": detail("$.id"),
+            "content": {
+                "textType": "client-markdown",
+                "title": f"[{names.env_name}] Glue job run {state}: {job_name} run {run_id}",
+                "description": f"{detail('$.detail.message')}",
+                "nextSteps": [f"Open the run: {url}"],
+                "keywords": [names.env_name, "glue", state],
+            },
+            "metadata": {
+                "summary": f"[{names.env_name}] {job_name} {state}",
+                "eventType": "GlueJobRunFailed",
+                "relatedResources": [url],
+                "additionalContext": {"environment": names.env_name, "jobRunId": run_id},
+            },
+        }
     )
 
 
@@ -127,6 +169,47 @@ class MwaaMetricFactory:
         return self._metric("RunningTasks", "Executor", "Maximum", "Running tasks")
 
 
+class PipelineMetricFactory:
+    """The metrics the DAG publishes once per run (namespace ``contract.METRIC_NAMESPACE``, dimension
+    ``Environment``; names, units and meaning in docs/DESIGN.md "Pipeline metrics")."""
+
+    def __init__(self, env_name: str) -> None:
+        self.env_name = env_name
+
+    def metric(self, metric_name: str, statistic: str, period: Duration, label: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=contract.METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={contract.METRIC_DIMENSION_ENVIRONMENT: self.env_name},
+            statistic=statistic,
+            period=period,
+            label=label,
+        )
+
+    def freshness_hours(self, period: Duration = ONE_HOUR) -> cloudwatch.Metric:
+        return self.metric(
+            contract.METRIC_KPI_FRESHNESS_HOURS, "Maximum", period, "Newest complete KPI date: age (h)"
+        )
+
+    def data_quality(self) -> list[cloudwatch.IMetric]:
+        """Rows read, accepted, rejected and duplicates, summed per day."""
+        labels = {
+            contract.METRIC_ROWS_READ: "Rows read",
+            contract.METRIC_ROWS_ACCEPTED: "Rows accepted",
+            contract.METRIC_ROWS_REJECTED: "Rows rejected",
+            contract.METRIC_DUPLICATE_ROWS: "Duplicate rows",
+        }
+        return [self.metric(name, "Sum", Duration.days(1), label) for name, label in labels.items()]
+
+    def glue_execution_seconds(self) -> cloudwatch.Metric:
+        return self.metric(
+            contract.METRIC_GLUE_EXECUTION_SECONDS, "Sum", Duration.days(1), "Glue execution (s)"
+        )
+
+    def glue_dpu_seconds(self) -> cloudwatch.Metric:
+        return self.metric(contract.METRIC_GLUE_DPU_SECONDS, "Sum", Duration.days(1), "Glue DPU-seconds")
+
+
 @dataclass(frozen=True)
 class AlarmProps:
     """One alarm: its name's suffix, what it says, and when it fires."""
@@ -191,6 +274,8 @@ class MonitoringProps:
     # once it is available, not during its create.
     mwaa_environment_name: str
     mwaa_environment: CfnResource
+    # Alarm when the newest complete KPI date is older than this (`freshness_alarm_hours`).
+    freshness_alarm_hours: int
 
 
 class Monitoring(Construct):
@@ -202,8 +287,11 @@ class Monitoring(Construct):
         glue = GlueJobMetricFactory(props.glue_job_name, self.glue_failure_rule)
         table = DynamoTableMetricFactory(props.kpi_table)
         mwaa = MwaaMetricFactory(props.mwaa_environment_name)
+        pipeline = PipelineMetricFactory(props.names.env_name)
         self.alarms = self._alarms(props, glue, table, mwaa)
+        self.alarms["kpi_freshness"] = self._freshness_alarm(props, pipeline)
         self.dashboard = self._dashboard(props, glue, table, mwaa)
+        self._add_pipeline_widgets(props, pipeline)
 
     def _glue_failure_rule(self, props: MonitoringProps) -> events.Rule:
         """Every FAILED, TIMEOUT or ERROR end of the job, as a message on the alert topic."""
@@ -218,16 +306,7 @@ class Monitoring(Construct):
                 detail={"jobName": [props.glue_job_name], "state": list(GLUE_FAILURE_STATES)},
             ),
         )
-        detail = events.EventField.from_path
-        rule.add_target(
-            TopicTarget(
-                props.topic,
-                events.RuleTargetInput.from_text(
-                    f"Glue job {detail('$.detail.jobName')} run {detail('$.detail.jobRunId')} ended "
-                    f"{detail('$.detail.state')}: {detail('$.detail.message')}"
-                ),
-            )
-        )
+        rule.add_target(TopicTarget(props.topic, glue_failure_message(props.names, props.glue_job_name)))
         return rule
 
     def _alarms(
@@ -277,6 +356,48 @@ class Monitoring(Construct):
         for alarm in (alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]):
             alarm.node.add_dependency(props.mwaa_environment)
         return alarms
+
+    def _freshness_alarm(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> cloudwatch.Alarm:
+        """Fires when a run reports KPIs older than ``freshness_alarm_hours``, or when no run reported
+        anything for that long. Missing data breaches: the DAG publishes the age once per run, and
+        without a run the age only grows, so a window as long as the limit without a datum means the
+        KPIs are at least that stale (a dead scheduler, a paused DAG, failing runs). A new environment
+        is in ALARM until its first run: it has no KPIs yet. One period as long as the limit (at most
+        7 days: Period x EvaluationPeriods, PutMetricAlarm)."""
+        hours = props.freshness_alarm_hours
+        return AlarmFactory(self, props.names, props.topic).alarm(
+            "KpiFreshnessAlarm",
+            pipeline.freshness_hours(Duration.hours(hours)),
+            AlarmProps(
+                "kpi-freshness",
+                f"{props.names.prefix}: the newest complete KPI date is older than {hours} hours, "
+                f"or no run reported for {hours} hours",
+                threshold=hours,
+                missing_data_breaches=True,
+            ),
+        )
+
+    def _add_pipeline_widgets(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> None:
+        """The per-run metrics the DAG publishes: freshness, data quality, Glue time and DPU-seconds."""
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="KPI freshness (hours)",
+                left=[pipeline.freshness_hours()],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(value=props.freshness_alarm_hours, label="alarm")
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Data quality per day (rows)", left=pipeline.data_quality(), width=8
+            ),
+            cloudwatch.GraphWidget(
+                title="Glue per day: execution time and DPU-seconds",
+                left=[pipeline.glue_execution_seconds()],
+                right=[pipeline.glue_dpu_seconds()],
+                width=8,
+            ),
+        )
 
     def _dashboard(
         self,

@@ -410,6 +410,14 @@ class MwaaEnvironment(Construct):
             iam.PolicyStatement(
                 sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic.topic_arn]
             ),
+            # The per-run metrics (docs/DESIGN.md "Pipeline metrics"), to the pipeline's namespace only:
+            # PutMetricData has no resource type; cloudwatch:namespace scopes it.
+            iam.PolicyStatement(
+                sid="PublishPipelineMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
+            ),
         ]
 
     def _acknowledge_findings(self, props: MwaaEnvironmentProps) -> None:

@@ -59,9 +59,9 @@ def _logical_id_ref(construct: IConstruct) -> str:
     return f"<{Stack.of(construct).get_logical_id(construct.node.default_child)}.Arn>"
 
 
-def objects_of(bucket: IConstruct) -> str:
-    """How cdk-nag writes a bucket's objects (``<bucket ARN>/*``) in an IAM5 finding id."""
-    return f"Resource::{_logical_id_ref(bucket)}/*"
+def objects_of(bucket: IConstruct, prefix: str = "") -> str:
+    """How cdk-nag writes a bucket's objects (``<bucket ARN>/<prefix>*``) in an IAM5 finding id."""
+    return f"Resource::{_logical_id_ref(bucket)}/{prefix}*"
 
 
 def acknowledge_cdk_provided(stack: Stack, source_bucket: IConstruct) -> None:

@@ -12,7 +12,9 @@ from pathlib import Path
 from aws_cdk import Aws, CfnOutput, Stack, Tags
 from constructs import Construct
 
+from infra.alert_channels import AlertChannels, AlertChannelsProps
 from infra.alerting import Alerting, AlertingProps
+from infra.analytics import Analytics, AnalyticsProps
 from infra.catalog import Catalog, CatalogProps
 from infra.config import PROJECT, PipelineConfig
 from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
@@ -22,6 +24,7 @@ from infra.monitoring import Monitoring, MonitoringProps
 from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
 from infra.network import Network, NetworkProps
 from infra.packaging import dag_folder_packages, glue_job_packages
+from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +97,33 @@ class MusicStreamsStack(Stack):
                 library_packages=glue_job_packages(source_root),
             ),
         )
+        self.analytics = Analytics(
+            self,
+            "Analytics",
+            AnalyticsProps(
+                config=config,
+                names=names,
+                data_bucket=self.storage.data_bucket,
+                key=self.storage.key,
+                database=self.catalog.database,
+            ),
+        )
+        # Optional: only with a QuickSight principal (the account's one-time subscription done).
+        self.quicksight = (
+            QuickSightDashboard(
+                self,
+                "QuickSight",
+                QuickSightDashboardProps(
+                    config=config, names=names, workgroup_name=self.analytics.workgroup.ref
+                ),
+            )
+            if config.quicksight_principal_arn
+            else None
+        )
         self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
+        self.alert_channels = AlertChannels(
+            self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
+        )
         self.network, self.mwaa = self._build_orchestration(config, source_root)
         self.monitoring = Monitoring(
             self,
@@ -106,6 +135,7 @@ class MusicStreamsStack(Stack):
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
                 mwaa_environment=self.mwaa.environment,
+                freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
         self.failed_create_cleanup = self._add_failed_create_cleanup()
@@ -189,6 +219,7 @@ class MusicStreamsStack(Stack):
             ),
             "AlertTopicArn": (self.alerting.topic.topic_arn, "SNS topic for alarms and Glue failures"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
+            "AthenaWorkGroupName": (self.analytics.workgroup.ref, "Athena workgroup with the saved queries"),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -97,6 +97,12 @@ class Storage(Construct):
                         prefix=contract.GLUE_TEMP_PREFIX,
                         expiration=Duration.days(contract.GLUE_TEMP_EXPIRATION_DAYS),
                     ),
+                    # Query results can be re-run; the workgroup writes them here (infra/analytics.py).
+                    s3.LifecycleRule(
+                        id="expire-athena-results",
+                        prefix=contract.ATHENA_RESULTS_PREFIX,
+                        expiration=Duration.days(contract.ATHENA_RESULTS_EXPIRATION_DAYS),
+                    ),
                     # The job removes its staging itself; this catches a run killed before it could.
                     # Longer than glue-temp: a sealed staged copy is what the next run publishes from.
                     s3.LifecycleRule(

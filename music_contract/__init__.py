@@ -5,7 +5,7 @@ repeating them; docs/DESIGN.md is the prose version. Plain Python (no Airflow, S
 so MWAA loads it from the DAG folder and Glue from the ``--extra-py-files`` zip (infra/packaging.py).
 
 Modules: `names` (DAG id, Variables, job arguments), `layout` (S3 layout, source columns, the run id
-rule and its keys), `manifest`, `tables` (curated tables, reject reasons), `items` (DynamoDB), and
+rule and its keys), `manifest`, `metrics` (CloudWatch), `tables` (curated tables, reject reasons, the reports table), `items` (DynamoDB), and
 `quality` (the data-quality report). Everything but `quality` is re-exported here:
 ``import music_contract as contract; contract.manifest_key(run_id)``.
 """
@@ -41,6 +41,8 @@ from music_contract.items import (
 )
 from music_contract.layout import (
     ARCHIVE_PREFIX,
+    ATHENA_RESULTS_EXPIRATION_DAYS,
+    ATHENA_RESULTS_PREFIX,
     CURATED_DAILY_GENRE_KPIS_PREFIX,
     CURATED_PREFIX,
     CURATED_STREAMS_PREFIX,
@@ -79,6 +81,18 @@ from music_contract.manifest import (
     Manifest,
     StreamObject,
 )
+from music_contract.metrics import (
+    METRIC_DIMENSION_ENVIRONMENT,
+    METRIC_DUPLICATE_ROWS,
+    METRIC_GLUE_DPU_SECONDS,
+    METRIC_GLUE_EXECUTION_SECONDS,
+    METRIC_KPI_FRESHNESS_HOURS,
+    METRIC_NAMESPACE,
+    METRIC_ROWS_ACCEPTED,
+    METRIC_ROWS_READ,
+    METRIC_ROWS_REJECTED,
+    RUN_METRICS,
+)
 from music_contract.names import (
     ARG_DATA_BUCKET,
     ARG_DATA_ROOT,
@@ -100,6 +114,8 @@ from music_contract.names import (
 )
 from music_contract.tables import (
     CURATED_TABLES,
+    DATA_QUALITY_REPORT_COLUMNS,
+    DATA_QUALITY_REPORTS_TABLE,
     REJECT_INVALID_LISTEN_TIME,
     REJECT_MISSING_TRACK_ID,
     REJECT_MISSING_USER_ID,
@@ -117,6 +133,8 @@ __all__ = [
     "ARG_MANIFEST_KEY",
     "ARG_MAX_REJECT_RATIO",
     "ARG_RUN_ID",
+    "ATHENA_RESULTS_EXPIRATION_DAYS",
+    "ATHENA_RESULTS_PREFIX",
     "AWS_CONN_ID",
     "CURATED_DAILY_GENRE_KPIS_PREFIX",
     "CURATED_PREFIX",
@@ -125,6 +143,8 @@ __all__ = [
     "CURATED_TOP_GENRES_PREFIX",
     "CURATED_TOP_SONGS_PREFIX",
     "DAG_ID",
+    "DATA_QUALITY_REPORTS_TABLE",
+    "DATA_QUALITY_REPORT_COLUMNS",
     "DEFAULT_DATABASE_NAME",
     "DEFAULT_MAX_REJECT_RATIO",
     "GLUE_TEMP_EXPIRATION_DAYS",
@@ -143,6 +163,15 @@ __all__ = [
     "KPI_MEASURES",
     "LOCAL_ASSETS_PREFIX",
     "MANIFESTS_PREFIX",
+    "METRIC_DIMENSION_ENVIRONMENT",
+    "METRIC_DUPLICATE_ROWS",
+    "METRIC_GLUE_DPU_SECONDS",
+    "METRIC_GLUE_EXECUTION_SECONDS",
+    "METRIC_KPI_FRESHNESS_HOURS",
+    "METRIC_NAMESPACE",
+    "METRIC_ROWS_ACCEPTED",
+    "METRIC_ROWS_READ",
+    "METRIC_ROWS_REJECTED",
     "PARTITION_COLUMN",
     "PIPELINE_VARIABLES",
     "QUARANTINE_PREFIX",
@@ -160,6 +189,7 @@ __all__ = [
     "REQUIRED_SONGS_COLUMNS",
     "REQUIRED_STREAMS_COLUMNS",
     "REQUIRED_USERS_COLUMNS",
+    "RUN_METRICS",
     "SONGS_COLUMNS",
     "SONGS_KEY",
     "SONGS_READ_COLUMNS",

@@ -97,3 +97,9 @@ def archive_key(raw_key: str, run_id: str, processed_at: datetime) -> str:
         raise ValueError(f"not a raw_data key: {raw_key!r}")
     day = processed_at.strftime("%Y/%m/%d")
     return f"{ARCHIVE_PREFIX}{day}/run_id={sanitize_run_id(run_id)}/{raw_key[len(RAW_PREFIX) :]}"
+
+
+# The stack's Athena workgroup writes query results here (SSE-KMS, expired after
+# ATHENA_RESULTS_EXPIRATION_DAYS days by a lifecycle rule): results are re-runnable, not data.
+ATHENA_RESULTS_PREFIX = "athena_results/"
+ATHENA_RESULTS_EXPIRATION_DAYS = 30

@@ -100,3 +100,22 @@ REJECT_REASONS = (
     REJECT_INVALID_LISTEN_TIME,
     REJECT_UNKNOWN_TRACK_ID,
 )
+
+# The Glue job's data-quality reports (`report_key`) as an Athena table over REPORTS_PREFIX: one
+# row per run, the report's own field names (pretty-printed JSON, read with the Ion SerDe).
+DATA_QUALITY_REPORTS_TABLE = "data_quality_reports"
+DATA_QUALITY_REPORT_COLUMNS = (
+    ("run_id", "string"),
+    ("status", "string"),
+    ("started_at", "string"),
+    ("finished_at", "string"),
+    ("rows_read", "bigint"),
+    ("rows_accepted", "bigint"),
+    ("rows_rejected", "bigint"),
+    ("reject_ratio", "double"),
+    ("rejected_by_reason", "map<string,bigint>"),
+    ("duplicates_dropped", "bigint"),
+    ("unknown_user_rows", "bigint"),
+    ("kpi_items_written", "bigint"),
+    ("error", "string"),
+)

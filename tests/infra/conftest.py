@@ -167,3 +167,32 @@ def prod(synthesized) -> Synthesized:
 @pytest.fixture(params=ENVIRONMENTS)
 def each_env(request, synthesized) -> Synthesized:
     return synthesized[request.param]
+
+
+# Every optional part switched on (chat channels, incident tool, QuickSight): one more synth of dev,
+# with the three policy packs, shared by the tests of those parts.
+OPTIONAL_PARTS = {
+    "slack_workspace_id": "T0123ABCD",
+    "slack_channel_id": "C0123ABCDE",
+    "teams_tenant_id": "11111111-1111-1111-1111-111111111111",
+    "teams_team_id": "22222222-2222-2222-2222-222222222222",
+    "teams_channel_id": "19%3aabc123%40thread.tacv2",
+    "incident_webhook_url": "https://events.pagerduty.com/integration/abc123/enqueue",
+    "quicksight_principal_arn": "arn:aws:quicksight:eu-west-1:111122223333:user/default/analyst",
+}
+
+
+@pytest.fixture(scope="session")
+def with_optional_parts(tmp_path_factory) -> Synthesized:
+    """dev with every optional key of `OPTIONAL_PARTS` set, synthesized with the three packs."""
+    from infra.application import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk-optional")
+    app, stack = build_app(context={**_context("dev"), **OPTIONAL_PARTS}, outdir=str(outdir))
+    error = None
+    try:
+        app.synth()
+    except RuntimeError as err:
+        error = str(err)
+    template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    return Synthesized("dev", stack, outdir, template, error, None)

@@ -14,7 +14,8 @@ def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
         t["Properties"]["TableInput"]["Name"]: t["Properties"]
         for t in each_env.resources("AWS::Glue::Table").values()
     }
-    assert set(tables) == set(contract.CURATED_TABLES)
+    # The data-quality reports table is infra/analytics.py's (tests/infra/test_analytics.py).
+    assert set(tables) == {*contract.CURATED_TABLES, contract.DATA_QUALITY_REPORTS_TABLE}
     for name, curated in contract.CURATED_TABLES.items():
         props = tables[name]
         assert props["DatabaseName"] == each_env.config.database_name

@@ -145,6 +145,8 @@ def physical_names(synth) -> dict[str, str]:
         candidates.append(props.get("DatabaseInput", {}).get("Name"))
         if resource["Type"] == "AWS::Glue::Table":
             candidates = [{"Fn::Join": [".", [props["DatabaseName"], props["TableInput"]["Name"]]]}]
+        if resource["Type"] == "AWS::Athena::NamedQuery":  # a saved query's name is its workgroup's
+            candidates = [{"Fn::Join": [".", [props["WorkGroup"], props["Name"]]]}]
         for candidate in candidates:
             if candidate is None:
                 continue

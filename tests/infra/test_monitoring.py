@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+import music_contract as contract
+from infra.application import build_app
+from infra.config import ConfigError, cdk_context
 from infra.monitoring import GLUE_FAILURE_STATES
 
 
@@ -44,4 +49,46 @@ def test_dashboard_shows_the_pipeline(each_env):
         "ConsumedWriteCapacityUnits",
         "QueuedTasks",
     ):
+        assert metric in body, metric
+
+
+def test_freshness_alarm_fires_above_the_configured_hours_or_without_a_run(each_env):
+    alarms = [a["Properties"] for a in each_env.resources("AWS::CloudWatch::Alarm").values()]
+    freshness = next(a for a in alarms if a["AlarmName"].endswith("-kpi-freshness"))
+    hours = each_env.config.freshness_alarm_hours
+    (query,) = freshness["Metrics"]
+    stat = query["MetricStat"]
+    assert stat["Metric"] == {
+        "Namespace": contract.METRIC_NAMESPACE,
+        "MetricName": contract.METRIC_KPI_FRESHNESS_HOURS,
+        "Dimensions": [{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": each_env.env}],
+    }
+    assert stat["Stat"] == "Maximum"
+    assert freshness["Threshold"] == hours
+    assert freshness["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # One window as long as the limit; no datum in it means no run for that long: stale.
+    assert stat["Period"] * freshness["EvaluationPeriods"] == hours * 3600
+    assert freshness["TreatMissingData"] == "breaching"
+
+
+def test_the_freshness_window_follows_the_key_up_to_seven_days(tmp_path):
+    from aws_cdk.assertions import Template
+
+    _, stack = build_app(
+        context={**cdk_context(), "freshness_alarm_hours": "168"}, outdir=str(tmp_path), nag=False
+    )
+    alarms = Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm")
+    logical_id = stack.get_logical_id(stack.monitoring.alarms["kpi_freshness"].node.default_child)
+    properties = alarms[logical_id]["Properties"]
+    assert properties["Metrics"][0]["MetricStat"]["Period"] == 168 * 3600
+    assert properties["Threshold"] == 168
+    with pytest.raises(ConfigError, match=r"freshness_alarm_hours must be within \[1, 168\]"):
+        build_app(
+            context={**cdk_context(), "freshness_alarm_hours": "169"}, outdir=str(tmp_path / "x"), nag=False
+        )
+
+
+def test_dashboard_shows_the_per_run_metrics(each_env):
+    body = json.dumps(each_env.only("AWS::CloudWatch::Dashboard")["DashboardBody"])
+    for metric in (contract.METRIC_KPI_FRESHNESS_HOURS, *contract.RUN_METRICS):
         assert metric in body, metric

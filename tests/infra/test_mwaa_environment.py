@@ -168,3 +168,16 @@ def test_mwaa_execution_role_is_scoped_to_this_environment(each_env):
     }
     kms = statement(policy, "UseEnvironmentKeyThroughServices")
     assert "kms:ViaService" in kms["Condition"]["StringEquals"]
+
+
+def test_the_dag_may_publish_metrics_to_the_pipeline_namespace_only(each_env):
+    import music_contract as contract
+
+    policy = policy_of(each_env, each_env.stack.mwaa.execution_policy)
+    publish = statement(policy, "PublishPipelineMetrics")
+    assert publish["Action"] == "cloudwatch:PutMetricData"
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}}
+    # Every PutMetricData grant of the role is held to a namespace.
+    for grant in policy["PolicyDocument"]["Statement"]:
+        if "cloudwatch:PutMetricData" in json.dumps(grant["Action"]):
+            assert "cloudwatch:namespace" in grant["Condition"]["StringEquals"]

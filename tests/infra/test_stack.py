@@ -30,7 +30,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::S3::Bucket": 3,
         "AWS::DynamoDB::Table": 1,
         "AWS::Glue::Database": 1,
-        "AWS::Glue::Table": len(contract.CURATED_TABLES),
+        "AWS::Glue::Table": len(contract.CURATED_TABLES) + 1,  # + the data-quality reports
         "AWS::Glue::SecurityConfiguration": 1,
         "AWS::Glue::Job": 1,
         "AWS::EC2::VPC": 1,
@@ -41,8 +41,10 @@ def test_every_resource_type_is_present(each_env):
         "Custom::CDKBucketDeployment": 3,  # dags/, requirements.txt, plugins.zip
         "AWS::SNS::Topic": 1,
         "AWS::Events::Rule": 1,
-        "AWS::CloudWatch::Alarm": 4,
+        "AWS::CloudWatch::Alarm": 5,
         "AWS::CloudWatch::Dashboard": 1,
+        "AWS::Athena::WorkGroup": 1,
+        "AWS::Athena::NamedQuery": 4,
     }
     template = Template.from_json(each_env.template)
     for resource_type, count in counts.items():

@@ -1,0 +1,127 @@
+"""infra/analytics.py: the Athena workgroup, the data-quality reports table and the saved queries.
+The templates come from the session's one synth per environment (conftest.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import music_contract as contract
+from infra.analytics import ION_SERDE, SAVED_QUERIES
+from infra.config import BYTES_PER_MB, ConfigError, PipelineConfig, cdk_context
+
+# What the saved queries use besides column names (everything else must be a column).
+SQL_WORDS = {"select", "from", "where", "and", "between", "order", "by", "asc", "desc"}
+
+
+def test_workgroup_enforces_encrypted_results_in_our_prefix_and_a_scan_limit(each_env):
+    workgroup = each_env.only("AWS::Athena::WorkGroup")
+    assert workgroup["Name"] == each_env.stack.names.athena_workgroup
+    settings = workgroup["WorkGroupConfiguration"]
+    assert settings["EnforceWorkGroupConfiguration"] is True
+    assert settings["BytesScannedCutoffPerQuery"] == each_env.config.athena_scan_limit_mb * BYTES_PER_MB
+    results = settings["ResultConfiguration"]
+    bucket_id = each_env.logical_id(each_env.stack.storage.data_bucket)
+    assert results["OutputLocation"] == {
+        "Fn::Join": ["", ["s3://", {"Ref": bucket_id}, f"/{contract.ATHENA_RESULTS_PREFIX}"]]
+    }
+    assert results["EncryptionConfiguration"] == {
+        "EncryptionOption": "SSE_KMS",
+        "KmsKey": {"Fn::GetAtt": [each_env.logical_id(each_env.stack.storage.key), "Arn"]},
+    }
+    # The results prefix expires: results are re-runnable, not data.
+    bucket = each_env.template["Resources"][bucket_id]["Properties"]
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-athena-results"]["Prefix"] == contract.ATHENA_RESULTS_PREFIX
+    assert rules["expire-athena-results"]["ExpirationInDays"] == contract.ATHENA_RESULTS_EXPIRATION_DAYS
+
+
+def test_the_data_quality_reports_are_a_table_over_reports(each_env):
+    tables = {
+        t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
+        for t in each_env.resources("AWS::Glue::Table").values()
+    }
+    descriptor = tables[contract.DATA_QUALITY_REPORTS_TABLE]["StorageDescriptor"]
+    assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == list(
+        contract.DATA_QUALITY_REPORT_COLUMNS
+    )
+    assert descriptor["SerdeInfo"]["SerializationLibrary"] == ION_SERDE
+    assert f"/{contract.REPORTS_PREFIX}" in json.dumps(descriptor["Location"])
+
+
+def test_the_reports_table_columns_are_fields_of_the_glue_jobs_report():
+    from dataclasses import fields
+
+    from music_contract.quality import DataQualityReport
+
+    written = {field.name for field in fields(DataQualityReport)}
+    assert {name for name, _ in contract.DATA_QUALITY_REPORT_COLUMNS} <= written
+
+
+def _catalog_columns(synth) -> dict[str, set[str]]:
+    """Glue table name -> its data and partition columns, from the synthesized template."""
+    columns = {}
+    for table in synth.resources("AWS::Glue::Table").values():
+        table_input = table["Properties"]["TableInput"]
+        names = [c["Name"] for c in table_input["StorageDescriptor"]["Columns"]]
+        names += [c["Name"] for c in table_input.get("PartitionKeys", [])]
+        columns[table_input["Name"]] = set(names)
+    return columns
+
+
+def test_every_saved_query_reads_columns_its_catalog_table_has(each_env):
+    catalog = _catalog_columns(each_env)
+    saved = [q["Properties"]["Name"] for q in each_env.resources("AWS::Athena::NamedQuery").values()]
+    assert sorted(saved) == sorted(q.name for q in SAVED_QUERIES)
+    workgroup_id = each_env.stack.get_logical_id(each_env.stack.analytics.workgroup)
+    for resource in each_env.resources("AWS::Athena::NamedQuery").values():
+        query = resource["Properties"]
+        assert query["Database"] == each_env.config.database_name
+        assert query["WorkGroup"] == {"Ref": workgroup_id}
+        sql = query["QueryString"]
+        (table,) = re.findall(r"\bFROM\s+(\w+)", sql, flags=re.IGNORECASE)
+        assert table in catalog, f"{query['Name']}: no catalog table {table!r}"
+        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", sql)} - SQL_WORDS - {table}
+        unknown = sorted(words - catalog[table])
+        assert not unknown, f"{query['Name']}: {table} has no column(s) {unknown}"
+
+
+def test_the_query_check_catches_an_unknown_column(each_env):
+    """The check above parses simply; make sure it would fail on a misspelt column."""
+    catalog = _catalog_columns(each_env)
+    words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", "SELECT genre, listens FROM top_genres")}
+    assert words - SQL_WORDS - {"top_genres"} - catalog["top_genres"] == {"listens"}
+
+
+def test_a_scan_limit_below_athenas_minimum_is_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"athena_scan_limit_mb must be at least 10"):
+        PipelineConfig.from_context({**cdk_context(), "athena_scan_limit_mb": "9"})
+
+
+def test_the_reader_policy_is_the_workgroup_the_catalog_our_prefixes_and_the_key_through_s3(each_env):
+    from tests.infra.policy_documents import statements
+
+    stack = each_env.stack
+    policy = each_env.template["Resources"][
+        stack.get_logical_id(stack.analytics.reader_policy.node.default_child)
+    ]
+    props = policy["Properties"]
+    assert props["ManagedPolicyName"] == f"{stack.names.prefix}-analytics-reader"
+    by_sid = {s["Sid"]: s for s in statements(props)}
+    assert f"workgroup/{stack.names.athena_workgroup}" in json.dumps(
+        by_sid["QueryThroughTheWorkGroup"]["Resource"]
+    )
+    read = json.dumps(by_sid["ReadTablesAndReports"]["Resource"])
+    assert f"/{contract.CURATED_PREFIX}*" in read
+    assert f"/{contract.REPORTS_PREFIX}*" in read
+    written = by_sid["WriteQueryResults"]
+    assert "s3:PutObject" in written["Action"]
+    assert f"/{contract.ATHENA_RESULTS_PREFIX}*" in json.dumps(written["Resource"])
+    # Nothing else of the bucket is writable, and the key only through S3.
+    writes = [s for s in statements(props) if "s3:PutObject" in json.dumps(s["Action"])]
+    assert writes == [written]
+    key = by_sid["UseTheDataKeyThroughS3"]
+    assert key["Resource"] == {"Fn::GetAtt": [each_env.logical_id(stack.storage.key), "Arn"]}
+    assert "kms:ViaService" in key["Condition"]["StringEquals"]
