@@ -30,7 +30,7 @@ NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger lock clean
+.PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger recompute replay lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -127,6 +127,16 @@ report: venv  ## Write the KPI report of a deployed environment (out/report.html
 
 trigger: venv  ## Trigger the deployed DAG through MWAA's InvokeRestApi and follow it.
 	$(BIN)/python -m ops.trigger $(TRIGGER_ARGS)
+
+# Reprocessing over `make trigger` (the DAG's params; docs/DESIGN.md, "Reprocess and backfill").
+# Extra trigger options still go in TRIGGER_ARGS, e.g. make replay FROM=... TO=... TRIGGER_ARGS="--env prod".
+recompute: venv  ## Recompute the KPIs of DATES from the curated events: make recompute DATES=2026-11-20,2026-11-21
+	@test -n "$(DATES)" || { echo "DATES is required: make recompute DATES=2026-11-20,2026-11-21" >&2; exit 2; }
+	$(BIN)/python -m ops.trigger --recompute-dates "$(DATES)" $(TRIGGER_ARGS)
+
+replay: venv  ## Replay the raw files archived FROM..TO (archive days) through the DAG: make replay FROM=2026-11-20 TO=2026-11-21
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "FROM and TO are required: make replay FROM=2026-11-20 TO=2026-11-21" >&2; exit 2; }
+	$(BIN)/python -m ops.trigger --replay-from "$(FROM)" --replay-to "$(TO)" $(TRIGGER_ARGS)
 
 bench: venv  ## Run the benchmarks and print one table (results also in BENCHMARKS.md).
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

@@ -3,7 +3,9 @@
 `validate_data_files` >> `validate_columns` >> `run_etl_job` >> `archive_raw_data`: check the
 reference files and list the stream batches into the run's manifest (no batches: the rest is
 skipped), check every header, run the Glue job on exactly that manifest, then archive exactly those
-objects. Variables: `bucket_name`, `glue_job_name`, `database_name`, `alert_topic_arn`; connection
+objects. Params (the trigger form; none for the normal run): `recompute_dates` recomputes those
+dates' KPIs from the curated events (no raw file listed, checked or archived); `replay_from` and
+`replay_to` replay the files archived on those days (left in the archive). Variables: `bucket_name`, `glue_job_name`, `database_name`, `alert_topic_arn`; connection
 `aws_conn`. The task logic lives in the `music_pipeline` package beside this file.
 """
 
@@ -17,6 +19,7 @@ import music_contract as contract
 from music_pipeline import tasks
 from music_pipeline.alerts import publish_failure_alert
 from music_pipeline.glue import RunGlueJobOperator
+from music_pipeline.run_params import dag_params
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -35,6 +38,7 @@ DEFAULT_ARGS = {
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params=dag_params(),
     tags=["music", "kpis", "glue", "dynamodb"],
     doc_md=__doc__,
 )

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 _JOB_ARGUMENTS = {
     contract.ARG_DATA_BUCKET, contract.ARG_DATA_ROOT, contract.ARG_MANIFEST_KEY, contract.ARG_RUN_ID,
     contract.ARG_DATABASE_NAME, contract.ARG_KPI_TABLE, contract.ARG_MAX_REJECT_RATIO,
+    contract.ARG_RECOMPUTE_DATES,
 }  # fmt: skip
 
 
@@ -64,7 +65,7 @@ class GlueScriptRunner:
         values["data_root"] = mirror.as_uri()
         run_id = contract.sanitize_run_id(arguments[contract.ARG_RUN_ID])
         try:
-            self._download_inputs(bucket, arguments[contract.ARG_MANIFEST_KEY], mirror)
+            self._download_inputs(bucket, arguments.get(contract.ARG_MANIFEST_KEY), mirror)
             log.info("Glue job %s: running compute_kpis on local Spark (data root %s)", job_name, mirror)
             result = run_job(self.spark, arguments_from(values))
             log.info("Glue job %s succeeded: %s", job_name, result.summary)
@@ -85,14 +86,18 @@ class GlueScriptRunner:
             shutil.rmtree(mirror, ignore_errors=True)
 
     @staticmethod
-    def _download_inputs(bucket: str, manifest_key: str, mirror: Path) -> None:
-        """The manifest, the files it names that still exist, and the curated store."""
+    def _download_inputs(bucket: str, manifest_key: str | None, mirror: Path) -> None:
+        """The manifest, the files it names that still exist, and the curated store (a recompute
+        run, with no manifest: the reference files and the curated store)."""
         mirror.mkdir(parents=True, exist_ok=True)
-        bucket_mirror.download(bucket, mirror, keys=[manifest_key])
-        manifest = contract.Manifest.from_json((mirror / manifest_key).read_text())
         present = set(bucket_mirror.existing_keys(bucket, contract.REFERENCE_PREFIX))
-        present |= set(bucket_mirror.existing_keys(bucket, contract.RAW_PREFIX))
-        wanted = [*manifest.reference.values(), *(s.key for s in manifest.streams)]
+        wanted = [contract.USERS_KEY, contract.SONGS_KEY]
+        if manifest_key:
+            bucket_mirror.download(bucket, mirror, keys=[manifest_key])
+            manifest = contract.Manifest.from_json((mirror / manifest_key).read_text())
+            present |= set(bucket_mirror.existing_keys(bucket, contract.RAW_PREFIX))
+            present |= set(bucket_mirror.existing_keys(bucket, contract.ARCHIVE_PREFIX))
+            wanted = [*manifest.reference.values(), *(s.key for s in manifest.streams)]
         # A file gone from the bucket stays absent locally, so the job reports it as it would on Glue.
         bucket_mirror.download(
             bucket,

@@ -66,13 +66,14 @@ class LocalPipeline:
             uploaded.append(key)
         return uploaded
 
-    def run(self) -> RunOutcome:
-        """Trigger one run of the DAG and wait for it to end; never raises for a failed run."""
+    def run(self, conf: dict | None = None) -> RunOutcome:
+        """Trigger one run of the DAG (with `conf`, its params) and wait for it to end; never raises
+        for a failed run."""
         self.stack.apply_airflow_variables()
         dag = load_dag()
         make_fast(dag)
         with local_glue_jobs(self.glue_runner, self.stack.names.account, self.stack.names.region):
-            dag_run = dag.test()
+            dag_run = dag.test(run_conf=conf)
         task_states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
         outcome = RunOutcome(dag_run.run_id, str(dag_run.state), task_states)
         outcome.archived_keys = self.archived_keys(outcome.safe_run_id)

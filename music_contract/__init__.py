@@ -5,7 +5,8 @@ repeating them; docs/DESIGN.md is the prose version. Plain Python (no Airflow, S
 so MWAA loads it from the DAG folder and Glue from the ``--extra-py-files`` zip (infra/packaging.py).
 
 Modules: `names` (DAG id, Variables, job arguments), `layout` (S3 layout, source columns, the run id
-rule and its keys), `manifest`, `metrics` (CloudWatch), `tables` (curated tables, reject reasons, the reports table), `items` (DynamoDB), and
+rule and its keys), `manifest`, `metrics` (CloudWatch), `tables` (curated tables, reject reasons, the reports table), `items` (DynamoDB), `reprocess`
+(recompute and replay params), and
 `quality` (the data-quality report). Everything but `quality` is re-exported here:
 ``import music_contract as contract; contract.manifest_key(run_id)``.
 """
@@ -69,7 +70,9 @@ from music_contract.layout import (
     USERS_COLUMNS,
     USERS_KEY,
     USERS_READ_COLUMNS,
+    archive_day_prefix,
     archive_key,
+    is_archived_stream_key,
     is_stream_key,
     manifest_key,
     quarantine_prefix,
@@ -100,6 +103,7 @@ from music_contract.names import (
     ARG_KPI_TABLE,
     ARG_MANIFEST_KEY,
     ARG_MAX_REJECT_RATIO,
+    ARG_RECOMPUTE_DATES,
     ARG_RUN_ID,
     AWS_CONN_ID,
     DAG_ID,
@@ -111,6 +115,15 @@ from music_contract.names import (
     VAR_DATABASE_NAME,
     VAR_GLUE_JOB_NAME,
     VAR_GLUE_SCRIPT_LOCATION,
+)
+from music_contract.reprocess import (
+    MAX_RECOMPUTE_DATES,
+    MAX_REPLAY_DAYS,
+    PARAM_RECOMPUTE_DATES,
+    PARAM_REPLAY_FROM,
+    PARAM_REPLAY_TO,
+    parse_recompute_dates,
+    replay_days,
 )
 from music_contract.tables import (
     CURATED_TABLES,
@@ -132,6 +145,7 @@ __all__ = [
     "ARG_KPI_TABLE",
     "ARG_MANIFEST_KEY",
     "ARG_MAX_REJECT_RATIO",
+    "ARG_RECOMPUTE_DATES",
     "ARG_RUN_ID",
     "ATHENA_RESULTS_EXPIRATION_DAYS",
     "ATHENA_RESULTS_PREFIX",
@@ -163,6 +177,8 @@ __all__ = [
     "KPI_MEASURES",
     "LOCAL_ASSETS_PREFIX",
     "MANIFESTS_PREFIX",
+    "MAX_RECOMPUTE_DATES",
+    "MAX_REPLAY_DAYS",
     "METRIC_DIMENSION_ENVIRONMENT",
     "METRIC_DUPLICATE_ROWS",
     "METRIC_GLUE_DPU_SECONDS",
@@ -172,6 +188,9 @@ __all__ = [
     "METRIC_ROWS_ACCEPTED",
     "METRIC_ROWS_READ",
     "METRIC_ROWS_REJECTED",
+    "PARAM_RECOMPUTE_DATES",
+    "PARAM_REPLAY_FROM",
+    "PARAM_REPLAY_TO",
     "PARTITION_COLUMN",
     "PIPELINE_VARIABLES",
     "QUARANTINE_PREFIX",
@@ -214,12 +233,16 @@ __all__ = [
     "CuratedTable",
     "Manifest",
     "StreamObject",
+    "archive_day_prefix",
     "archive_key",
     "date_pk",
     "genre_sk",
+    "is_archived_stream_key",
     "is_stream_key",
     "manifest_key",
+    "parse_recompute_dates",
     "quarantine_prefix",
+    "replay_days",
     "report_key",
     "sanitize_run_id",
     "staging_prefix",

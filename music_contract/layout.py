@@ -4,7 +4,7 @@ keys derived from it (docs/DESIGN.md, "S3 data bucket layout", "Source files")."
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 # --- S3 layout (keys relative to the data bucket) -----------------------------------------
 USERS_KEY = "reference_data/users/users.csv"
@@ -95,8 +95,18 @@ def archive_key(raw_key: str, run_id: str, processed_at: datetime) -> str:
     """
     if not raw_key.startswith(RAW_PREFIX):
         raise ValueError(f"not a raw_data key: {raw_key!r}")
-    day = processed_at.strftime("%Y/%m/%d")
-    return f"{ARCHIVE_PREFIX}{day}/run_id={sanitize_run_id(run_id)}/{raw_key[len(RAW_PREFIX) :]}"
+    day = archive_day_prefix(processed_at)
+    return f"{day}run_id={sanitize_run_id(run_id)}/{raw_key[len(RAW_PREFIX) :]}"
+
+
+def archive_day_prefix(day: date) -> str:
+    """``archived_data/YYYY/MM/DD/``: every file archived on `day` (UTC), by any run (a replay lists it)."""
+    return f"{ARCHIVE_PREFIX}{day.strftime('%Y/%m/%d')}/"
+
+
+def is_archived_stream_key(key: str) -> bool:
+    """True for an archived stream batch: a ``.csv`` object under ``archived_data/``."""
+    return key.startswith(ARCHIVE_PREFIX) and key.lower().endswith(".csv")
 
 
 # The stack's Athena workgroup writes query results here (SSE-KMS, expired after

@@ -30,3 +30,5 @@ ARG_RUN_ID = "--run_id"
 ARG_DATABASE_NAME = "--database_name"
 ARG_KPI_TABLE = "--kpi_table"
 ARG_MAX_REJECT_RATIO = "--max_reject_ratio"
+# Recompute mode (instead of --manifest_key): comma-separated YYYY-MM-DD dates (music_contract.reprocess).
+ARG_RECOMPUTE_DATES = "--recompute_dates"

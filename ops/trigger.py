@@ -2,6 +2,8 @@
 
     make trigger                                   # dev environment, empty conf
     make trigger TRIGGER_ARGS="--env prod --conf '{\\"note\\": \\"backfill\\"}'"
+    make recompute DATES=2026-11-20,2026-11-21     # --recompute-dates: the DAG's recompute_dates param
+    make replay FROM=2026-11-20 TO=2026-11-21      # --replay-from/--replay-to: replay_from/replay_to
     python -m ops.trigger --env dev --unpause
 
 The calls go to Airflow 3's REST API v2 (MWAA adds the ``/api/v2`` prefix) with your AWS credentials.
@@ -150,6 +152,22 @@ class MwaaDagRuns:
             sleep(poll_seconds)
 
 
+def reprocess_conf(recompute_dates: str | None, replay_from: str | None, replay_to: str | None) -> dict:
+    """The DAG params of a recompute or a replay, checked here with the DAG's own rules
+    (`music_contract.reprocess`) so a bad date fails before any call; Airflow checks them again."""
+    conf: dict[str, Any] = {}
+    if recompute_dates is not None:
+        conf[contract.PARAM_RECOMPUTE_DATES] = list(contract.parse_recompute_dates(recompute_dates))
+    if replay_from is not None or replay_to is not None:
+        contract.replay_days(replay_from, replay_to)
+        conf |= {contract.PARAM_REPLAY_FROM: replay_from, contract.PARAM_REPLAY_TO: replay_to}
+    if contract.PARAM_RECOMPUTE_DATES in conf and contract.PARAM_REPLAY_FROM in conf:
+        raise ValueError(
+            "recompute_dates and replay_from/replay_to: one kind of reprocessing per run, not both"
+        )
+    return conf
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make trigger", description=__doc__.split("\n")[0])
     parser.add_argument("--env", default="dev", help="environment name in cdk.json (default: dev)")
@@ -163,6 +181,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--poll-seconds", type=float, default=30)
     parser.add_argument("--timeout-minutes", type=float, default=180)
     parser.add_argument("--no-wait", action="store_true", help="trigger and return without following")
+    parser.add_argument(
+        "--recompute-dates",
+        help="recompute these dates' KPIs from the curated events (YYYY-MM-DD,YYYY-MM-DD,...)",
+    )
+    parser.add_argument("--replay-from", help="replay the raw files archived from this day (YYYY-MM-DD)")
+    parser.add_argument("--replay-to", help="... to this day, included (YYYY-MM-DD)")
     args = parser.parse_args(argv)
     try:
         args.conf = json.loads(args.conf)
@@ -170,6 +194,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--conf is not valid JSON: {err}")
     if not isinstance(args.conf, dict):
         parser.error('--conf must be a JSON object, e.g. \'{"key": "value"}\'')
+    try:
+        args.conf.update(reprocess_conf(args.recompute_dates, args.replay_from, args.replay_to))
+    except ValueError as err:
+        parser.error(str(err))
     try:
         args.run_id = check_run_id(args.run_id) if args.run_id is not None else default_run_id()
     except ValueError as err:

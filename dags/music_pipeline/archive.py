@@ -36,6 +36,10 @@ class Outcome(enum.StrEnum):
     MISSING = "missing"  # neither in raw_data/ nor in the archive: an error
 
 
+# The summary's count of replayed manifest objects, already under archived_data/ and left there.
+LEFT_IN_ARCHIVE = "left_in_archive"
+
+
 class ArchiveError(RuntimeError):
     """Some manifest objects could not be archived; the message names each one and why."""
 

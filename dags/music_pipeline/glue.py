@@ -36,7 +36,7 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.sdk.exceptions import AirflowFailException
 
 import music_contract as contract
-from music_pipeline import variables
+from music_pipeline import run_params, variables
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
 # Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is
@@ -144,12 +144,19 @@ class RunGlueJobOperator(GlueJobOperator):
         )
         self.manifest_key = manifest_key
 
-    def job_arguments(self, run_id: str) -> dict[str, str]:
-        """The run's Glue arguments (on top of the job's default arguments set by the stack)."""
+    def job_arguments(self, run_id: str, params: Any = None) -> dict[str, str]:
+        """The run's Glue arguments (on top of the job's default arguments set by the stack): the
+        manifest, or in a recompute run (the `recompute_dates` param) ``--recompute_dates`` instead."""
         if not self.manifest_key:
             raise ValueError("run_etl_job got no manifest key from validate_data_files")
+        request = run_params.run_request(params or {})
+        source = (
+            {contract.ARG_RECOMPUTE_DATES: ",".join(request.recompute_dates)}
+            if request.mode is run_params.Mode.RECOMPUTE
+            else {contract.ARG_MANIFEST_KEY: str(self.manifest_key)}
+        )
         return {
-            contract.ARG_MANIFEST_KEY: str(self.manifest_key),
+            **source,
             contract.ARG_RUN_ID: contract.sanitize_run_id(run_id),
             contract.ARG_DATABASE_NAME: variables.database_name(),
         }
@@ -157,7 +164,7 @@ class RunGlueJobOperator(GlueJobOperator):
     def execute(self, context: Any) -> str:
         if not self.job_name:  # the template rendered empty: the Variable is not set
             raise variables.missing(contract.VAR_GLUE_JOB_NAME)
-        self.script_args = self.job_arguments(context["run_id"])
+        self.script_args = self.job_arguments(context["run_id"], context.get("params"))
         if context["ti"].try_number > 1:
             self._job_run_id = find_active_run(
                 self.hook, self.job_name, self.script_args[contract.ARG_RUN_ID]

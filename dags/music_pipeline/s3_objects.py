@@ -7,8 +7,8 @@ and benchmarks can hand in a client they instrument.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -81,6 +81,18 @@ def list_stream_objects(s3_client: Any, bucket: str) -> Iterator[contract.Stream
         for item in page.get("Contents", []):
             if contract.is_stream_key(item["Key"]):
                 yield contract.StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
+
+
+def list_archived_stream_objects(
+    s3_client: Any, bucket: str, days: Iterable[date]
+) -> Iterator[contract.StreamObject]:
+    """Every stream batch archived on `days` (``archived_data/YYYY/MM/DD/``, any run), for a replay."""
+    paginator = s3_client.get_paginator("list_objects_v2")
+    for day in days:
+        for page in paginator.paginate(Bucket=bucket, Prefix=contract.archive_day_prefix(day)):
+            for item in page.get("Contents", []):
+                if contract.is_archived_stream_key(item["Key"]):
+                    yield contract.StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
 
 
 def build_manifest(

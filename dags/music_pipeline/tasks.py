@@ -14,7 +14,8 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
 import music_contract as contract
-from music_pipeline import archive, s3_objects, validation, variables
+from music_pipeline import archive, run_params, s3_objects, validation, variables
+from music_pipeline.run_params import Mode
 
 log = logging.getLogger(__name__)
 
@@ -28,26 +29,41 @@ def s3_client(max_pool_connections: int = 10) -> Any:
     return hook.get_conn()
 
 
+def current_request() -> run_params.RunRequest:
+    """The run the DAG run's params ask for (`run_params`); a bad combination fails at once."""
+    try:
+        return run_params.run_request(get_current_context()["params"])
+    except ValueError as err:
+        raise AirflowFailException(f"DAG run params: {err}") from err
+
+
 def validate_data_files() -> str | None:
     """Check both reference files, list the stream files, write the run's manifest.
 
     Returns the manifest key, or None when there is no stream file (a short-circuit: the rest of the
-    run is skipped, and the run does not fail).
+    run is skipped, and the run does not fail). A replay lists the files archived on its days instead
+    of ``raw_data/``; a recompute lists nothing and returns its dates (comma-separated: what the
+    Glue job's ``--recompute_dates`` gets).
     """
     run_id = get_current_context()["run_id"]
+    request = current_request()
     bucket = variables.required(contract.VAR_BUCKET_NAME)
     client = s3_client()
     try:
         reference = s3_objects.check_reference_files(client, bucket)
     except s3_objects.ReferenceFilesError as err:
         raise AirflowFailException(str(err)) from err
-    streams = list(s3_objects.list_stream_objects(client, bucket))
+    if request.mode is Mode.RECOMPUTE:
+        log.info("Recompute of %s from the curated events: no raw file to list", request.recompute_dates)
+        return ",".join(request.recompute_dates)
+    if request.mode is Mode.REPLAY:
+        streams = list(s3_objects.list_archived_stream_objects(client, bucket, request.replay_days))
+        where = f"{contract.archive_day_prefix(request.replay_days[0])}..{request.replay_days[-1]}"
+    else:
+        streams = list(s3_objects.list_stream_objects(client, bucket))
+        where = contract.RAW_PREFIX
     if not streams:
-        log.info(
-            "No stream files under s3://%s/%s: nothing to process, skipping the run",
-            bucket,
-            contract.RAW_PREFIX,
-        )
+        log.info("No stream files under s3://%s/%s: nothing to process, skipping the run", bucket, where)
         return None
     manifest = s3_objects.build_manifest(bucket, run_id, streams, reference)
     key = s3_objects.write_manifest(client, manifest)
@@ -58,6 +74,9 @@ def validate_data_files() -> str | None:
 
 def validate_columns(manifest_key: str) -> int:
     """Check the header of both reference files and every manifest stream; returns how many passed."""
+    if current_request().mode is Mode.RECOMPUTE:
+        log.info("Recompute: no stream file to check (the curated events were checked when ingested)")
+        return 0
     bucket = variables.required(contract.VAR_BUCKET_NAME)
     client = s3_client(max_pool_connections=validation.HEADER_READ_THREADS)
     manifest = s3_objects.read_manifest(client, bucket, manifest_key)
@@ -70,13 +89,24 @@ def validate_columns(manifest_key: str) -> int:
 
 
 def archive_raw_data(manifest_key: str) -> dict[str, int]:
-    """Move exactly the manifest's stream objects to ``archived_data/``; returns counts by outcome."""
+    """Move exactly the manifest's stream objects to ``archived_data/``; returns counts by outcome.
+
+    A replayed file is already archived: it stays where it is (never in both places, never in
+    neither). A recompute has no raw file: nothing to do.
+    """
+    if current_request().mode is Mode.RECOMPUTE:
+        log.info("Recompute: no raw file to archive")
+        return {}
     bucket = variables.required(contract.VAR_BUCKET_NAME)
     client = s3_client(max_pool_connections=archive.ARCHIVE_THREADS)
     manifest = s3_objects.read_manifest(client, bucket, manifest_key)
-    report = archive.archive_manifest(client, manifest)
+    raw = [s for s in manifest.streams if contract.is_stream_key(s.key)]
+    report = archive.archive_manifest(client, manifest, streams=raw)
     if report.count(archive.Outcome.CHANGED):
         changed = [k for k, o in report.outcomes.items() if o is archive.Outcome.CHANGED]
         log.warning("Changed since the manifest, left in raw_data/ for the next run: %s", changed)
-    log.info("Archive: %s", report.summary())
-    return report.summary()
+    summary = report.summary()
+    if len(raw) < len(manifest.streams):
+        summary[archive.LEFT_IN_ARCHIVE] = len(manifest.streams) - len(raw)
+    log.info("Archive: %s", summary)
+    return summary

@@ -3,6 +3,10 @@
     load_inputs -> validate_lines -> count_quality -> quarantine_and_check_ratio
     -> merge_into_curated -> compute_kpis -> publish
 
+or, in recompute mode (``--recompute_dates`` instead of ``--manifest_key``; docs/DESIGN.md,
+"Reprocess and backfill"): load_songs -> read_curated_events -> compute_kpis -> publish (the KPI
+tables only: the curated events are the input, left as they are).
+
 The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
 reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it
 touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on. What a
@@ -70,12 +74,13 @@ class RejectRatioExceeded(DataError):
 @dataclass(frozen=True)
 class JobArguments:
     data_bucket: str
-    manifest_key: str
+    manifest_key: str  # "" in recompute mode
     run_id: str
     kpi_table: str
     database_name: str = contract.DEFAULT_DATABASE_NAME
     data_root: str | None = None
     max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
+    recompute_dates: tuple[str, ...] = ()  # recompute mode when set
 
     @property
     def root(self) -> str:
@@ -87,7 +92,9 @@ class JobArguments:
 
 
 REQUIRED_ARGUMENTS = ("data_bucket", "manifest_key", "run_id", "database_name", "kpi_table")
-OPTIONAL_ARGUMENTS = ("data_root", "max_reject_ratio")
+OPTIONAL_ARGUMENTS = ("data_root", "max_reject_ratio", "recompute_dates")
+# In recompute mode there is no manifest: --recompute_dates replaces --manifest_key.
+RECOMPUTE_REPLACES = "manifest_key"
 
 
 def arguments_from(values: dict[str, str]) -> JobArguments:
@@ -98,11 +105,29 @@ def arguments_from(values: dict[str, str]) -> JobArguments:
         raise DataError(f"--max_reject_ratio must be a number, got {values['max_reject_ratio']!r}") from err
     if not 0 <= ratio <= 1:
         raise DataError(f"--max_reject_ratio must be within [0, 1], got {ratio}")
+    recompute_dates: tuple[str, ...] = ()
+    if values.get("recompute_dates") is not None:
+        if values.get(RECOMPUTE_REPLACES):
+            raise DataError("job arguments: give --manifest_key or --recompute_dates, not both")
+        try:
+            recompute_dates = contract.parse_recompute_dates(values["recompute_dates"], "--recompute_dates")
+        except ValueError as err:
+            raise DataError(f"job arguments: {err}") from err
+    missing = [
+        f"--{n}" for n in REQUIRED_ARGUMENTS if not values.get(n) and not _replaced(n, recompute_dates)
+    ]
+    if missing:
+        raise DataError(f"job arguments: missing {missing}")
     return JobArguments(
-        **{name: values[name] for name in REQUIRED_ARGUMENTS},
+        **{name: values.get(name) or "" for name in REQUIRED_ARGUMENTS},
         data_root=values.get("data_root") or None,
         max_reject_ratio=ratio,
+        recompute_dates=recompute_dates,
     )
+
+
+def _replaced(name: str, recompute_dates: Sequence[str]) -> bool:
+    return bool(recompute_dates) and name == RECOMPUTE_REPLACES
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -149,8 +174,14 @@ def parse_arguments(argv: Sequence[str], resolve=None) -> JobArguments:
         except ImportError:
             resolve = _resolve_locally
     present = [name for name in OPTIONAL_ARGUMENTS if any(t.startswith(f"--{name}=") for t in tokens)]
+    required = list(REQUIRED_ARGUMENTS)
+    if "recompute_dates" in present:  # getResolvedOptions requires every name it is asked for
+        required.remove(RECOMPUTE_REPLACES)
+        present += (
+            [RECOMPUTE_REPLACES] if any(t.startswith(f"--{RECOMPUTE_REPLACES}=") for t in tokens) else []
+        )
     try:
-        values = resolve([script, *tokens], [*REQUIRED_ARGUMENTS, *present])
+        values = resolve([script, *tokens], [*required, *present])
     except DataError:
         raise
     except Exception as err:  # Glue's GlueArgumentError: the message names the argument
@@ -261,6 +292,9 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
     report, run_id, updated_at = result.report, args.safe_run_id, _now()
     # A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
     report.publications_finished = publication.finish_pending(root, run_id)
+    if args.recompute_dates:
+        _recompute(spark, root, args, result, cache, updated_at)
+        return
     inputs = load_inputs(spark, root, args.manifest_key, cache)
     if not inputs.streams:
         log.warning("the manifest lists no stream files: nothing to do")
@@ -305,9 +339,7 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     users_source = csv_source(root, users_key, contract.REQUIRED_USERS_COLUMNS, "users")
     songs_source = csv_source(root, songs_key, contract.REQUIRED_SONGS_COLUMNS, "songs")
     stream_sources = [csv_source(root, s.key, contract.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams]
-    songs = cache.persist(
-        transforms.dedupe_songs(read_csv(spark, root, songs_source, contract.SONGS_READ_COLUMNS))
-    )
+    songs = load_songs(spark, root, songs_source, cache)
     users = cache.persist(
         transforms.known_users(read_csv(spark, root, users_source, contract.USERS_READ_COLUMNS))
     )
@@ -316,6 +348,11 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     if empty:
         raise DataError(f"reference files with no rows: {empty}")
     return RunInputs(streams, stream_sources, songs, users)
+
+
+def load_songs(spark: SparkSession, root: DataRoot, source: CsvSource, cache: RunCache) -> DataFrame:
+    """The songs reference, one row per track (cached: the KPIs join it)."""
+    return cache.persist(transforms.dedupe_songs(read_csv(spark, root, source, contract.SONGS_READ_COLUMNS)))
 
 
 # --- 2. validate lines ------------------------------------------------------------------------
@@ -487,14 +524,57 @@ def publish(
     result: JobResult,
     kpi_table: str,
     updated_at: str,
+    recompute: bool = False,
 ) -> None:
     """Only now (every check has passed): stage the KPI tables, publish the staged tables
-    (`publication`: recoverable), then replace the dates' DynamoDB items."""
+    (`publication`: recoverable), then replace the dates' DynamoDB items. A recompute publishes the
+    KPI tables only: the curated events it read are not staged, and must not be cleared."""
     for table, frame in kpis.tables():
         write_partitions(
             transforms.stamped(frame, table, result.run_id, updated_at), root, staging.prefix(table)
         )
-    sealed = publication.seal(staging, contract.CURATED_TABLES, result.dates)
+    tables = [table for table, _ in kpis.tables()] if recompute else list(contract.CURATED_TABLES)
+    sealed = publication.seal(staging, tables, result.dates)
     publication.publish(root, sealed)
     written = dynamo.replace_items(kpi_table, result.items, result.dates)
     result.report.kpi_items_written, result.report.stale_items_deleted = written.written, written.deleted
+
+
+# --- recompute mode -----------------------------------------------------------------------------
+def _recompute(
+    spark: SparkSession,
+    root: DataRoot,
+    args: JobArguments,
+    result: JobResult,
+    cache: RunCache,
+    updated_at: str,
+) -> None:
+    """The KPIs of `--recompute_dates` from the curated events of those dates (no raw file, no
+    quarantine), published like a normal run's: same staging, same DynamoDB replacement."""
+    dates = list(args.recompute_dates)
+    songs_source = csv_source(root, contract.SONGS_KEY, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    songs = load_songs(spark, root, songs_source, cache)
+    events = read_curated_events(spark, root, dates)
+    result.report.dates_affected = result.dates = dates
+    staging = publication.Staging(root, args.safe_run_id)
+    staging.reset()
+    kpis = compute_kpis(events, songs, cache)
+    result.items = dynamo.kpi_items(*kpis.collected(), args.safe_run_id, updated_at)
+    publish(root, staging, kpis, result, args.kpi_table, updated_at, recompute=True)
+
+
+def read_curated_events(spark: SparkSession, root: DataRoot, dates: Sequence[str]) -> DataFrame:
+    """The curated events of `dates`; DataError naming the dates that have none (recomputing such a
+    date would delete its items: a restored table must hold its events first)."""
+    present = {
+        key.rstrip("/").rsplit("=", 1)[1]
+        for key in root.partition_keys(contract.CURATED_STREAMS_PREFIX, dates)
+    }
+    missing = [day for day in dates if day not in present]
+    if missing:
+        raise DataError(
+            f"--recompute_dates: no curated events under {root.uri(contract.CURATED_STREAMS_PREFIX)} "
+            f"for {missing}; nothing was published"
+        )
+    events = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, dates)
+    return events.select("user_id", "track_id", contract.PARTITION_COLUMN)

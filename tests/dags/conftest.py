@@ -120,9 +120,9 @@ def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
     dag = loaded_dag
     saved = {t.task_id: (t.retries, t.retry_delay, t.retry_exponential_backoff) for t in dag.tasks}
 
-    def run(retries: int = 0) -> DagRunResult:
+    def run(retries: int = 0, conf: dict | None = None) -> DagRunResult:
         make_fast(dag, retries=retries)
-        dag_run = dag.test()
+        dag_run = dag.test(run_conf=conf)
         instances = dag_run.get_task_instances()
         return DagRunResult(
             states={ti.task_id: str(ti.state) for ti in instances},

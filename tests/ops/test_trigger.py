@@ -176,3 +176,38 @@ def test_a_run_id_a_query_string_would_mangle_is_refused_before_any_call(mwaa, c
     with pytest.raises(SystemExit):
         trigger.main(["--run-id", "manual__2026-11-25T18:00:00+00:00"], mwaa_client=client)
     assert "use only letters, digits, '.', '_' and '-'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "conf"),
+    [
+        (["--recompute-dates", "2026-11-21,2026-11-20"], {"recompute_dates": ["2026-11-20", "2026-11-21"]}),
+        (
+            ["--replay-from", "2026-11-20", "--replay-to", "2026-11-21", "--conf", '{"note": "x"}'],
+            {"note": "x", "replay_from": "2026-11-20", "replay_to": "2026-11-21"},
+        ),
+    ],
+    ids=["recompute", "replay"],
+)
+def test_reprocessing_options_become_the_dags_params(argv, conf):
+    assert trigger.parse_args(argv).conf == conf
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--recompute-dates", "2026-11-31"], "recompute_dates: '2026-11-31' is not a YYYY-MM-DD date"),
+        (["--replay-from", "2026-11-20"], "replay_to: None is not a YYYY-MM-DD date"),
+        (["--replay-from", "2026-11-21", "--replay-to", "2026-11-20"], "replay_to: 2026-11-20 is before"),
+        (
+            ["--recompute-dates", "2026-11-20", "--replay-from", "2026-11-20", "--replay-to", "2026-11-20"],
+            "one kind of reprocessing per run",
+        ),
+    ],
+    ids=["no-such-day", "no-replay-to", "reversed", "both"],
+)
+def test_bad_reprocessing_options_are_rejected_naming_the_param(mwaa, capsys, argv, message):
+    client, _ = mwaa
+    with pytest.raises(SystemExit):
+        trigger.main(argv, mwaa_client=client)
+    assert message in capsys.readouterr().err

@@ -1,0 +1,89 @@
+"""The DAG's run parameters (Airflow params, shown in the trigger form) and the run they ask for.
+
+No parameter: the normal run (the stream files under ``raw_data/``). `recompute_dates`: the KPIs of
+those dates again from the curated events (the Glue job's ``--recompute_dates``), no raw file read,
+nothing archived. `replay_from`/`replay_to`: the files archived on those days
+(``archived_data/YYYY/MM/DD/``) through the normal path, left where they are. docs/DESIGN.md,
+"Reprocess and backfill".
+
+Each param's own shape (a date, at most N dates) is its JSON schema: Airflow validates it when the
+run is created (the trigger form, the REST API and ``dag.test`` fail with
+``Invalid input for param <name>: ...``). What a schema cannot say across params (one mode per
+run, a range in order and bounded) `run_request` checks in the first task, naming the param.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from airflow.sdk import Param
+
+import music_contract as contract
+from music_contract.reprocess import DATE_PATTERN
+
+
+class Mode(enum.StrEnum):
+    NORMAL = "normal"
+    RECOMPUTE = "recompute"
+    REPLAY = "replay"
+
+
+def _day_param(description: str) -> Param:
+    # "format": "date" gives the trigger form's date picker and jsonschema's date check.
+    return Param(None, type=["null", "string"], format="date", description=description)
+
+
+def dag_params() -> dict[str, Param]:
+    """The DAG's `params`: all empty by default (the normal run)."""
+    return {
+        contract.PARAM_RECOMPUTE_DATES: Param(
+            [],
+            type="array",
+            items={"type": "string", "format": "date", "pattern": DATE_PATTERN},
+            maxItems=contract.MAX_RECOMPUTE_DATES,
+            uniqueItems=True,
+            description=(
+                "Recompute the KPIs of these dates (YYYY-MM-DD, one per line, at most "
+                f"{contract.MAX_RECOMPUTE_DATES}) from the curated events: no raw file is read or archived."
+            ),
+        ),
+        contract.PARAM_REPLAY_FROM: _day_param(
+            "Replay the raw files archived from this day (YYYY-MM-DD, the archive date) through the normal path."
+        ),
+        contract.PARAM_REPLAY_TO: _day_param(
+            f"Last archive day of the replay (included; at most {contract.MAX_REPLAY_DAYS} days from replay_from)."
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    mode: Mode = Mode.NORMAL
+    recompute_dates: tuple[str, ...] = ()
+    replay_days: tuple[date, ...] = ()
+
+
+def run_request(params: Mapping[str, Any]) -> RunRequest:
+    """The run the params ask for; ValueError naming the param when they do not make one."""
+    dates = params.get(contract.PARAM_RECOMPUTE_DATES) or []
+    first, last = params.get(contract.PARAM_REPLAY_FROM), params.get(contract.PARAM_REPLAY_TO)
+    replay = first is not None or last is not None
+    if dates and replay:
+        raise ValueError(
+            f"{contract.PARAM_RECOMPUTE_DATES} and {contract.PARAM_REPLAY_FROM}/{contract.PARAM_REPLAY_TO}: "
+            "one kind of reprocessing per run, not both"
+        )
+    if dates:
+        return RunRequest(Mode.RECOMPUTE, recompute_dates=contract.parse_recompute_dates(dates))
+    if replay:
+        if first is None or last is None:
+            missing = contract.PARAM_REPLAY_TO if last is None else contract.PARAM_REPLAY_FROM
+            raise ValueError(
+                f"{missing}: a replay needs both {contract.PARAM_REPLAY_FROM} and {contract.PARAM_REPLAY_TO}"
+            )
+        return RunRequest(Mode.REPLAY, replay_days=contract.replay_days(first, last))
+    return RunRequest()
