@@ -6,6 +6,7 @@ imports airflow (this module itself imports nothing of Airflow at load).
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -56,6 +57,22 @@ def load_dag() -> Any:
     if bag.import_errors:
         raise RuntimeError(f"the DAG file does not import: {bag.import_errors}")
     return bag.get_dag(contract.DAG_ID)
+
+
+def run_dag_test(dag: Any, conf: dict | None = None) -> Any:
+    """One `dag.test()` run with `conf` as its params; returns the DagRun.
+
+    `dag.test()` runs every task in this process on the DAG's own task objects, and the run's conf is
+    merged into each task's params in place (on MWAA each try is a fresh process that parses the DAG
+    again). The params are restored afterwards, so one run's conf never leaks into the next run of a
+    DAG object loaded once (the test fixtures share one).
+    """
+    saved = {task.task_id: copy.deepcopy(task.params) for task in dag.tasks}
+    try:
+        return dag.test(run_conf=conf)
+    finally:
+        for task in dag.tasks:
+            task.params = saved[task.task_id]
 
 
 def make_fast(dag: Any, retries: int = 0, poll_seconds: int = LOCAL_POLL_SECONDS) -> None:

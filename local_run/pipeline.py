@@ -19,7 +19,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 import music_contract as contract
-from local_run.airflow_home import load_dag, make_fast
+from local_run.airflow_home import load_dag, make_fast, run_dag_test
 from local_run.glue_local import local_glue_jobs
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.resources import LocalStack
@@ -73,7 +73,7 @@ class LocalPipeline:
         dag = load_dag()
         make_fast(dag)
         with local_glue_jobs(self.glue_runner, self.stack.names.account, self.stack.names.region):
-            dag_run = dag.test(run_conf=conf)
+            dag_run = run_dag_test(dag, conf)
         task_states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
         outcome = RunOutcome(dag_run.run_id, str(dag_run.state), task_states)
         outcome.archived_keys = self.archived_keys(outcome.safe_run_id)

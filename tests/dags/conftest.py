@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 import music_contract as contract
-from local_run.airflow_home import load_dag, make_fast
+from local_run.airflow_home import load_dag, make_fast, run_dag_test
 from local_run.resources import create_local_stack, load_config
 
 USERS_CSV = (
@@ -122,7 +122,7 @@ def run_dag(loaded_dag) -> Iterator[Callable[..., DagRunResult]]:
 
     def run(retries: int = 0, conf: dict | None = None) -> DagRunResult:
         make_fast(dag, retries=retries)
-        dag_run = dag.test(run_conf=conf)
+        dag_run = run_dag_test(dag, conf)
         instances = dag_run.get_task_instances()
         return DagRunResult(
             states={ti.task_id: str(ti.state) for ti in instances},
