@@ -102,9 +102,10 @@ def failure_notification(context: Any, environment: str) -> dict[str, Any]:
 
 
 def failure_message(context: Any, environment: str = UNKNOWN_ENVIRONMENT) -> tuple[str, str]:
-    """(SNS subject, SNS message): the subject line and the Chatbot notification as JSON."""
+    """(SNS subject, SNS message): the subject line and the Chatbot notification as one-line JSON
+    (as the EventBridge alert arrives)."""
     notification = failure_notification(context, environment)
-    return sns_subject(notification["content"]["title"]), json.dumps(notification, indent=2)
+    return sns_subject(notification["content"]["title"]), json.dumps(notification)
 
 
 def publish_failure_alert(context: Any) -> None:
