@@ -51,16 +51,6 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
     )
 
 
-def glue_job_run_console_url(region: str, job_name: str, job_run_id: str) -> str:
-    """The Glue console's page of one job run (Glue Studio's job run details), the link Airflow's
-    Amazon provider shows for a Glue run (apache/airflow providers/amazon, GlueJobRunDetailsLink:
-    ``gluestudio/home?region=<region>#/job/<job name>/run/<run id>``)."""
-    return (
-        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
-        f"#/job/{job_name}/run/{job_run_id}"
-    )
-
-
 def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTargetInput:
     """A failed Glue run as an AWS Chatbot custom notification (version 1.0, source custom:
     docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot drops SNS messages in
@@ -68,7 +58,7 @@ def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTarg
     JSON, whose ``title`` is the one line that says what failed, where and which run."""
     detail = events.EventField.from_path
     run_id, state = detail("$.detail.jobRunId"), detail("$.detail.state")
-    url = glue_job_run_console_url(Aws.REGION, job_name, run_id)
+    url = contract.glue_job_run_console_url(Aws.REGION, job_name, run_id)
     return events.RuleTargetInput.from_object(
         {
             "version": "1.0",

@@ -94,6 +94,7 @@ def airflow_variables(
         contract.VAR_GLUE_SCRIPT_LOCATION: glue_script_location,
         contract.VAR_DATABASE_NAME: config.database_name,
         contract.VAR_ALERT_TOPIC_ARN: alert_topic_arn,
+        contract.VAR_ENVIRONMENT_NAME: names.env_name,
     }
     return {key: value for key, value in variables.items() if value != ""}
 

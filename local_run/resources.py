@@ -111,6 +111,8 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
             Role=f"arn:aws:iam::{emulator.account}:role/{names.prefix}-glue-job",
             Command={"Name": "glueetl", "ScriptLocation": script_location, "PythonVersion": "3"},
             GlueVersion=config.glue_version,
+            WorkerType=config.glue_worker_type,  # the stack's capacity (infra/glue_job.py)
+            NumberOfWorkers=config.glue_number_of_workers,
             DefaultArguments=default_arguments,
             ExecutionProperty={"MaxConcurrentRuns": 1},
         )

@@ -95,6 +95,7 @@ from music_contract.metrics import (
     METRIC_ROWS_READ,
     METRIC_ROWS_REJECTED,
     RUN_METRICS,
+    glue_job_run_console_url,
 )
 from music_contract.names import (
     ARG_DATA_BUCKET,
@@ -113,6 +114,7 @@ from music_contract.names import (
     VAR_ALERT_TOPIC_ARN,
     VAR_BUCKET_NAME,
     VAR_DATABASE_NAME,
+    VAR_ENVIRONMENT_NAME,
     VAR_GLUE_JOB_NAME,
     VAR_GLUE_SCRIPT_LOCATION,
 )
@@ -228,6 +230,7 @@ __all__ = [
     "VAR_ALERT_TOPIC_ARN",
     "VAR_BUCKET_NAME",
     "VAR_DATABASE_NAME",
+    "VAR_ENVIRONMENT_NAME",
     "VAR_GLUE_JOB_NAME",
     "VAR_GLUE_SCRIPT_LOCATION",
     "CuratedTable",
@@ -237,6 +240,7 @@ __all__ = [
     "archive_key",
     "date_pk",
     "genre_sk",
+    "glue_job_run_console_url",
     "is_archived_stream_key",
     "is_stream_key",
     "manifest_key",

@@ -29,3 +29,14 @@ RUN_METRICS = (
     METRIC_GLUE_EXECUTION_SECONDS,
     METRIC_GLUE_DPU_SECONDS,
 )
+
+
+def glue_job_run_console_url(region: str, job_name: str, job_run_id: str) -> str:
+    """The Glue console's page of one job run (Glue Studio's job run details), the link Airflow's
+    Amazon provider shows for a Glue run (apache/airflow providers/amazon, GlueJobRunDetailsLink:
+    ``gluestudio/home?region=<region>#/job/<job name>/run/<run id>``). One format for the DAG's alerts
+    and the stack's EventBridge alerts (the stack passes CDK tokens)."""
+    return (
+        f"https://{region}.console.aws.amazon.com/gluestudio/home?region={region}"
+        f"#/job/{job_name}/run/{job_run_id}"
+    )

@@ -14,12 +14,15 @@ VAR_GLUE_JOB_NAME = "glue_job_name"  # required
 VAR_GLUE_SCRIPT_LOCATION = "glue_script_location"  # informational
 VAR_DATABASE_NAME = "database_name"  # default DEFAULT_DATABASE_NAME
 VAR_ALERT_TOPIC_ARN = "alert_topic_arn"  # optional
+# The environment name (`env` of cdk.json): alerts name it, metrics carry it as their dimension.
+VAR_ENVIRONMENT_NAME = "environment_name"  # optional; metrics are skipped without it
 PIPELINE_VARIABLES = (
     VAR_BUCKET_NAME,
     VAR_GLUE_JOB_NAME,
     VAR_GLUE_SCRIPT_LOCATION,
     VAR_DATABASE_NAME,
     VAR_ALERT_TOPIC_ARN,
+    VAR_ENVIRONMENT_NAME,
 )
 
 # --- Glue job arguments (docs/DESIGN.md, "Glue job contract") ----------------------------------

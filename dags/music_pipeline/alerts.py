@@ -1,43 +1,111 @@
-"""Failure alerts: a task's ``on_failure_callback`` publishes a short message to SNS.
+"""Failure alerts: a task's ``on_failure_callback`` publishes one message to SNS.
 
 The topic is the optional Variable `alert_topic_arn`. The callback never raises: a broken alert path
 is logged, and the task's own error stays what Airflow reports.
+
+One formatter (`failure_message`) says what failed (the DAG task, or the Glue run with its state and
+error), in which environment (Variable `environment_name`), which run, and links to act on (the
+task's Airflow log, the Glue console's run page). The message is an AWS Chatbot custom notification,
+the same shape the stack's EventBridge rule sends for a failed Glue run (infra/monitoring.py
+``glue_failure_message``; docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot
+drops SNS messages in no format it knows, so a plain-text body would never reach Slack or Teams.
+The SNS subject (e-mail) is the notification's title, made a valid subject.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from typing import Any
 
 import music_contract as contract
 
 log = logging.getLogger(__name__)
 
-# SNS subjects: at most 100 printable ASCII characters; keep the error excerpt short as well.
-_MAX_SUBJECT = 100
+# SNS Publish ``Subject``: "no line breaks or control characters, and less than 100 characters
+# long" (SNS API reference, PublishRequest.Subject); non-ASCII characters make SNS rewrite it
+# (Amazon Managed Prometheus, "Understanding Amazon SNS message validation rules").
+MAX_SUBJECT_CHARS = 99
 _MAX_ERROR_CHARS = 1500
+_NOT_PRINTABLE_ASCII = re.compile(r"[^\x20-\x7e]+")
+UNKNOWN_ENVIRONMENT = "unknown-env"
 
 
-def failure_message(context: Any) -> tuple[str, str]:
-    """(subject, body) naming the DAG, task, run, try, the error and the task log link."""
+def sns_subject(text: str) -> str:
+    """`text` as a valid SNS subject: printable ASCII on one line, under 100 characters."""
+    subject = " ".join(_NOT_PRINTABLE_ASCII.sub(" ", text).split())
+    if len(subject) > MAX_SUBJECT_CHARS:
+        subject = subject[: MAX_SUBJECT_CHARS - 3].rstrip() + "..."
+    return subject or "Airflow failure"
+
+
+def _error_text(error: BaseException | None) -> str:
+    text = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+    if len(text) > _MAX_ERROR_CHARS:
+        text = text[:_MAX_ERROR_CHARS] + " ...(truncated)"
+    return text
+
+
+def failure_notification(context: Any, environment: str) -> dict[str, Any]:
+    """The failure as a Chatbot custom notification (version 1.0): title, description, links.
+
+    A failed Glue run (the error carries ``glue_run``: job name, run id, state, reason, region, as
+    `music_pipeline.glue.GlueRunFailedError` does) is named as such, with the Glue console's run page.
+    """
     ti = context["ti"]
     error = context.get("exception")
-    error_text = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
-    if len(error_text) > _MAX_ERROR_CHARS:
-        error_text = error_text[:_MAX_ERROR_CHARS] + " ...(truncated)"
-    subject = f"Airflow failure: {ti.dag_id}.{ti.task_id}"
-    subject = subject.encode("ascii", "replace").decode("ascii")[:_MAX_SUBJECT]
-    body = "\n".join(
-        [
-            f"DAG: {ti.dag_id}",
-            f"Task: {ti.task_id}",
-            f"Run: {ti.run_id}",
-            f"Try: {ti.try_number}",
-            f"Error: {error_text}",
-            f"Log: {getattr(ti, 'log_url', '(no log link)')}",
-        ]
-    )
-    return subject, body
+    log_url = getattr(ti, "log_url", None)
+    glue_run = getattr(error, "glue_run", None)
+    next_steps = [f"Task log: {log_url}"] if log_url else []
+    related = [log_url] if log_url else []
+    if glue_run is not None:
+        glue_url = contract.glue_job_run_console_url(
+            glue_run["region"], glue_run["job_name"], glue_run["job_run_id"]
+        )
+        what = f"Glue job run {glue_run['state']}: {glue_run['job_name']} run {glue_run['job_run_id']}"
+        description = f"{glue_run['reason'] or 'no error message from Glue'}"
+        next_steps.insert(0, f"Glue run: {glue_url}")
+        related.insert(0, glue_url)
+        keywords = [environment, "glue", glue_run["state"]]
+    else:
+        what = f"Airflow task failed: {ti.dag_id}.{ti.task_id}"
+        description = _error_text(error)
+        keywords = [environment, "airflow", ti.task_id]
+    title = f"[{environment}] {what}"
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": title,
+            "description": (
+                f"DAG `{ti.dag_id}` task `{ti.task_id}` run `{ti.run_id}` try {ti.try_number}: {description}"
+            ),
+            "nextSteps": next_steps,
+            "keywords": keywords,
+        },
+        "metadata": {
+            "summary": sns_subject(title),
+            "eventType": "GlueJobRunFailed" if glue_run is not None else "AirflowTaskFailed",
+            "relatedResources": related,
+            "additionalContext": {
+                "environment": environment,
+                "dagId": ti.dag_id,
+                "taskId": ti.task_id,
+                "dagRunId": ti.run_id,
+                "try": str(ti.try_number),
+                **({"jobRunId": glue_run["job_run_id"]} if glue_run is not None else {}),
+            },
+        },
+    }
+
+
+def failure_message(context: Any, environment: str = UNKNOWN_ENVIRONMENT) -> tuple[str, str]:
+    """(SNS subject, SNS message): the subject line and the Chatbot notification as one-line JSON
+    (as the EventBridge alert arrives)."""
+    notification = failure_notification(context, environment)
+    return sns_subject(notification["content"]["title"]), json.dumps(notification)
 
 
 def publish_failure_alert(context: Any) -> None:
@@ -51,7 +119,8 @@ def publish_failure_alert(context: Any) -> None:
         if not topic_arn:
             log.info("Variable %s not set: no failure alert sent", contract.VAR_ALERT_TOPIC_ARN)
             return
-        subject, body = failure_message(context)
+        environment = variables.optional(contract.VAR_ENVIRONMENT_NAME, UNKNOWN_ENVIRONMENT)
+        subject, body = failure_message(context, environment or UNKNOWN_ENVIRONMENT)
         SnsHook(aws_conn_id=contract.AWS_CONN_ID).publish_to_target(topic_arn, body, subject=subject)
         log.info("Failure alert published to %s", topic_arn)
     except Exception:  # the alert must never mask the task's own failure

@@ -36,7 +36,7 @@ from airflow.providers.amazon.aws.utils import validate_execute_complete_event
 from airflow.sdk.exceptions import AirflowFailException
 
 import music_contract as contract
-from music_pipeline import run_params, variables
+from music_pipeline import run_metrics, run_params, variables
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
 # Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is
@@ -49,6 +49,20 @@ SUCCEEDED = "SUCCEEDED"
 
 class GlueWaitError(RuntimeError):
     """The wait for a Glue run broke off while the run had not failed (a retry rejoins it)."""
+
+
+class GlueRunFailedError(AirflowFailException):
+    """A Glue run ended in a failed final state; ``glue_run`` tells the failure alert which run."""
+
+    def __init__(self, message: str, *, job_name: str, job_run_id: str, state: str, reason: str, region: str):
+        super().__init__(message)
+        self.glue_run = {
+            "job_name": job_name,
+            "job_run_id": job_run_id,
+            "state": state,
+            "reason": reason,
+            "region": region,
+        }
 
 
 class GlueJobNotFoundError(LookupError):
@@ -199,18 +213,25 @@ class RunGlueJobOperator(GlueJobOperator):
         """
         event = validate_execute_complete_event(event)
         run_id = event["run_id"]
-        if event["status"] == "success":
-            return run_id
         self.job_name = job_name or self.job_name
-        job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
-        state = job_run["JobRunState"]
+        state = SUCCEEDED
+        if event["status"] != "success":
+            job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
+            state = job_run["JobRunState"]
         if state == SUCCEEDED:
+            # Never raises: a metrics failure is a warning (run_metrics).
+            run_metrics.publish_after_success(self.hook.conn, self.job_name, run_id, context["run_id"])
             return run_id
         if state in FAILED_FINAL_STATES:
             reason = job_run.get("ErrorMessage") or event.get("message", "")
-            raise AirflowFailException(
+            raise GlueRunFailedError(
                 f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
-                "Not retried: a new run would fail the same way; fix the cause, then clear the task."
+                "Not retried: a new run would fail the same way; fix the cause, then clear the task.",
+                job_name=self.job_name,
+                job_run_id=run_id,
+                state=state,
+                reason=reason,
+                region=self.hook.conn_region_name or "",
             )
         raise GlueWaitError(
             f"Waiting for Glue job {self.job_name} run {run_id} broke off while the run is {state}: "

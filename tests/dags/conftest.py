@@ -40,6 +40,8 @@ class PipelineWorld:
     s3: Any
     glue: Any
     sqs: Any
+    cloudwatch: Any
+    env_name: str  # the Environment dimension of the run's metrics
 
     def put(self, key: str, body: str | bytes) -> str:
         """Upload an object; returns its ETag."""
@@ -87,7 +89,7 @@ def world(moto_server, monkeypatch) -> PipelineWorld:
         monkeypatch.setenv(f"AIRFLOW_VAR_{name.upper()}", value)
     clients = {
         service: boto3.client(service, endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-        for service in ("s3", "glue", "sqs")
+        for service in ("s3", "glue", "sqs", "cloudwatch")
     }
     return PipelineWorld(
         stack.names.data_bucket,
@@ -97,6 +99,8 @@ def world(moto_server, monkeypatch) -> PipelineWorld:
         clients["s3"],
         clients["glue"],
         clients["sqs"],
+        clients["cloudwatch"],
+        config.env_name,
     )
 
 

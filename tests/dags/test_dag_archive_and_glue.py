@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 import music_contract as contract
 from music_pipeline import archive, s3_objects
-from music_pipeline.alerts import failure_message, publish_failure_alert
+from music_pipeline.alerts import failure_message, publish_failure_alert, sns_subject
 
 
 def _manifest(world, keys):
@@ -90,15 +91,34 @@ class _TaskInstance:
     log_url = "http://airflow/dags/x/runs/y/tasks/run_etl_job?try_number=4"
 
 
-def test_failure_message_is_concise_and_names_everything_a_reader_needs():
-    subject, body = failure_message({"ti": _TaskInstance(), "exception": RuntimeError("Glue said no " * 500)})
-    assert subject == f"Airflow failure: {contract.DAG_ID}.run_etl_job"
-    assert f"DAG: {contract.DAG_ID}" in body
-    assert "Task: run_etl_job" in body
-    assert "Run: manual__2026-11-25" in body
-    assert "Error: RuntimeError: Glue said no" in body
-    assert f"Log: {_TaskInstance.log_url}" in body
-    assert len(body) < 2000
+def test_failure_message_is_a_chatbot_notification_naming_task_environment_run_and_log():
+    subject, body = failure_message(
+        {"ti": _TaskInstance(), "exception": RuntimeError("Glue said no " * 500)}, environment="prod"
+    )
+    title = f"[prod] Airflow task failed: {contract.DAG_ID}.run_etl_job"
+    assert subject == title
+    notification = json.loads(body)
+    # The shape of the stack's EventBridge Glue alerts (infra/monitoring.py): Chatbot custom notification.
+    assert (notification["version"], notification["source"]) == ("1.0", "custom")
+    content = notification["content"]
+    assert content["title"] == title
+    assert content["description"].startswith(
+        f"DAG `{contract.DAG_ID}` task `run_etl_job` run `manual__2026-11-25` try 4: RuntimeError: Glue said no"
+    )
+    assert content["nextSteps"] == [f"Task log: {_TaskInstance.log_url}"]
+    assert notification["metadata"]["relatedResources"] == [_TaskInstance.log_url]
+    assert notification["metadata"]["additionalContext"]["environment"] == "prod"
+    assert len(body) < 2500
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[prod] Glue job run FAILED: caf\u00e9\nrun " + "x" * 200, "\u00e9\t\r\n", "short"],
+)
+def test_sns_subjects_are_printable_ascii_on_one_line_under_100_chars(text):
+    subject = sns_subject(text)
+    assert 0 < len(subject) < 100
+    assert all(32 <= ord(c) < 127 for c in subject), subject
 
 
 def test_a_broken_alert_path_is_logged_and_never_raises(world, monkeypatch, caplog):

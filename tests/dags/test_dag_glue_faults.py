@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -83,9 +84,20 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert [r.state for r in glue.runs] == [final_state]
     assert result.states["archive_raw_data"] == "upstream_failed"
     assert ready_world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
-    [alert] = [m["Message"] for m in ready_world.alerts()]
-    assert f"ended {final_state}" in alert
-    assert "Not retried" in alert
+    [alert] = [json.loads(m["Message"]) for m in ready_world.alerts()]
+    [run] = glue.runs
+    # The Glue run, its state and the environment, with the Glue console's run page to act on.
+    assert alert["content"]["title"] == (
+        f"[{ready_world.env_name}] Glue job run {final_state}: {ready_world.glue_job} run {run.job_run_id}"
+    )
+    assert final_state in alert["content"]["description"]  # the reason Glue (here moto) gave
+    glue_page = contract.glue_job_run_console_url(
+        ready_world.glue.meta.region_name, ready_world.glue_job, run.job_run_id
+    )
+    assert alert["metadata"]["relatedResources"][0] == glue_page
+    assert alert["content"]["nextSteps"][0] == f"Glue run: {glue_page}"
+    assert alert["content"]["nextSteps"][1].startswith("Task log: http")
+    assert alert["metadata"]["additionalContext"]["dagRunId"] == result.run_id
 
 
 def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(

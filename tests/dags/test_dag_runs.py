@@ -151,12 +151,14 @@ def test_glue_failing_archives_nothing_and_publishes_an_alert(world, run_dag):
     assert [r.state for r in glue.runs] == ["FAILED"]
     assert world.keys(contract.ARCHIVE_PREFIX) == []
     assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
-    [alert] = alert_bodies(world)
-    assert f"DAG: {contract.DAG_ID}" in alert
-    assert "Task: run_etl_job" in alert
-    assert f"Run: {result.run_id}" in alert
-    assert "FAILED" in alert
-    assert "Log: http" in alert
+    [alert] = [json.loads(body) for body in alert_bodies(world)]
+    assert alert["content"]["title"].startswith(
+        f"[{world.env_name}] Glue job run FAILED: {world.glue_job} run "
+    )
+    assert (
+        f"DAG `{contract.DAG_ID}` task `run_etl_job` run `{result.run_id}`" in alert["content"]["description"]
+    )
+    assert alert["content"]["nextSteps"][1].startswith("Task log: http")
 
 
 def test_a_file_uploaded_while_glue_runs_stays_for_the_next_run(world, run_dag):

@@ -129,6 +129,7 @@ def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
         contract.VAR_GLUE_SCRIPT_LOCATION,
         contract.VAR_DATABASE_NAME,
         contract.VAR_ALERT_TOPIC_ARN,
+        contract.VAR_ENVIRONMENT_NAME,
     }
     assert set(params) == {f"{prefix}/variables/{v}" for v in expected_variables} | {
         f"{prefix}/connections/{contract.AWS_CONN_ID}"
@@ -138,6 +139,8 @@ def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
         == f"music-streams-{each_env.env}-compute-kpis"
     )
     assert params[f"{prefix}/variables/{contract.VAR_DATABASE_NAME}"] == each_env.config.database_name
+    # The metrics' Environment dimension and the alerts' environment (the name the alarms read).
+    assert params[f"{prefix}/variables/{contract.VAR_ENVIRONMENT_NAME}"] == each_env.env
     topic_id = each_env.logical_id(each_env.stack.alerting.topic)
     assert params[f"{prefix}/variables/{contract.VAR_ALERT_TOPIC_ARN}"] == {"Ref": topic_id}
     connection = json.dumps(params[f"{prefix}/connections/{contract.AWS_CONN_ID}"])

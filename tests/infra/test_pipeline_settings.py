@@ -61,6 +61,7 @@ def test_airflow_variables_are_the_contract_variables():
         contract.VAR_GLUE_SCRIPT_LOCATION: "s3://a/b.py",
         contract.VAR_DATABASE_NAME: "music_streams_dev",
         contract.VAR_ALERT_TOPIC_ARN: "arn:t",
+        contract.VAR_ENVIRONMENT_NAME: NAMES.env_name,
     }
     assert tuple(variables) == contract.PIPELINE_VARIABLES  # what the secrets backend looks up
 

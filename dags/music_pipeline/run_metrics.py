@@ -1,0 +1,153 @@
+"""Per-run CloudWatch metrics (docs/DESIGN.md, "Pipeline metrics"), published by `run_etl_job` once
+its Glue run succeeded: the data-quality counts of the run's report, the Glue run's ExecutionTime
+and DPU-seconds, and the KPI freshness age.
+
+Metrics are observability, not the pipeline: `publish_after_success` never raises. A failure (no
+report, an API error, a missing permission) is a logged warning and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import music_contract as contract
+from music_contract.quality import DataQualityReport
+
+log = logging.getLogger(__name__)
+
+UNIT_COUNT = "Count"
+UNIT_SECONDS = "Seconds"
+UNIT_NONE = "None"
+
+
+@dataclass(frozen=True)
+class Datum:
+    name: str
+    value: float
+    unit: str
+
+
+def quality_data(report: DataQualityReport) -> list[Datum]:
+    """The data-quality counts of one run (unit Count)."""
+    return [
+        Datum(contract.METRIC_ROWS_READ, report.rows_read, UNIT_COUNT),
+        Datum(contract.METRIC_ROWS_ACCEPTED, report.rows_accepted, UNIT_COUNT),
+        Datum(contract.METRIC_ROWS_REJECTED, report.rows_rejected, UNIT_COUNT),
+        Datum(contract.METRIC_DUPLICATE_ROWS, report.duplicates_dropped, UNIT_COUNT),
+    ]
+
+
+# DPUs of one worker (Glue developer guide, "Defining job properties for Spark jobs": a G.1X worker
+# maps to 1 DPU, G.2X to 2, ...).
+DPU_PER_WORKER = {"G.025X": 0.25, "G.1X": 1.0, "G.2X": 2.0, "G.4X": 4.0, "G.8X": 8.0}
+
+
+def run_dpus(job_run: Mapping[str, Any]) -> float | None:
+    """The DPUs a run had: ``MaxCapacity`` (Glue sets it from the worker type and count), else
+    NumberOfWorkers x the worker type's DPUs; None when neither is known."""
+    if job_run.get("MaxCapacity") is not None:
+        return float(job_run["MaxCapacity"])
+    per_worker = DPU_PER_WORKER.get(job_run.get("WorkerType") or "")
+    if per_worker is not None and job_run.get("NumberOfWorkers"):
+        return per_worker * int(job_run["NumberOfWorkers"])
+    return None
+
+
+def glue_run_data(job_run: Mapping[str, Any]) -> list[Datum]:
+    """ExecutionTime (Seconds) and DPU-seconds of a GetJobRun ``JobRun``.
+
+    Glue fills ``DPUSeconds`` only for Flex runs and auto-scaled jobs (Glue API, JobRun.DPUSeconds);
+    otherwise DPU-seconds are ExecutionTime x the run's DPUs (`run_dpus`), as DESIGN.md says.
+    """
+    seconds = job_run.get("ExecutionTime")
+    if seconds is None:
+        log.warning("Glue run %s reports no ExecutionTime: no Glue metrics", job_run.get("Id"))
+        return []
+    data = [Datum(contract.METRIC_GLUE_EXECUTION_SECONDS, float(seconds), UNIT_SECONDS)]
+    dpu_seconds = job_run.get("DPUSeconds")
+    dpus = run_dpus(job_run)
+    if dpu_seconds is None and dpus is not None:
+        dpu_seconds = float(seconds) * dpus
+    if dpu_seconds is None:
+        log.warning("Glue run %s reports neither DPUSeconds nor its capacity", job_run.get("Id"))
+    else:
+        data.append(Datum(contract.METRIC_GLUE_DPU_SECONDS, float(dpu_seconds), UNIT_COUNT))
+    return data
+
+
+def freshness_hours(newest_date: str, now: datetime) -> float:
+    """Hours from the end (24:00 UTC) of `newest_date` to `now`; 0 while that day is not over."""
+    day_end = datetime.combine(date.fromisoformat(newest_date) + timedelta(days=1), datetime.min.time(), UTC)
+    return max(0.0, round((now - day_end).total_seconds() / 3600, 3))
+
+
+def freshness_data(report: DataQualityReport, now: datetime) -> list[Datum]:
+    """The KPI freshness age: from the newest date this succeeded run completed in the table.
+
+    A run completes every date it affected; a run that only recomputed old dates reports an older
+    age, which the alarm's Maximum over its period does not mistake for staleness as long as a
+    normal run landed in the same period.
+    """
+    if not report.dates_affected:
+        return []
+    return [
+        Datum(
+            contract.METRIC_KPI_FRESHNESS_HOURS, freshness_hours(max(report.dates_affected), now), UNIT_NONE
+        )
+    ]
+
+
+def metric_data(data: list[Datum], environment: str, timestamp: datetime) -> list[dict[str, Any]]:
+    """PutMetricData's ``MetricData``: every datum with the ``Environment`` dimension."""
+    dimensions = [{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": environment}]
+    return [
+        {
+            "MetricName": d.name,
+            "Dimensions": dimensions,
+            "Timestamp": timestamp,
+            "Value": d.value,
+            "Unit": d.unit,
+        }
+        for d in data
+    ]
+
+
+def read_report(s3: Any, bucket: str, run_id: str) -> DataQualityReport:
+    key = contract.report_key(contract.sanitize_run_id(run_id))
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return DataQualityReport.from_json(body)
+
+
+def publish_after_success(glue_client: Any, job_name: str, glue_run_id: str, dag_run_id: str) -> None:
+    """Publish the run's metrics; log a warning and return on any failure (never raises)."""
+    try:
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        from music_pipeline import tasks, variables
+
+        environment = variables.optional(contract.VAR_ENVIRONMENT_NAME)
+        if not environment:
+            log.warning("Variable %s not set: no pipeline metrics published", contract.VAR_ENVIRONMENT_NAME)
+            return
+        now = datetime.now(UTC)
+        report = read_report(tasks.s3_client(), variables.required(contract.VAR_BUCKET_NAME), dag_run_id)
+        job_run = glue_client.get_job_run(JobName=job_name, RunId=glue_run_id)["JobRun"]
+        data = [*quality_data(report), *glue_run_data(job_run), *freshness_data(report, now)]
+        cloudwatch = AwsBaseHook(aws_conn_id=contract.AWS_CONN_ID, client_type="cloudwatch").get_conn()
+        cloudwatch.put_metric_data(
+            Namespace=contract.METRIC_NAMESPACE, MetricData=metric_data(data, environment, now)
+        )
+        log.info(
+            "Published %d metrics to %s (%s=%s): %s",
+            len(data),
+            contract.METRIC_NAMESPACE,
+            contract.METRIC_DIMENSION_ENVIRONMENT,
+            environment,
+            {d.name: d.value for d in data},
+        )
+    except Exception as err:  # metrics must never fail the pipeline run
+        log.warning("Could not publish the pipeline metrics of run %s: %s", dag_run_id, err, exc_info=True)

@@ -1,0 +1,140 @@
+"""Per-run CloudWatch metrics: a real ``dag.test()`` run publishes its report's counts, the Glue
+run's time and DPU-seconds and the KPI freshness to moto's CloudWatch; a metrics failure is a warning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import music_contract as contract
+from local_run.glue_local import local_glue_jobs
+from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
+from music_pipeline import run_metrics
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
+
+
+def metric_values(world, start: datetime) -> dict[str, list[float]]:
+    """Every datum of the pipeline namespace with this world's Environment dimension, by metric name."""
+    dimension = {"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": world.env_name}
+    listed = world.cloudwatch.list_metrics(Namespace=contract.METRIC_NAMESPACE, Dimensions=[dimension])
+    names = sorted({m["MetricName"] for m in listed["Metrics"]})
+    queries = [
+        {
+            "Id": f"m{i}",
+            "Label": name,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": contract.METRIC_NAMESPACE,
+                    "MetricName": name,
+                    "Dimensions": [dimension],
+                },
+                "Period": 60,
+                "Stat": "Maximum",
+            },
+        }
+        for i, name in enumerate(names)
+    ]
+    if not queries:
+        return {}
+    result = world.cloudwatch.get_metric_data(
+        MetricDataQueries=queries, StartTime=start, EndTime=datetime.now(UTC) + timedelta(minutes=5)
+    )
+    return {r["Label"]: r["Values"] for r in result["MetricDataResults"]}
+
+
+def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run_dag):
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+    reports: list[DataQualityReport] = []
+
+    def glue_writes_its_report(job_name, arguments):
+        run_id = arguments[contract.ARG_RUN_ID]
+        report = DataQualityReport(
+            run_id=run_id,
+            manifest_key=arguments[contract.ARG_MANIFEST_KEY],
+            max_reject_ratio=0.05,
+            started_at="2026-11-26T00:00:00Z",
+            status=STATUS_SUCCEEDED,
+            rows_read=17,
+            rows_accepted=11,
+            rows_rejected=4,
+            duplicates_dropped=2,
+            dates_affected=["2024-06-24", "2024-06-25"],
+        )
+        world.put(contract.report_key(run_id), report.to_json())
+        reports.append(report)
+
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    with local_glue_jobs(glue_writes_its_report) as glue:
+        result = run_dag()
+    end = datetime.now(UTC)
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    [report] = reports
+    [run] = glue.runs
+    job_run = world.glue.get_job_run(JobName=world.glue_job, RunId=run.job_run_id)["JobRun"]
+    values = metric_values(world, start)
+    assert values[contract.METRIC_ROWS_READ] == [report.rows_read]
+    assert values[contract.METRIC_ROWS_ACCEPTED] == [report.rows_accepted]
+    assert values[contract.METRIC_ROWS_REJECTED] == [report.rows_rejected]
+    assert values[contract.METRIC_DUPLICATE_ROWS] == [report.duplicates_dropped]
+    assert values[contract.METRIC_GLUE_EXECUTION_SECONDS] == [job_run["ExecutionTime"]]
+    assert "DPUSeconds" not in job_run  # moto, like Glue for a non-Flex run: the fallback applies
+    # moto reports the job's workers (G.1X x 2), not the MaxCapacity Glue derives from them.
+    assert "MaxCapacity" not in job_run
+    workers = run_metrics.DPU_PER_WORKER[job_run["WorkerType"]] * job_run["NumberOfWorkers"]
+    assert values[contract.METRIC_GLUE_DPU_SECONDS] == [job_run["ExecutionTime"] * workers]
+    [age] = values[contract.METRIC_KPI_FRESHNESS_HOURS]
+    newest_day_end = datetime(2024, 6, 26, tzinfo=UTC)  # 24:00 UTC of the newest date affected
+    assert (
+        (start - newest_day_end).total_seconds() / 3600
+        <= age
+        <= (end - newest_day_end).total_seconds() / 3600
+    )
+
+
+def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(world, run_dag, caplog):
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    def glue_writes_no_report(job_name, arguments):
+        """No data_quality.json: the metrics cannot be read."""
+
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    with (
+        caplog.at_level("WARNING", logger="music_pipeline.run_metrics"),
+        local_glue_jobs(glue_writes_no_report),
+    ):
+        result = run_dag()
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")  # archived all the same
+    warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
+    assert any("Could not publish the pipeline metrics" in w and "NoSuchKey" in w for w in warnings), warnings
+    assert metric_values(world, start) == {}
+
+
+def test_glue_dpu_seconds_come_from_glue_when_it_reports_them():
+    data = run_metrics.glue_run_data(
+        {"Id": "jr_1", "ExecutionTime": 100, "DPUSeconds": 250.0, "MaxCapacity": 10.0}
+    )
+    assert {d.name: d.value for d in data} == {
+        contract.METRIC_GLUE_EXECUTION_SECONDS: 100.0,
+        contract.METRIC_GLUE_DPU_SECONDS: 250.0,
+    }
+    fallback = run_metrics.glue_run_data({"Id": "jr_2", "ExecutionTime": 100, "MaxCapacity": 10.0})
+    assert {d.name: d.value for d in fallback}[contract.METRIC_GLUE_DPU_SECONDS] == 1000.0
+    workers = run_metrics.glue_run_data(
+        {"Id": "jr_3", "ExecutionTime": 100, "WorkerType": "G.2X", "NumberOfWorkers": 5}
+    )
+    assert {d.name: d.value for d in workers}[contract.METRIC_GLUE_DPU_SECONDS] == 1000.0
+    only_time = run_metrics.glue_run_data({"Id": "jr_4", "ExecutionTime": 100, "WorkerType": "Z.9X"})
+    assert [d.name for d in only_time] == [contract.METRIC_GLUE_EXECUTION_SECONDS]
+
+
+def test_freshness_counts_from_the_end_of_the_newest_day_utc():
+    assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 26, 6, 30, tzinfo=UTC)) == 6.5
+    assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 25, 18, 0, tzinfo=UTC)) == 0.0
