@@ -177,8 +177,10 @@ class PipelineMetricFactory:
         )
 
     def freshness_hours(self, period: Duration = ONE_HOUR) -> cloudwatch.Metric:
+        # Minimum: the freshest date any run of the period completed. A run that recomputes or
+        # replays old dates reports an older age, which must not hide a fresh run nor raise an alarm.
         return self.metric(
-            contract.METRIC_KPI_FRESHNESS_HOURS, "Maximum", period, "Newest complete KPI date: age (h)"
+            contract.METRIC_KPI_FRESHNESS_HOURS, "Minimum", period, "Newest complete KPI date: age (h)"
         )
 
     def data_quality(self) -> list[cloudwatch.IMetric]:

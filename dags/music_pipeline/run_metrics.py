@@ -88,9 +88,8 @@ def freshness_hours(newest_date: str, now: datetime) -> float:
 def freshness_data(report: DataQualityReport, now: datetime) -> list[Datum]:
     """The KPI freshness age: from the newest date this succeeded run completed in the table.
 
-    A run completes every date it affected; a run that only recomputed old dates reports an older
-    age, which the alarm's Maximum over its period does not mistake for staleness as long as a
-    normal run landed in the same period.
+    A run completes every date it affected; a run that only recomputed or replayed old dates reports
+    an older age, which the alarm ignores: it takes the Minimum over its period (infra/monitoring.py).
     """
     if not report.dates_affected:
         return []
