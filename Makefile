@@ -86,7 +86,7 @@ lint: venv  ## ruff over the whole tree.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The report's browser test (tests/report) lays the page out in headless Chromium. Debian's package
+# The report's browser test (tests/ops/report) lays the page out in headless Chromium. Debian's package
 # when apt-get is there (as root, or with password-less sudo); the test skips without a browser,
 # except under CI=true, where it fails.
 browser:  ## Install Chromium for the report's browser test when it is missing (apt-get).

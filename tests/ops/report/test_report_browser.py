@@ -19,9 +19,9 @@ import pytest
 
 from ops.report.model import build_view
 from ops.report.render import render_html
-from tests.report.report_data import WIDE_ARCHIVED, WIDE_REPORTS, wide_items
+from tests.ops.report.report_data import WIDE_ARCHIVED, WIDE_REPORTS, wide_items
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO_ROOT / "out" / "report-screenshots"
 WIDTHS = (1400, 800)
 PROBE = """<script>

@@ -13,7 +13,7 @@ import music_contract as contract
 from local_run.resources import create_kpi_table
 from ops.report import __main__ as report_cli
 from ops.report import sources
-from tests.report.report_data import HOSTILE_GENRE, SMALL_ARCHIVED, SMALL_ITEMS, SMALL_REPORTS
+from tests.ops.report.report_data import HOSTILE_GENRE, SMALL_ARCHIVED, SMALL_ITEMS, SMALL_REPORTS
 
 _names = itertools.count(1)
 

@@ -12,7 +12,7 @@ from ops.report import model, render
 from ops.report.model import OTHER_GENRES, GenreSeries, RankedGenre, Song, build_view
 from ops.report.render import render_html
 from ops.report.text import quality_line, render_text
-from tests.report.report_data import (
+from tests.ops.report.report_data import (
     D1,
     D2,
     HOSTILE_GENRE,
