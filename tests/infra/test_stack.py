@@ -37,7 +37,8 @@ def test_every_resource_type_is_present(each_env):
         "AWS::EC2::FlowLog": 1,
         "AWS::EC2::VPCEndpoint": 1,
         "AWS::MWAA::Environment": 1,
-        "AWS::SSM::Parameter": 6,
+        # One parameter per Airflow Variable of the pipeline, plus the `aws_conn` connection.
+        "AWS::SSM::Parameter": len(contract.PIPELINE_VARIABLES) + 1,
         "Custom::CDKBucketDeployment": 3,  # dags/, requirements.txt, plugins.zip
         "AWS::SNS::Topic": 1,
         "AWS::Events::Rule": 1,
