@@ -123,25 +123,26 @@ def test_the_demo_uses_the_same_database_name_as_the_dev_stack():
     assert load_config().database_name == PipelineConfig.from_context(_context(env="dev")).database_name
 
 
-# --- Defaults are written once: PipelineConfig's fields; cdk.json and the README follow them ------
+# --- Defaults are written once: PipelineConfig's fields; cdk.json and docs/configuration.md follow them ------
 
-README = CDK_JSON.parent / "README.md"
-# README key -> PipelineConfig field, where they differ.
-_README_FIELD = {"env": "env_name"}
+CONFIGURATION_DOC = CDK_JSON.parent / "docs" / "configuration.md"
+# Documented key -> PipelineConfig field, where they differ.
+_DOC_FIELD = {"env": "env_name"}
 
 
 def _readme_cell(value) -> str:
-    """How the README's configuration table writes a value."""
+    """How the configuration table (docs/configuration.md) writes a value."""
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     return '`""`' if value == "" else f"`{value}`"
 
 
 def _readme_configuration_rows() -> dict[str, list[str]]:
-    """key -> [default, <one cell per cdk.json environment>, meaning] from the README's table."""
-    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    """key -> [default, <one cell per cdk.json environment>, meaning] from docs/configuration.md's table."""
+    text = CONFIGURATION_DOC.read_text()
+    table = text[text.index("| key | default |") :].split("\n\n", 1)[0]
     rows = {}
-    for line in section.splitlines():
+    for line in table.splitlines():
         if line.startswith("| `"):
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[1:]
@@ -155,21 +156,25 @@ def test_cdk_json_sets_only_what_an_environment_changes():
         assert not repeated, f"cdk.json environments.{env} repeats the defaults of {repeated}"
 
 
-def test_the_readme_configuration_table_is_the_dataclass_and_cdk_json():
+def test_the_documented_configuration_table_is_the_dataclass_and_cdk_json():
     rows = _readme_configuration_rows()
     fields = {f.name: f for f in dataclasses.fields(PipelineConfig)}
     environments = cdk_context()["environments"]
-    assert sorted(_README_FIELD.get(key, key) for key in rows) == sorted(fields)
+    assert sorted(_DOC_FIELD.get(key, key) for key in rows) == sorted(fields)
     for key, (default, *env_cells, _meaning) in rows.items():
-        field = fields[_README_FIELD.get(key, key)]
+        field = fields[_DOC_FIELD.get(key, key)]
         if field.name == "database_name":  # empty means derived from the environment name
             assert f"`{default_database_name('prod')}`" in default, default
         else:
-            assert default == _readme_cell(field.default), f"README default of {key}"
-        assert len(env_cells) == len(environments), "one README column per cdk.json environment"
+            assert default == _readme_cell(field.default), f"docs/configuration.md default of {key}"
+        assert len(env_cells) == len(environments), (
+            "one docs/configuration.md column per cdk.json environment"
+        )
         for env, cell in zip(environments, env_cells, strict=True):
             expected = _readme_cell(environments[env][key]) if key in environments[env] else ""
-            assert cell == expected, f"README {env} column of {key}: cdk.json says {expected or 'nothing'}"
+            assert cell == expected, (
+                f"docs/configuration.md {env} column of {key}: cdk.json says {expected or 'nothing'}"
+            )
 
 
 def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
