@@ -234,6 +234,27 @@ class QuickSightDashboard(Construct):
                 }
             },
             {
+                # Every KPI measure of the contract, one row per day and genre (so SUM is the value).
+                "TableVisual": {
+                    "VisualId": "daily-genre-kpis",
+                    "Title": title("Daily genre KPIs"),
+                    "ChartConfiguration": {
+                        "FieldWells": {
+                            "TableAggregatedFieldWells": {
+                                "GroupBy": [
+                                    day("kpi-day", "daily_genre_kpis"),
+                                    dimension("kpi-genre", "daily_genre_kpis", "genre"),
+                                ],
+                                "Values": [
+                                    measure(f"kpi-{name}", "daily_genre_kpis", name)
+                                    for name in contract.KPI_MEASURES
+                                ],
+                            }
+                        }
+                    },
+                }
+            },
+            {
                 "BarChartVisual": {
                     "VisualId": "data-quality",
                     "Title": title("Data quality per run (rows)"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from music_contract.items import KPI_MEASURE_TYPES
 from music_contract.layout import (
     CURATED_DAILY_GENRE_KPIS_PREFIX,
     CURATED_STREAMS_PREFIX,
@@ -46,18 +47,11 @@ CURATED_TABLES: dict[str, CuratedTable] = {
                 ("source_file", "string"),
             ),
         ),
+        # One row per (day, genre): the KPI measures (items.KPI_MEASURE_TYPES) between genre and the stamp.
         CuratedTable(
             "daily_genre_kpis",
             CURATED_DAILY_GENRE_KPIS_PREFIX,
-            (
-                ("genre", "string"),
-                ("listen_count", "bigint"),
-                ("unique_listeners", "bigint"),
-                ("total_listening_time_seconds", "decimal(18,3)"),
-                ("avg_listening_time_per_user_seconds", "decimal(18,3)"),
-                ("run_id", "string"),
-                ("updated_at", "string"),
-            ),
+            (("genre", "string"), *KPI_MEASURE_TYPES.items(), ("run_id", "string"), ("updated_at", "string")),
         ),
         # One row per (day, genre, rank), rank 1..TOP_SONGS_PER_GENRE.
         CuratedTable(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import music_contract as contract
 from infra.quicksight_dashboard import DATASET_TABLES, table_columns
 from tests.infra.conftest import CFN_LINT, OPTIONAL_PARTS
 
@@ -48,7 +49,12 @@ def test_the_dashboard_reads_the_kpi_tables_through_the_workgroup(with_optional_
     for table, column in used:
         assert column in inputs[table], f"{table}.{column}"
     kinds = [next(iter(v)) for v in definition["Sheets"][0]["Visuals"]]
-    assert kinds == ["LineChartVisual", "BarChartVisual", "TableVisual", "BarChartVisual"]
+    assert kinds == ["LineChartVisual", "BarChartVisual", "TableVisual", "TableVisual", "BarChartVisual"]
+    # The KPI table shows every measure of the contract (a new KPI appears without a change here).
+    tables = [v["TableVisual"] for v in definition["Sheets"][0]["Visuals"] if "TableVisual" in v]
+    (kpi_table,) = [v for v in tables if v["VisualId"] == "daily-genre-kpis"]
+    shown = [c["ColumnName"] for c in _find(kpi_table["ChartConfiguration"]["FieldWells"], "Column")]
+    assert shown == [contract.PARTITION_COLUMN, "genre", *contract.KPI_MEASURES]
     for resource_type in QUICKSIGHT_TYPES:
         for resource in synth.resources(resource_type).values():
             assert [p["Principal"] for p in resource["Properties"]["Permissions"]] == [principal]
