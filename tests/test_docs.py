@@ -496,7 +496,11 @@ PLANTED = [
     ("run `make deploi`", make_problems, "make deploi`: no such target"),
     ("run `make demo DEMO_DAYS=5`", make_problems, "reads no DEMO_DAYS"),
     ('```bash\nmake trigger TRIGGER_ARGS="--environment prod"\n```', option_problems, "has no --environment"),
-    ("Options: `--env`, `--dry-run`", option_problems, "`--dry-run` is an option of no command"),
+    (
+        "Options: `--env`, `--no-such-option`",
+        option_problems,
+        "`--no-such-option` is an option of no command",
+    ),
     (
         "| argument | meaning |\n|---|---|\n| `--data_bucket` | the bucket |",
         job_argument_problems,
