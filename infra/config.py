@@ -27,7 +27,8 @@ WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-# The environment that keeps the seed's Glue database name; every other one gets its own.
+# The production environment (`PipelineConfig.is_prod`): it keeps the seed's Glue database name,
+# every other one gets its own.
 PRIMARY_ENVIRONMENT = "prod"
 
 # Limits the services enforce only at deploy time, checked at synth instead (sources cited).
@@ -133,7 +134,7 @@ class PipelineConfig:
 
     @property
     def is_prod(self) -> bool:
-        return self.env_name == "prod"
+        return self.env_name == PRIMARY_ENVIRONMENT
 
     @classmethod
     def load(
