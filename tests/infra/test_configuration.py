@@ -76,7 +76,7 @@ def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_pa
 
 
 def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_path):
-    from infra.mwaa_environment import check_requirements_constraints
+    from infra.mwaa_sources import check_requirements_constraints
     from infra.stack import MWAA_REQUIREMENTS
 
     check_requirements_constraints(MWAA_REQUIREMENTS, PipelineConfig().airflow_version)

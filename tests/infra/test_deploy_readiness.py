@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from infra.monitoring import GLUE_METRIC_TYPES
-from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
+from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES
+from infra.mwaa_execution_role import MWAA_SOURCE_BUCKET_READ_ACTIONS
 
 PSEUDO = {"AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix"}
 # Condition keys that tie a service principal's use of a resource to this account and a resource.
@@ -479,7 +480,7 @@ def test_s3_traffic_from_the_private_subnets_uses_the_gateway_endpoint(each_env)
 
 
 def test_mwaa_reads_its_source_bucket_with_the_documented_actions(each_env):
-    policy = each_env.template["Resources"][each_env.logical_id(each_env.stack.mwaa.execution_policy)]
+    policy = each_env.template["Resources"][each_env.logical_id(each_env.stack.mwaa_execution_role.policy)]
     statement = next(
         s for s in statements(policy["Properties"]["PolicyDocument"]) if s.get("Sid") == "ReadSourceBucket"
     )
