@@ -27,8 +27,7 @@ WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-# The production environment (`PipelineConfig.is_prod`): it keeps the seed's Glue database name,
-# every other one gets its own.
+# The production environment (`is_prod`); it keeps the seed's Glue database name, every other its own.
 PRIMARY_ENVIRONMENT = "prod"
 
 # Limits the services enforce only at deploy time, checked at synth instead (sources cited).

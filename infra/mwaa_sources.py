@@ -73,6 +73,24 @@ def check_requirements_constraints(requirements_file: Path, airflow_version: str
         )
 
 
+def _deploy_options(scope: Construct, props: MwaaSourcesProps) -> dict:
+    """What every upload shares: the bucket, the Lambda's VPC, size and (encrypted) log group."""
+    return {
+        "destination_bucket": props.source_bucket,
+        "vpc": props.vpc,
+        "vpc_subnets": props.subnets,
+        "memory_limit": 512,
+        "ephemeral_storage_size": Size.mebibytes(1024),
+        "log_group": encrypted_log_group(
+            scope,
+            "DeploymentLogs",
+            key=props.key,
+            retention_days=props.log_retention_days,
+            removal_policy=RemovalPolicy.DESTROY,
+        ),
+    }
+
+
 class MwaaSources(Construct):
     """Exposes ``locations`` (`MwaaSourceLocations`) and the ``dags_deployment``,
     ``requirements_deployment`` and ``plugins_deployment``; ``deployments`` holds all three."""
@@ -80,20 +98,7 @@ class MwaaSources(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: MwaaSourcesProps) -> None:
         super().__init__(scope, construct_id)
         check_requirements_constraints(props.requirements_file, props.airflow_version)
-        self._deploy_options = {
-            "destination_bucket": props.source_bucket,
-            "vpc": props.vpc,
-            "vpc_subnets": props.subnets,
-            "memory_limit": 512,
-            "ephemeral_storage_size": Size.mebibytes(1024),
-            "log_group": encrypted_log_group(
-                self,
-                "DeploymentLogs",
-                key=props.key,
-                retention_days=props.log_retention_days,
-                removal_policy=RemovalPolicy.DESTROY,
-            ),
-        }
+        self._deploy_options = _deploy_options(self, props)
         self.dags_deployment = s3deploy.BucketDeployment(
             self,
             "DagsDeployment",
