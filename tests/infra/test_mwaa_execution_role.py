@@ -43,3 +43,34 @@ def test_the_dag_may_publish_metrics_to_the_pipeline_namespace_only(each_env):
     for grant in policy["PolicyDocument"]["Statement"]:
         if "cloudwatch:PutMetricData" in json.dumps(grant["Action"]):
             assert "cloudwatch:namespace" in grant["Condition"]["StringEquals"]
+
+
+def test_the_role_builds_from_values_alone():
+    """No configuration and no sibling construct: names, buckets, keys and ARNs are all it takes."""
+    from aws_cdk import App, Stack, assertions
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+
+    from infra.mwaa_execution_role import MwaaExecutionRole, MwaaExecutionRoleProps
+
+    stack = Stack(App(), "Bare")
+    key = kms.Key(stack, "Key")
+    MwaaExecutionRole(
+        stack,
+        "Mwaa",
+        MwaaExecutionRoleProps(
+            environment_name="team-airflow",
+            ssm_prefix="/team/airflow",
+            key=key,
+            source_bucket=s3.Bucket(stack, "Source"),
+            data_bucket=s3.Bucket(stack, "Data"),
+            glue_job_arn="arn:aws:glue:eu-west-1:111122223333:job/team-job",
+            alert_topic_arn="arn:aws:sns:eu-west-1:111122223333:team-alerts",
+            alert_key=key,
+        ),
+    )
+    template = json.dumps(assertions.Template.from_stack(stack).to_json())
+    assert ":environment/team-airflow" in template  # the trust conditions and the metrics grant
+    assert "log-group:airflow-team-airflow-*" in template
+    assert ":parameter/team/airflow/*" in template
+    assert "arn:aws:glue:eu-west-1:111122223333:job/team-job" in template
