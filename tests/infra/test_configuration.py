@@ -182,3 +182,32 @@ def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
     broken.write_text("{")
     with pytest.raises(ConfigError, match=r"cdk\.json: cannot read"):
         PipelineConfig.load("dev", cdk_json=broken)
+
+
+# --- A mistyped top-level key is refused, not ignored ---------------------------------------------
+
+
+def test_an_unknown_top_level_key_is_refused_naming_the_closest_setting():
+    with pytest.raises(ConfigError, match=r"'max_reject_ration'.*did you mean 'max_reject_ratio'"):
+        PipelineConfig.from_context(_context(env="prod", max_reject_ration="0.1"))
+    with pytest.raises(ConfigError, match=r"unknown configuration key 'zzz' .*; the settings are \["):
+        PipelineConfig.from_context(_context(zzz="1"))
+
+
+def test_the_cdks_own_context_keys_are_not_settings_and_pass():
+    cdk_keys = {
+        "@aws-cdk/core:someFutureFlag": True,  # feature flags
+        "aws:cdk:enable-path-metadata": True,  # the CLI's settings
+        "availability-zones:account=111122223333:region=eu-west-1": ["eu-west-1a"],  # cached lookups
+        "acknowledged-issue-numbers": [12345],  # cdk acknowledge
+    }
+    assert PipelineConfig.from_context(_context(**cdk_keys)) == PipelineConfig.from_context(_context())
+
+
+def test_the_app_refuses_a_mistyped_key_given_with_c(tmp_path):
+    """`cdk synth -c max_reject_ration=0.1`: the CLI hands the app every context key; the app reads
+    them all (not only the ones it knows), so the typo stops the synth instead of vanishing."""
+    from infra.application import build_app
+
+    with pytest.raises(ConfigError, match=r"did you mean 'max_reject_ratio'"):
+        build_app(context=_context(max_reject_ration="0.1"), outdir=str(tmp_path), nag=False)
