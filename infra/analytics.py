@@ -93,7 +93,9 @@ SAVED_QUERIES = (
         "DataQualityOverRuns",
         "data-quality-over-runs",
         "Rows read, accepted, rejected (by reason) and duplicates of every run, newest first.",
-        "SELECT run_id, status, started_at, rows_read, rows_accepted, rows_rejected, reject_ratio,\n"
+        # The ratio from the counts: the report's own reject_ratio is no column (music_contract.tables).
+        "SELECT run_id, status, started_at, rows_read, rows_accepted, rows_rejected,\n"
+        "       CAST(rows_rejected AS double) / NULLIF(rows_read, 0) AS reject_ratio,\n"
         "       rejected_by_reason, duplicates_dropped\n"
         f"FROM {contract.DATA_QUALITY_REPORTS_TABLE}\n"
         "ORDER BY started_at DESC",
