@@ -92,7 +92,6 @@ class MusicStreamsStack(Stack):
                 data_bucket=self.storage.data_bucket,
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
-                table_names=tuple(self.catalog.tables),
                 script_path=source_root / "glue_scripts" / GLUE_SCRIPT,
                 library_packages=glue_job_packages(source_root),
             ),

@@ -319,19 +319,10 @@ def written_log_groups(synth) -> set[str]:
         enabled = {k for k, v in logging.items() if v["Enabled"]}
         assert len(enabled) == len(MWAA_LOG_GROUP_TYPES)
         groups |= {f"airflow-{env['Properties']['Name']}-{t}" for t in MWAA_LOG_GROUP_TYPES.values()}
-    configurations = {
-        c["Properties"]["Name"]: c["Properties"]["EncryptionConfiguration"]
-        for c in synth.resources("AWS::Glue::SecurityConfiguration").values()
-    }
     for job in synth.resources("AWS::Glue::Job").values():
-        props = job["Properties"]
-        # Glue 5: <prefix>/output|error (monitor-continuous-logging.html); a security configuration
-        # with CloudWatch SSE-KMS adds <configuration>-role/<role name> after the prefix.
-        base = props["DefaultArguments"]["--custom-logGroup-prefix"]
-        encryption = configurations.get(props.get("SecurityConfiguration"), {})
-        if encryption.get("CloudWatchEncryption", {}).get("CloudWatchEncryptionMode") == "SSE-KMS":
-            role_id = ref_target(props["Role"])
-            base = f"{base}/{props['SecurityConfiguration']}-role/${{{role_id}}}"
+        # Glue 5: <prefix>/output and <prefix>/error, the only form AWS documents for the prefix
+        # (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html, "Custom logging").
+        base = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
         groups |= {f"{base}/output", f"{base}/error"}
     for flow_log in synth.resources("AWS::EC2::FlowLog").values():
         groups.add(render(flow_log["Properties"]["LogGroupName"], synth.template))
@@ -358,6 +349,18 @@ def test_every_log_group_the_pipeline_writes_to_is_owned_with_retention_and_key(
         assert name in owned, f"{name} is written to but not owned by the stack"
         assert owned[name]["RetentionInDays"] == each_env.config.log_retention_days, name
         assert ref_target(owned[name]["KmsKeyId"]) == each_env.logical_id(each_env.stack.storage.key), name
+
+
+def test_the_glue_log_groups_are_exactly_the_documented_names(each_env):
+    """No name of a form AWS does not document (the role's or security configuration's name in it)."""
+    (job,) = each_env.resources("AWS::Glue::Job").values()
+    prefix = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
+    glue_groups = {
+        render(g["Properties"]["LogGroupName"], each_env.template)
+        for g in each_env.resources("AWS::Logs::LogGroup").values()
+        if "LogGroupName" in g["Properties"] and "/aws-glue/" in json.dumps(g["Properties"]["LogGroupName"])
+    }
+    assert glue_groups == {f"{prefix}/output", f"{prefix}/error"}
 
 
 def test_the_glue_role_may_write_the_owned_glue_log_groups(each_env):
