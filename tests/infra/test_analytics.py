@@ -181,3 +181,55 @@ def test_every_report_field_has_the_ion_type_its_column_reads():
             assert _ion_type(value) == ION_TYPES_BY_HIVE_TYPE[hive_type], (name, hive_type, text)
             if hive_type.startswith("map<"):
                 assert {_ion_type(v) for v in value.values()} == {"int"}, (name, value)
+
+
+def test_the_reader_can_use_the_saved_queries_in_the_athena_console(each_env):
+    """The console lists workgroups and data sources, browses the catalog's databases and tables, and
+    opens on the `default` database: each call allowed, on nothing wider than the service allows."""
+    from tests.infra.policy_documents import (
+        ACTIONS_WITHOUT_RESOURCE_TYPES,
+        as_list,
+        assert_no_wildcard_actions,
+        statements,
+    )
+
+    stack = each_env.stack
+    props = each_env.template["Resources"][
+        stack.get_logical_id(stack.analytics.reader_policy.node.default_child)
+    ]["Properties"]
+    assert_no_wildcard_actions(props)  # "*" only for actions without a resource type
+
+    def resources_for(action: str) -> list[str]:
+        return [
+            render_arn(r)
+            for s in statements(props)
+            if action in as_list(s["Action"])
+            for r in as_list(s["Resource"])
+        ]
+
+    for action in ("athena:ListWorkGroups", "athena:ListDataCatalogs"):
+        assert action in ACTIONS_WITHOUT_RESOURCE_TYPES
+        assert resources_for(action) == ["*"], action
+    catalog = "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:datacatalog/AwsDataCatalog"
+    for action in (
+        "athena:ListDatabases",
+        "athena:GetDatabase",
+        "athena:ListTableMetadata",
+        "athena:GetTableMetadata",
+    ):
+        assert resources_for(action) == [catalog], action
+    glue = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+    for action in ("glue:GetDatabase", "glue:GetDatabases"):
+        assert {
+            f"{glue}:catalog",
+            f"{glue}:database/default",
+            f"{glue}:database/{each_env.config.database_name}",
+        } <= set(resources_for(action)), action
+
+
+def render_arn(value) -> str:
+    """An ARN of the template (a string or an Fn::Join of strings and pseudo parameters)."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    return separator.join(p if isinstance(p, str) else f"${{{p['Ref']}}}" for p in parts)
