@@ -113,7 +113,10 @@ class MusicStreamsStack(Stack):
                 self,
                 "QuickSight",
                 QuickSightDashboardProps(
-                    config=config, names=names, workgroup_name=self.analytics.workgroup.ref
+                    config=config,
+                    names=names,
+                    workgroup_name=self.analytics.workgroup.ref,
+                    reader_policy=self.analytics.reader_policy,
                 ),
             )
             if config.quicksight_principal_arn
