@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Tags
 from constructs import Construct
 
 from infra.alert_channels import AlertChannels, AlertChannelsProps
@@ -197,9 +197,18 @@ class MusicStreamsStack(Stack):
                 log_retention_days=self.config.log_retention_days,
             ),
         )
-        # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
-        # exists and deleted before it runs (the network too, as when both were one construct).
-        self.network.node.add_dependency(cleanup.resource)
+        # Everything outside the data stores is created after the cleanup exists and deleted before
+        # it runs: a resource that fails before it (a Chatbot channel, the QuickSight data source, the
+        # Glue job) would otherwise roll back into the still-protected table (ROLLBACK_FAILED), and the
+        # writers to the buckets (the uploads, MWAA) must be gone before it empties them.
+        data_stores = {self.storage, self.kpi_store, cleanup}
+        for child in self.node.children:
+            if child not in data_stores and any(isinstance(c, CfnResource) for c in child.node.find_all()):
+                child.node.add_dependency(cleanup.resource)
+        # In the data stores, what the cleanup does not need: the bucket policies and the key's alias.
+        for bucket in self.storage.buckets:
+            bucket.policy.node.add_dependency(cleanup.resource)
+        self.storage.key.node.find_child("Alias").node.add_dependency(cleanup.resource)
         return cleanup
 
     def _add_outputs(self) -> None:

@@ -11,6 +11,8 @@ import fnmatch
 import json
 from typing import Any
 
+from aws_cdk import CfnElement
+
 from infra.monitoring import GLUE_METRIC_TYPES
 from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
 
@@ -432,6 +434,60 @@ def test_every_writer_to_a_retained_bucket_waits_for_the_cleanup(prod):
     assert writers
     for writer in writers:
         assert cleanup_id in resources[writer].get("DependsOn", []), writer
+
+
+def dependencies(resource: dict[str, Any]) -> set[str]:
+    """The logical ids a resource waits for: DependsOn, Ref and Fn::GetAtt (pseudo parameters aside)."""
+    found = set(as_list(resource.get("DependsOn", [])))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            target = ref_target(value) if len(value) == 1 else None
+            if target and not target.startswith("AWS::"):
+                found.add(target)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({k: v for k, v in resource.items() if k != "DependsOn"})
+    return found
+
+
+def transitive(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph.get(todo.pop(), set()) - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_every_resource_outside_the_data_stores_waits_for_the_failed_create_cleanup(
+    prod, with_optional_parts
+):
+    """A failed first create rolls back cleanly only if every resource that can fail is created after
+    the cleanup exists (and deleted before it runs): everything but the cleanup's own inputs (the
+    buckets, table and key it names, its handler) must depend on it. Over prod and prod with every
+    optional part (chat channels, incident tool, QuickSight)."""
+    for synth in (prod, with_optional_parts):
+        resources = synth.template["Resources"]
+        graph = {logical_id: dependencies(r) for logical_id, r in resources.items()}
+        (cleanup_id,) = [i for i, r in resources.items() if r["Type"] == "Custom::FailedCreateCleanup"]
+        needed_by_cleanup = transitive(graph, cleanup_id)
+        paths = {
+            synth.stack.get_logical_id(c): c.node.path
+            for c in synth.stack.node.find_all()
+            if isinstance(c, CfnElement) and synth.stack.get_logical_id(c) in resources
+        }
+        stores = ("Storage", "KpiStore", "FailedCreateCleanup")
+        for logical_id in needed_by_cleanup:
+            assert paths[logical_id].split("/")[1] in stores, f"the cleanup waits for {paths[logical_id]}"
+        outside = set(resources) - needed_by_cleanup - {cleanup_id}
+        assert len(outside) > 40
+        late = sorted(paths.get(i, i) for i in outside if cleanup_id not in transitive(graph, i))
+        assert not late, f"{synth.env}: created beside the cleanup: {late}"
 
 
 # --- 6. Operations -----------------------------------------------------------------------------------
