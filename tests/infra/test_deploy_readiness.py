@@ -173,8 +173,11 @@ def test_no_physical_name_is_shared_by_two_environments(synthesized):
 
 def test_every_alarm_action_topic_allows_cloudwatch_to_publish_for_that_alarm(each_env):
     template = each_env.template
-    alarms = each_env.resources("AWS::CloudWatch::Alarm")
-    assert alarms
+    alarms = {
+        **each_env.resources("AWS::CloudWatch::Alarm"),
+        **each_env.resources("AWS::CloudWatch::CompositeAlarm"),
+    }
+    assert sum(bool(a["Properties"].get("AlarmActions")) for a in alarms.values()) >= 5
     for alarm_id, alarm in alarms.items():
         props = alarm["Properties"]
         alarm_arn = f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{props['AlarmName']}"
@@ -183,7 +186,7 @@ def test_every_alarm_action_topic_allows_cloudwatch_to_publish_for_that_alarm(ea
             *props.get("OKActions", []),
             *props.get("InsufficientDataActions", []),
         ]
-        assert actions, alarm_id
+        # An alarm without actions pages through a composite alarm (the next test).
         for action in actions:
             topic_id = ref_target(action)
             assert template["Resources"][topic_id]["Type"] == "AWS::SNS::Topic", (alarm_id, action)
@@ -260,6 +263,19 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(each_env):
                     for s in document
                 ), f"{policy_id} publishes to {topic_id} but cannot use {encrypted[topic_id]}"
     assert publishers
+
+
+def test_every_alarm_without_an_alarm_action_pages_through_a_composite_alarm(each_env):
+    """An alarm that does not page by itself is an input of a composite alarm that does."""
+    composites = [r["Properties"] for r in each_env.resources("AWS::CloudWatch::CompositeAlarm").values()]
+    assert composites
+    for alarm_id, alarm in each_env.resources("AWS::CloudWatch::Alarm").items():
+        if alarm["Properties"].get("AlarmActions"):
+            continue
+        assert any(
+            f"${{{alarm_id}.Arn}}" in render(c["AlarmRule"], each_env.template) and c.get("AlarmActions")
+            for c in composites
+        ), alarm_id
 
 
 # --- 3. Keys and role trusts ---------------------------------------------------------------------
