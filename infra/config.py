@@ -243,7 +243,7 @@ class PipelineConfig:
     def _check_deploy_time_limits(self) -> None:
         """Refuse, at synth, values CloudFormation would only reject 30 minutes into a deploy."""
         longest = self.names("0" * ACCOUNT_ID_LENGTH, LONGEST_REGION_NAME)
-        for bucket in (longest.data_bucket, longest.mwaa_source_bucket, longest.access_logs_bucket):
+        for bucket in (longest.data_bucket, longest.mwaa_source_bucket):
             if len(bucket) > MAX_BUCKET_NAME_LENGTH:
                 raise ConfigError(
                     f"env {self.env_name!r} is too long: bucket name {bucket!r} has {len(bucket)} characters "
@@ -369,7 +369,8 @@ class ResourceNames:
     def prefix(self) -> str:
         return f"{PROJECT}-{self.env_name}"
 
-    # S3 bucket names are global: account and region make them unique.
+    # S3 bucket names are global: account and region make them unique. (The access-log bucket has
+    # no fixed name: it outlives the stack, infra/storage.py ACCESS_LOGS_REMOVAL_POLICY.)
     @property
     def data_bucket(self) -> str:
         return f"{self.prefix}-data-{self.account}-{self.region}"
@@ -377,10 +378,6 @@ class ResourceNames:
     @property
     def mwaa_source_bucket(self) -> str:
         return f"{self.prefix}-airflow-{self.account}-{self.region}"
-
-    @property
-    def access_logs_bucket(self) -> str:
-        return f"{self.prefix}-access-logs-{self.account}-{self.region}"
 
     @property
     def kpi_table(self) -> str:

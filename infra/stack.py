@@ -191,7 +191,7 @@ class MusicStreamsStack(Stack):
             self,
             "FailedCreateCleanup",
             FailedCreateCleanupProps(
-                buckets=self.storage.buckets,
+                buckets=self.storage.deleted_buckets,
                 tables=(self.kpi_store.table,),
                 key=self.storage.key,
                 log_retention_days=self.config.log_retention_days,

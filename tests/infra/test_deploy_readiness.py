@@ -394,10 +394,16 @@ def keys_encrypting(synth, resource: dict[str, Any]) -> set[str]:
     return {key_id for key_id in synth.resources("AWS::KMS::Key") if f'"{key_id}"' in text}
 
 
+def kept_buckets(synth) -> set[str]:
+    """Buckets that outlive the stack (plain Retain): the access-log bucket (infra/storage.py)."""
+    return {i for i, r in synth.resources("AWS::S3::Bucket").items() if r.get("DeletionPolicy") == "Retain"}
+
+
 def test_named_data_survives_updates_and_deletes_but_not_a_failed_create(each_env):
     retained = each_env.stack.storage.retain_data
     resources = each_env.template["Resources"]
-    data = {i: r for i, r in resources.items() if r["Type"] in DATA_RESOURCE_TYPES}
+    kept = kept_buckets(each_env)
+    data = {i: r for i, r in resources.items() if r["Type"] in DATA_RESOURCE_TYPES and i not in kept}
     data_keys = {key for r in data.values() for key in keys_encrypting(each_env, r)}
     assert data
     assert data_keys
@@ -406,8 +412,28 @@ def test_named_data_survives_updates_and_deletes_but_not_a_failed_create(each_en
         expected = ("RetainExceptOnCreate", "Retain") if retained else ("Delete", "Delete")
         assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == expected, logical_id
     for logical_id, resource in resources.items():
-        # Plain Retain would keep a fixed name taken after a failed create: the retry fails.
-        assert resource.get("DeletionPolicy") != "Retain", logical_id
+        # Plain Retain keeps a resource after a failed create: with a fixed name, the retry fails.
+        if resource.get("DeletionPolicy") == "Retain":
+            assert logical_id in kept, logical_id
+            assert "BucketName" not in resource["Properties"], logical_id
+
+
+def test_the_access_log_bucket_outlives_the_stack_and_empties_itself(each_env):
+    """Late server access logs (S3 delivers them best-effort, hours later) would refill an emptied log
+    bucket and fail its delete: it is kept on delete and on a failed create, holds no name a re-create
+    needs, is emptied by nothing of the stack, and expires its logs by lifecycle."""
+    logs_id = each_env.logical_id(each_env.stack.storage.access_logs_bucket)
+    assert kept_buckets(each_env) == {logs_id}
+    bucket = each_env.template["Resources"][logs_id]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "BucketName" not in bucket["Properties"]
+    emptied = json.dumps(
+        [r for r in each_env.template["Resources"].values() if r["Type"].startswith("Custom::")]
+    )
+    assert f'"{logs_id}"' not in emptied  # no auto-delete, not in the failed-create cleanup
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiry = next(r for r in rules if r["Id"] == "expire-access-logs")
+    assert expiry["ExpirationInDays"] == each_env.config.log_retention_days
 
 
 def test_a_failed_create_can_delete_every_data_resource(each_env):
@@ -415,7 +441,7 @@ def test_a_failed_create_can_delete_every_data_resource(each_env):
     auto-delete without retained data, the failed-create cleanup with it), and every deletion-protected
     table is unprotected by the cleanup."""
     resources = each_env.template["Resources"]
-    buckets = set(each_env.resources("AWS::S3::Bucket"))
+    buckets = set(each_env.resources("AWS::S3::Bucket")) - kept_buckets(each_env)
     protected_tables = {
         i
         for i, r in each_env.resources("AWS::DynamoDB::Table").items()
