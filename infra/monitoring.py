@@ -390,7 +390,8 @@ class Monitoring(Construct):
           PutMetricAlarm; docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
           AlarmThatSendsEmail.html#alarms-and-missing-data). Its OK action says reporting started.
         - The composite's rule functions ALARM() and OK() are true only in that state
-          (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Create_Composite_Alarm.html).
+          (PutCompositeAlarm AlarmRule: docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
+          API_PutCompositeAlarm.html).
         """
         hours = props.freshness_alarm_hours
         factory = AlarmFactory(self, props.names, props.topic)
