@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Tags
 from constructs import Construct
 
 from infra.alert_channels import AlertChannels, AlertChannelsProps
@@ -95,7 +95,6 @@ class MusicStreamsStack(Stack):
                 data_bucket=self.storage.data_bucket,
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
-                table_names=tuple(self.catalog.tables),
                 script_path=source_root / "glue_scripts" / GLUE_SCRIPT,
                 library_packages=glue_job_packages(source_root),
             ),
@@ -117,7 +116,10 @@ class MusicStreamsStack(Stack):
                 self,
                 "QuickSight",
                 QuickSightDashboardProps(
-                    config=config, names=names, workgroup_name=self.analytics.workgroup.ref
+                    config=config,
+                    names=names,
+                    workgroup_name=self.analytics.workgroup.ref,
+                    reader_policy=self.analytics.reader_policy,
                 ),
             )
             if config.quicksight_principal_arn
@@ -230,15 +232,24 @@ class MusicStreamsStack(Stack):
             self,
             "FailedCreateCleanup",
             FailedCreateCleanupProps(
-                buckets=self.storage.buckets,
+                buckets=self.storage.deleted_buckets,
                 tables=(self.kpi_store.table,),
                 key=self.storage.key,
                 log_retention_days=self.config.log_retention_days,
             ),
         )
-        # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
-        # exists and deleted before it runs (the network too, as when both were one construct).
-        self.network.node.add_dependency(cleanup.resource)
+        # Everything outside the data stores is created after the cleanup exists and deleted before
+        # it runs: a resource that fails before it (a Chatbot channel, the QuickSight data source, the
+        # Glue job) would otherwise roll back into the still-protected table (ROLLBACK_FAILED), and the
+        # writers to the buckets (the uploads, MWAA) must be gone before it empties them.
+        data_stores = {self.storage, self.kpi_store, cleanup}
+        for child in self.node.children:
+            if child not in data_stores and any(isinstance(c, CfnResource) for c in child.node.find_all()):
+                child.node.add_dependency(cleanup.resource)
+        # In the data stores, what the cleanup does not need: the bucket policies and the key's alias.
+        for bucket in self.storage.buckets:
+            bucket.policy.node.add_dependency(cleanup.resource)
+        self.storage.key.node.find_child("Alias").node.add_dependency(cleanup.resource)
         return cleanup
 
     def _add_outputs(self) -> None:

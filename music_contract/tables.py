@@ -97,6 +97,10 @@ REJECT_REASONS = (
 
 # The Glue job's data-quality reports (`report_key`) as an Athena table over REPORTS_PREFIX: one
 # row per run, the report's own field names (pretty-printed JSON, read with the Ion SerDe).
+# Only fields whose JSON text has one Ion type: the Ion SerDe reads a DOUBLE column from Ion floats
+# only, and `json.dumps` writes a ratio as `0.0123` (an Ion decimal) or `1e-05` (an Ion float)
+# (github.com/amazon-ion/ion-hive-serde docs/type-mapping.md). So `reject_ratio` is no column: a
+# query computes it from the row counts (infra/analytics.py, data-quality-over-runs).
 DATA_QUALITY_REPORTS_TABLE = "data_quality_reports"
 DATA_QUALITY_REPORT_COLUMNS = (
     ("run_id", "string"),
@@ -106,7 +110,6 @@ DATA_QUALITY_REPORT_COLUMNS = (
     ("rows_read", "bigint"),
     ("rows_accepted", "bigint"),
     ("rows_rejected", "bigint"),
-    ("reject_ratio", "double"),
     ("rejected_by_reason", "map<string,bigint>"),
     ("duplicates_dropped", "bigint"),
     ("unknown_user_rows", "bigint"),

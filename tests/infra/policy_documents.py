@@ -6,6 +6,8 @@ from infra.mwaa_execution_role import MWAA_SOURCE_BUCKET_READ_ACTIONS
 
 # Actions allowed on Resource "*" because AWS offers no resource-level permission for them.
 ACTIONS_WITHOUT_RESOURCE_TYPES = {
+    "athena:ListDataCatalogs",
+    "athena:ListWorkGroups",
     "cloudwatch:PutMetricData",
     "logs:DescribeLogGroups",
     "s3:GetAccountPublicAccessBlock",

@@ -91,17 +91,15 @@ def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_
     from infra.config import LONGEST_REGION_NAME
 
     context = _context()
-    context["environments"]["integration"] = context["environments"]["dev"]
+    context["environments"]["integration-x"] = context["environments"]["dev"]
     with pytest.raises(
-        ConfigError, match=rf"env 'integration' is too long: .* in region {LONGEST_REGION_NAME}"
+        ConfigError, match=rf"env 'integration-x' is too long: .* in region {LONGEST_REGION_NAME}"
     ):
-        PipelineConfig.from_context({**context, "env": "integration"})
+        PipelineConfig.from_context({**context, "env": "integration-x"})
     context["environments"]["staging"] = context["environments"]["dev"]
     config = PipelineConfig.from_context({**context, "env": "staging"})
     longest = config.names("0" * 12, LONGEST_REGION_NAME)
-    assert (
-        max(len(longest.data_bucket), len(longest.access_logs_bucket), len(longest.mwaa_source_bucket)) <= 63
-    )
+    assert max(len(longest.data_bucket), len(longest.mwaa_source_bucket)) <= 63
 
 
 def test_each_environment_gets_its_own_glue_database_and_prod_keeps_the_seeds():
@@ -187,3 +185,32 @@ def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
     broken.write_text("{")
     with pytest.raises(ConfigError, match=r"cdk\.json: cannot read"):
         PipelineConfig.load("dev", cdk_json=broken)
+
+
+# --- A mistyped top-level key is refused, not ignored ---------------------------------------------
+
+
+def test_an_unknown_top_level_key_is_refused_naming_the_closest_setting():
+    with pytest.raises(ConfigError, match=r"'max_reject_ration'.*did you mean 'max_reject_ratio'"):
+        PipelineConfig.from_context(_context(env="prod", max_reject_ration="0.1"))
+    with pytest.raises(ConfigError, match=r"unknown configuration key 'zzz' .*; the settings are \["):
+        PipelineConfig.from_context(_context(zzz="1"))
+
+
+def test_the_cdks_own_context_keys_are_not_settings_and_pass():
+    cdk_keys = {
+        "@aws-cdk/core:someFutureFlag": True,  # feature flags
+        "aws:cdk:enable-path-metadata": True,  # the CLI's settings
+        "availability-zones:account=111122223333:region=eu-west-1": ["eu-west-1a"],  # cached lookups
+        "acknowledged-issue-numbers": [12345],  # cdk acknowledge
+    }
+    assert PipelineConfig.from_context(_context(**cdk_keys)) == PipelineConfig.from_context(_context())
+
+
+def test_the_app_refuses_a_mistyped_key_given_with_c(tmp_path):
+    """`cdk synth -c max_reject_ration=0.1`: the CLI hands the app every context key; the app reads
+    them all (not only the ones it knows), so the typo stops the synth instead of vanishing."""
+    from infra.application import build_app
+
+    with pytest.raises(ConfigError, match=r"did you mean 'max_reject_ratio'"):
+        build_app(context=_context(max_reject_ration="0.1"), outdir=str(tmp_path), nag=False)

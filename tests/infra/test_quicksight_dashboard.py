@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import music_contract as contract
-from infra.quicksight_dashboard import DATASET_TABLES, table_columns
+from infra.quicksight_dashboard import DATASET_TABLES, QUICKSIGHT_SERVICE_ROLE_NAME, table_columns
 from tests.infra.conftest import CFN_LINT, OPTIONAL_PARTS
 
 QUICKSIGHT_TYPES = ("AWS::QuickSight::DataSource", "AWS::QuickSight::DataSet", "AWS::QuickSight::Dashboard")
@@ -58,6 +58,17 @@ def test_the_dashboard_reads_the_kpi_tables_through_the_workgroup(with_optional_
     for resource_type in QUICKSIGHT_TYPES:
         for resource in synth.resources(resource_type).values():
             assert [p["Principal"] for p in resource["Properties"]["Permissions"]] == [principal]
+
+
+def test_quicksight_may_query_through_the_workgroup_before_its_data_source_exists(with_optional_parts):
+    """QuickSight queries as its service role: the stack attaches the reader policy to it, and the
+    data source (which QuickSight validates when it is created) waits for that attachment."""
+    synth = with_optional_parts
+    reader_id = synth.stack.get_logical_id(synth.stack.analytics.reader_policy.node.default_child)
+    reader = synth.template["Resources"][reader_id]
+    assert reader["Properties"]["Roles"] == [QUICKSIGHT_SERVICE_ROLE_NAME]
+    (source,) = synth.resources("AWS::QuickSight::DataSource").values()
+    assert reader_id in source["DependsOn"]
 
 
 def test_the_quicksight_resources_pass_cfn_lint(with_optional_parts):
