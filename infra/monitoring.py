@@ -375,23 +375,11 @@ class Monitoring(Construct):
     def _freshness_alarms(
         self, props: MonitoringProps, pipeline: PipelineMetricFactory
     ) -> dict[str, cloudwatch.Alarm | cloudwatch.CompositeAlarm]:
-        """Stale KPIs page through a composite alarm, ``kpis-stale``: ALARM(kpi-freshness) AND
-        OK(kpi-first-report), so a new environment stays quiet until its first run reports.
-
-        - ``kpi-freshness`` (``kpi_freshness``, no actions of its own): a run reported KPIs older than
-          ``freshness_alarm_hours``, or no run reported for that long. Missing data breaches: the DAG
-          publishes the age once per run, and without a run the age only grows, so a window as long
-          as the limit without a datum means the KPIs are at least that stale (a dead scheduler, a
-          paused DAG, failing runs). One period as long as the limit (at most 7 days: Period x
-          EvaluationPeriods, PutMetricAlarm).
-        - ``kpi-first-report`` (``kpi_first_report``): INSUFFICIENT_DATA until the first datum, OK
-          from then on for good: every datum is OK (a sample count of at least 1) and missing data
-          keeps the state (TreatMissingData ``ignore``: "the current alarm state is maintained",
-          PutMetricAlarm; docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
-          AlarmThatSendsEmail.html#alarms-and-missing-data). Its OK action says reporting started.
-        - The composite's rule functions ALARM() and OK() are true only in that state
-          (PutCompositeAlarm AlarmRule: docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/
-          API_PutCompositeAlarm.html).
+        """Stale KPIs page through ``kpis-stale`` = ALARM(kpi-freshness) AND OK(kpi-first-report):
+        quiet until a first run reports, then fires on stale or missing reports (docs/operate.md,
+        "Stale-KPI alarm"). ``kpi-first-report`` stays OK without data (TreatMissingData ``ignore``:
+        AlarmThatSendsEmail.html#alarms-and-missing-data); ALARM()/OK() are true only in that state
+        (API_PutCompositeAlarm.html). Missing freshness data breaches: without a run the age only grows.
         """
         hours = props.freshness_alarm_hours
         factory = AlarmFactory(self, props.names, props.topic)
