@@ -25,7 +25,15 @@ CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
 
 
 class DataError(RuntimeError):
-    """The run's input is not usable (missing or empty file, missing column, bad manifest)."""
+    """The run's input is not usable (missing or empty file, missing column, bad manifest).
+
+    The message starts with `contract.DATA_ERROR_MARK`: Glue reports it as the run's ErrorMessage,
+    which tells `run_etl_job` that a new run would fail the same way (not retried).
+    """
+
+    def __init__(self, message: str):
+        mark = contract.DATA_ERROR_MARK
+        super().__init__(message if message.startswith(mark) else f"{mark} {message}")
 
 
 @dataclass(frozen=True)
