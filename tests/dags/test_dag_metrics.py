@@ -9,7 +9,7 @@ import pytest
 
 import music_contract as contract
 from local_run.glue_local import local_glue_jobs
-from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
+from music_contract.quality import STATUS_FAILED, STATUS_SUCCEEDED, DataQualityReport
 from music_pipeline import run_metrics
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -57,7 +57,7 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
             run_id=run_id,
             manifest_key=arguments[contract.ARG_MANIFEST_KEY],
             max_reject_ratio=0.05,
-            started_at="2026-11-26T00:00:00Z",
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=STATUS_SUCCEEDED,
             rows_read=17,
             rows_accepted=11,
@@ -139,3 +139,43 @@ def test_glue_dpu_seconds_come_from_glue_when_it_reports_them():
 def test_freshness_counts_from_the_end_of_the_newest_day_utc():
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 26, 6, 30, tzinfo=UTC)) == 6.5
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 25, 18, 0, tzinfo=UTC)) == 0.0
+
+
+def test_a_future_date_is_left_out_of_the_freshness_age():
+    now = datetime(2024, 6, 26, 6, 30, tzinfo=UTC)
+    report = DataQualityReport("r", "m", 0.05, now.isoformat(), dates_affected=["2024-06-25", "2031-01-01"])
+    [age] = run_metrics.freshness_data(report, now)
+    assert age.value == 6.5  # from 2024-06-25, not 0 from the future date
+    only_future = DataQualityReport("r", "m", 0.05, now.isoformat(), dates_affected=["2031-01-01"])
+    assert run_metrics.freshness_data(only_future, now) == []
+
+
+@pytest.mark.parametrize("earlier", ["failed", "succeeded_before_this_run"])
+def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplog, earlier):
+    """The run could not write its report: the key holds an earlier attempt's, which is not published."""
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    def glue_leaves_an_earlier_report(job_name, arguments):
+        run_id = arguments[contract.ARG_RUN_ID]
+        before = datetime.now(UTC) - timedelta(minutes=20)
+        status = STATUS_FAILED if earlier == "failed" else STATUS_SUCCEEDED
+        report = DataQualityReport(
+            run_id, arguments[contract.ARG_MANIFEST_KEY], 0.05, before.isoformat(timespec="seconds"),
+            status=status, rows_read=17, rows_accepted=11, dates_affected=["2024-06-25"],
+        )  # fmt: skip
+        if earlier == "failed":
+            report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        world.put(contract.report_key(run_id), report.to_json())
+
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    with (
+        caplog.at_level("WARNING", logger="music_pipeline.run_metrics"),
+        local_glue_jobs(glue_leaves_an_earlier_report),
+    ):
+        result = run_dag()
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
+    assert any("earlier attempt" in w for w in warnings), warnings
+    assert metric_values(world, start) == {}
