@@ -25,14 +25,15 @@ from local_run.glue_local import JobRunEnded, local_glue_jobs
 from music_pipeline import glue as glue_operator
 from music_pipeline.glue import is_final_failure
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
+from tests.dags.conftest import glue_processes_its_manifest
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
-def glue_succeeds(job_name: str, arguments: dict[str, str]) -> None:
-    """A Glue script that does nothing and succeeds."""
+# A Glue run that succeeds and reports every manifest file processed.
+glue_succeeds = glue_processes_its_manifest
 
 
 @pytest.fixture
@@ -115,6 +116,7 @@ def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_worl
         error = next(outcomes, None)
         if error is not None:
             raise error
+        glue_processes_its_manifest(job_name, arguments)
 
     with local_glue_jobs(glue_fails_once) as glue:
         result = run_dag(retries=1)
@@ -169,8 +171,9 @@ def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run
         # Still running until the retry's wait has polled it: the retry must rejoin, not restart.
         for _ in range(600):
             if glue_faults.count("get_job_run") >= 7:
-                return
+                break
             time.sleep(0.1)
+        glue_processes_its_manifest(job_name, arguments)
 
     with local_glue_jobs(glue_outlives_the_first_try) as glue:
         result = run_dag(retries=1)
