@@ -11,6 +11,7 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -82,6 +83,11 @@ class DataRoot:
             return None
         status = self._fs.getFileStatus(path)
         return None if status.isDirectory() else int(status.getLen())
+
+    def modified_at(self, key: str) -> str:
+        """The file's last write time (UTC ISO; on S3 the object's LastModified)."""
+        millis = int(self._fs.getFileStatus(self._path(key)).getModificationTime())
+        return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="microseconds")
 
     def read_text(self, key: str) -> str:
         stream = self._fs.open(self._path(key))

@@ -290,8 +290,11 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
 def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobResult, cache: RunCache) -> None:
     """The steps in order; each one a function below."""
     report, run_id, updated_at = result.report, args.safe_run_id, _now()
-    # A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
-    report.publications_finished = publication.finish_pending(root, run_id)
+    # A publication an earlier attempt (or run) left half-done is finished before curated/ is read,
+    # and its dates' DynamoDB items rebuilt from what it published (it died before writing them).
+    finished = publication.finish_pending(root, run_id)
+    report.publications_finished = [p.run_id for p in finished]
+    rebuild_items(spark, root, finished, args.kpi_table)
     if args.recompute_dates:
         _recompute(spark, root, args, result, cache, updated_at)
         return
@@ -312,6 +315,45 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
     result.dates = report.dates_affected
     result.items = dynamo.kpi_items(*kpis.collected(), run_id, updated_at)
     publish(root, staging, kpis, result, args.kpi_table, updated_at)
+
+
+# --- 0. items of a finished publication ---------------------------------------------------------
+def rebuild_items(
+    spark: SparkSession, root: DataRoot, finished: Sequence[publication.Publication], kpi_table: str
+) -> None:
+    """Replace the DynamoDB items of every date a finished publication published, from the curated
+    KPI tables (now whole): DynamoDB agrees with curated/ again, whatever this run goes on to do.
+
+    Each day's items carry the stamp (`run_id`, `updated_at`) of the run whose rows curated/ holds.
+    """
+    dates = sorted({day for p in finished if p.kpi_tables for day in p.dates})
+    if not dates:
+        return
+    tables = {}
+    for table in ("daily_genre_kpis", "top_songs", "top_genres"):
+        frame = read_partitions(spark, root, contract.CURATED_TABLES[table].prefix, dates)
+        tables[table] = [] if frame is None else [r.asDict() for r in frame.collect()]
+    items: list[dynamo.Item] = []
+    for day in dates:
+        rows = {t: [r for r in found if r[contract.PARTITION_COLUMN] == day] for t, found in tables.items()}
+        if not rows["daily_genre_kpis"]:
+            continue  # nothing published for the day: its items are left as they are
+        stamp = rows["daily_genre_kpis"][0]
+        items += dynamo.kpi_items(
+            rows["daily_genre_kpis"],
+            rows["top_songs"],
+            rows["top_genres"],
+            stamp["run_id"],
+            stamp["updated_at"],
+        )
+    written = dynamo.replace_items(kpi_table, items, dates)
+    log.warning(
+        "rebuilt %d DynamoDB items (%d stale deleted) of %s from the finished publication(s) of %s",
+        written.written,
+        written.deleted,
+        dates,
+        [p.run_id for p in finished],
+    )
 
 
 # --- 1. load inputs ---------------------------------------------------------------------------
