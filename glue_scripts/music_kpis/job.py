@@ -34,7 +34,9 @@ from music_kpis.datasets import (
     CsvSource,
     DataError,
     DataRoot,
+    content_ids,
     csv_source,
+    line_hash_sums,
     read_csv,
     read_csv_lines,
     read_manifest,
@@ -303,14 +305,14 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
         log.warning("the manifest lists no stream files: nothing to do")
         return
     lines = validate_lines(spark, root, inputs, cache)
-    bases = count_quality(lines, inputs.streams, report)
+    bases, source_ids = count_quality(lines, inputs.streams, report)
     rows = lines.where(~F.col("_blank") & ~F.col("_header"))
     quarantine_and_check_ratio(rows, bases, inputs.streams, root, report)
     if not report.dates_affected:
         log.warning("no accepted stream rows: no date to update")
         return
     staging = publication.Staging(root, run_id)
-    events = merge_into_curated(spark, root, staging, rows, inputs.streams, report)
+    events = merge_into_curated(spark, root, staging, rows, source_ids, report)
     kpis = compute_kpis(events, inputs.songs, cache)
     result.dates = report.dates_affected
     result.items = dynamo.kpi_items(*kpis.collected(), run_id, updated_at)
@@ -412,9 +414,10 @@ def validate_lines(spark: SparkSession, root: DataRoot, inputs: RunInputs, cache
 # --- 3. count quality -------------------------------------------------------------------------
 def count_quality(
     lines: DataFrame, streams: Sequence[contract.StreamObject], report: DataQualityReport
-) -> dict[tuple[int, int], int]:
-    """One pass over the validated lines: the report's counts, and the line bases of each split
-    (`line_numbers`) the quarantine numbers its rows with."""
+) -> tuple[dict[tuple[int, int], int], list[str]]:
+    """One pass over the validated lines: the report's counts, the line bases of each split
+    (`line_numbers`) the quarantine numbers its rows with, and each file's content id
+    (`datasets.content_ids`)."""
     stats = (
         lines.groupBy(
             "source_index",
@@ -425,11 +428,11 @@ def count_quality(
             "known_user",
             contract.PARTITION_COLUMN,
         )
-        .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
+        .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"), *line_hash_sums())
         .collect()
     )
     count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
-    return line_numbers.split_line_bases(stats)
+    return line_numbers.split_line_bases(stats), content_ids(stats, [s.key for s in streams])
 
 
 def count_rows(
@@ -498,26 +501,21 @@ def quarantine_rows(
 
 
 # --- 5. merge into curated --------------------------------------------------------------------
-def _source_id(stream: contract.StreamObject) -> str:
-    """A stream file's identity in the curated store: its key and content version (ETag)."""
-    etag = stream.etag.strip().strip('"')
-    return f"{stream.key}#{etag}" if etag else stream.key
-
-
 def merge_into_curated(
     spark: SparkSession,
     root: DataRoot,
     staging: publication.Staging,
     rows: DataFrame,
-    streams: Sequence[contract.StreamObject],
+    source_ids: Sequence[str],
     report: DataQualityReport,
 ) -> DataFrame:
-    """The curated events of the touched dates, with this run's files replacing their earlier rows,
-    staged (curated/ stays whole until `publish`); returns the staged events of those dates."""
+    """The curated events of the touched dates, with this run's files (by content id:
+    `datasets.content_ids`) replacing their earlier rows, staged (curated/ stays whole until
+    `publish`); returns the staged events of those dates."""
     dates = report.dates_affected
     accepted = rows.where(F.col("reject_reason").isNull())
     existing = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, dates)
-    merged = transforms.merge_events(accepted, existing, [_source_id(s) for s in streams])
+    merged = transforms.merge_events(accepted, existing, list(source_ids))
     merge_stats = Observation("merge")
     merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
     staging.reset()
