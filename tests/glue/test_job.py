@@ -262,12 +262,21 @@ def test_command_line_fails_with_the_jobs_own_error_as_the_uncaught_exception(tm
     )  # fmt: skip
     assert completed.returncode == 1, completed.stderr[-2000:]
     last = completed.stderr.strip().splitlines()[-1]
+    # The data error's mark tells run_etl_job not to retry (contract.DATA_ERROR_MARK).
     assert re.fullmatch(
-        r"music_kpis\.datasets\.DataError: manifest file:.*/manifests/run_id=nope\.json does not exist", last
+        r"music_kpis\.datasets\.DataError: \[music_kpis data error\] manifest file:.*/manifests/"
+        r"run_id=nope\.json does not exist",
+        last,
     )
     # The reason is logged once, on stdout (Glue's output stream); no summary printed twice.
     assert (
-        len(re.findall(r"ERROR music_kpis: compute_kpis failed: DataError: manifest", completed.stdout)) == 1
+        len(
+            re.findall(
+                r"ERROR music_kpis: compute_kpis failed: DataError: \[music_kpis data error\] manifest",
+                completed.stdout,
+            )
+        )
+        == 1
     )
     assert len(re.findall(r"INFO music_kpis: music_kpis run_id=nope status=failed", completed.stdout)) == 1
     assert "status=failed" not in completed.stderr
