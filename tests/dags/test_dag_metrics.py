@@ -20,6 +20,7 @@ def manifest_streams(world, arguments) -> list[contract.StreamObject]:
     body = world.read(arguments[contract.ARG_MANIFEST_KEY])
     return list(contract.Manifest.from_json(body).streams)
 
+
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
