@@ -86,7 +86,12 @@ class GlueJob(Construct):
             number_of_workers=config.glue_number_of_workers,
             timeout=config.glue_timeout_minutes,
             max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
-            execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
+            execution_property=glue.CfnJob.ExecutionPropertyProperty(
+                max_concurrent_runs=contract.GLUE_MAX_CONCURRENT_RUNS
+            ),
+            # A second StartJobRun (a run still STOPPING after a kill) waits as WAITING instead of
+            # failing with ConcurrentRunsExceededException (music_contract.names).
+            job_run_queuing_enabled=contract.GLUE_JOB_RUN_QUEUING,
             security_configuration=names.glue_security_configuration,
             default_arguments=glue_default_arguments(
                 config,

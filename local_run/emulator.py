@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from moto.server import ThreadedMotoServer
 
 import music_contract as contract
+from local_run import moto_glue  # noqa: F401  (Glue behaviours moto lacks, patched in at import)
 
 # moto accepts any credentials; these are not secrets, and real AWS would reject them.
 FAKE_ACCOUNT_ID = "123456789012"

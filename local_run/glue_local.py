@@ -11,10 +11,18 @@ The runner receives the run's arguments merged over the job's default arguments,
 to the script (e.g. ``{"--data_bucket": ..., "--kpi_table": ..., "--manifest_key": ..., "--run_id":
 ..., "--database_name": ...}``); it returns when the job succeeded and raises when it failed.
 
-A runner ends the run in another final state (TIMEOUT, STOPPED, ...) by raising `JobRunEnded`.
-moto has no ``BatchStopJobRun``; this module adds it to the server as Glue behaves: an active run
-ends STOPPED (the runner's thread is left to finish, its outcome ignored), any other run is reported
-under ``Errors``.
+A runner ends the run in another final state (TIMEOUT, STOPPED, ...) by raising `JobRunEnded`; the
+exception text becomes the run's ``ErrorMessage``, as Glue reports a script's uncaught exception.
+moto has no ``BatchStopJobRun``; this module adds it to the server as Glue behaves: an active run is
+STOPPING while its runner still works (the runner's outcome is ignored) and STOPPED once it is done;
+a WAITING run is STOPPED at once; any other run is reported under ``Errors``.
+
+One run at a time, as on Glue: a job's runner runs only while no other run of the job is RUNNING or
+STOPPING. moto refuses a second StartJobRun with ``ConcurrentRunsExceededException`` (but counts
+only STARTING and RUNNING runs); this module makes it count STOPPING and WAITING runs too, and, for
+a job created with ``JobRunQueuingEnabled`` (which moto drops; kept here), queues the run as WAITING
+instead (Glue developer guide, "AWS Glue job run statuses": WAITING under job run queuing), started
+when the run before it has ended.
 
 This module reaches into moto's in-process backend to hold the run's state, so it works with the
 `ThreadedMotoServer` of `local_run.emulator` (same process), not with a moto server elsewhere.
@@ -28,17 +36,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.core.responses import ActionResult
-from moto.glue.exceptions import JobRunNotFoundException
 from moto.glue.models import glue_backends
-from moto.glue.responses import GlueResponse
 
 from local_run.emulator import FAKE_ACCOUNT_ID, REGION
+from local_run.moto_glue import working_runs
 from music_pipeline import glue
 
 JobRunner = Callable[[str, dict[str, str]], None]
-# Job run states from which BatchStopJobRun stops a run (JobRunState).
-_STOPPABLE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
 
 
 class JobRunEnded(Exception):
@@ -49,27 +53,14 @@ class JobRunEnded(Exception):
         self.state = state
 
 
-def _batch_stop_job_run(self: GlueResponse) -> ActionResult:
-    """moto server's missing ``BatchStopJobRun``: stop each active run, report the others."""
-    job_name = self._get_param("JobName")
-    stopped, errors = [], []
-    for run_id in self._get_param("JobRunIds"):
-        try:
-            run = self.glue_backend.get_job_run(job_name, run_id)
-        except JobRunNotFoundException:
-            run = None
-        if run is not None and run.status in _STOPPABLE_STATES:
-            run._transitions = []
-            run.status = "STOPPED"
-            stopped.append({"JobName": job_name, "JobRunId": run_id})
-        else:
-            state = run.status if run is not None else "not found"
-            detail = {"ErrorCode": "InvalidInputException", "ErrorMessage": f"job run is {state}"}
-            errors.append({"JobName": job_name, "JobRunId": run_id, "ErrorDetail": detail})
-    return ActionResult({"SuccessfulSubmissions": stopped, "Errors": errors})
+# One lock per (account, region, job): held by the run whose runner works.
+_job_locks: dict[tuple[str, str, str], threading.Lock] = {}
+_job_locks_guard = threading.Lock()
 
 
-GlueResponse.batch_stop_job_run = _batch_stop_job_run
+def _job_lock(account: str, region: str, job_name: str) -> threading.Lock:
+    with _job_locks_guard:
+        return _job_locks.setdefault((account, region, job_name), threading.Lock())
 
 
 @dataclass
@@ -133,25 +124,37 @@ def local_glue_jobs(
         response = hook.conn.start_job_run(JobName=job_name, Arguments=dict(arguments), **run_kwargs)
         job_run_id = response["JobRunId"]
         moto_run = _moto_job_run(job_name, job_run_id, account, region)
-        # Hold the run in RUNNING: no automatic progression to SUCCEEDED.
+        # Hold the run (WAITING when queued, else RUNNING): no automatic progression to SUCCEEDED.
         moto_run._transitions = []
-        moto_run.status = "RUNNING"
+        if moto_run.status != "WAITING":
+            moto_run.status = "RUNNING"
+        lock = _job_lock(account, region, job_name)
         # As Glue does: the run's arguments over the job's DefaultArguments (moto records only the former).
         defaults = hook.conn.get_job(JobName=job_name)["Job"].get("DefaultArguments", {})
         run = LocalJobRun(job_name, job_run_id, dict(arguments), {**defaults, **arguments})
         handle.runs.append(run)
 
         def execute() -> None:
-            try:
-                runner(job_name, dict(run.effective_arguments))
-                run.state = "SUCCEEDED"
-            except JobRunEnded as err:
-                run.state, run.error = err.state, str(err)
-            except BaseException as err:  # the run fails, whatever the runner raised
-                run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
-            if moto_run.status == "STOPPED":  # stopped meanwhile (BatchStopJobRun): that is how it ended
-                run.state = "STOPPED"
-            moto_run.status = run.state
+            with lock:  # the run before it (RUNNING or STOPPING) has ended: this one may start
+                if moto_run.status == "STOPPED":  # stopped while it waited
+                    run.state = "STOPPED"
+                    run.done.set()
+                    return
+                working_runs.add(job_run_id)
+                moto_run.status = "RUNNING"
+                try:
+                    runner(job_name, dict(run.effective_arguments))
+                    run.state = "SUCCEEDED"
+                except JobRunEnded as err:
+                    run.state, run.error = err.state, str(err)
+                except BaseException as err:  # the run fails, whatever the runner raised
+                    run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
+                finally:
+                    working_runs.discard(job_run_id)
+                if moto_run.status in ("STOPPING", "STOPPED"):  # stopped meanwhile: that is how it ended
+                    run.state = "STOPPED"
+                moto_run.error_message = run.error
+                moto_run.status = run.state
             run.done.set()
 
         threading.Thread(target=execute, name=f"glue-local-{job_run_id[:12]}", daemon=True).start()

@@ -114,7 +114,8 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
             WorkerType=config.glue_worker_type,  # the stack's capacity (infra/glue_job.py)
             NumberOfWorkers=config.glue_number_of_workers,
             DefaultArguments=default_arguments,
-            ExecutionProperty={"MaxConcurrentRuns": 1},
+            ExecutionProperty={"MaxConcurrentRuns": contract.GLUE_MAX_CONCURRENT_RUNS},
+            JobRunQueuingEnabled=contract.GLUE_JOB_RUN_QUEUING,  # as the stack's job (infra/glue_job.py)
         )
     variables = airflow_variables(
         config, names, names.glue_job, glue_script_location=script_location, alert_topic_arn=topic_arn

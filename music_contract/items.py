@@ -50,3 +50,59 @@ def top_songs_sk(genre: str) -> str:
 
 
 TOP_GENRES_SK = "TOP_GENRES"
+
+
+# --- One consistent version per day (docs/DESIGN.md, "Reading a day's items") --------------------
+# A run writes a day's items under new keys (`versioned_sk`), then the day's pointer item (one put:
+# atomic), then deletes the day's earlier items. A reader follows the pointer: it never sees two
+# runs mixed, some genres new and some old, or the top genres out of step with the genres.
+DAY_VERSION_SK = "DAY_VERSION"
+RECORD_DAY_VERSION = "DAY_VERSION"
+ITEM_VERSION = "version"  # on the pointer (the current version) and on every versioned item
+ITEM_COUNT = "item_count"  # on the pointer: how many items the version has
+
+
+def versioned_sk(version: str, sk: str) -> str:
+    """The stored sort key of the item `sk` (as in the table above) of `version`."""
+    return f"{version}#{sk}"
+
+
+class DayInFlux(RuntimeError):
+    """A day's items read while a run replaced them: the pointer's version is not whole (re-read)."""
+
+
+def current_items(day_items: list[dict]) -> list[dict]:
+    """The items of one day (one `pk`) a reader uses, from everything stored under that `pk`.
+
+    With a pointer: the items of its version, each with the sort key of the table above and without
+    `version` (`DayInFlux` when fewer than its `item_count` were read: re-read the day). Without one
+    (items written before versions existed, or a first versioned write not yet pointed to): the
+    items that have no version.
+    """
+    pointers = [i for i in day_items if i[TABLE_SORT_KEY] == DAY_VERSION_SK]
+    if not pointers:
+        return [i for i in day_items if ITEM_VERSION not in i]
+    version = pointers[0][ITEM_VERSION]
+    prefix = f"{version}#"
+    found = [
+        {
+            **{k: v for k, v in i.items() if k != ITEM_VERSION},
+            TABLE_SORT_KEY: i[TABLE_SORT_KEY][len(prefix) :],
+        }
+        for i in day_items
+        if i.get(ITEM_VERSION) == version and i[TABLE_SORT_KEY].startswith(prefix)
+    ]
+    if len(found) != int(pointers[0][ITEM_COUNT]):
+        raise DayInFlux(
+            f"{pointers[0][TABLE_PARTITION_KEY]}: {len(found)} of {pointers[0][ITEM_COUNT]} items of "
+            f"version {version} read"
+        )
+    return found
+
+
+def current_view(items: list[dict]) -> list[dict]:
+    """`current_items` of every day in `items` (a scan of the table); raises `DayInFlux`."""
+    days: dict[str, list[dict]] = {}
+    for item in items:
+        days.setdefault(item[TABLE_PARTITION_KEY], []).append(item)
+    return [item for day_items in days.values() for item in current_items(day_items)]

@@ -35,3 +35,16 @@ ARG_KPI_TABLE = "--kpi_table"
 ARG_MAX_REJECT_RATIO = "--max_reject_ratio"
 # Recompute mode (instead of --manifest_key): comma-separated YYYY-MM-DD dates (music_contract.reprocess).
 ARG_RECOMPUTE_DATES = "--recompute_dates"
+
+# --- Glue job runs ------------------------------------------------------------------------------
+# One run at a time (publication relies on it: glue_scripts/music_kpis/publication.py). A run
+# started while another is active (a run still STOPPING after a kill, an orphan) waits as WAITING
+# instead of failing with ConcurrentRunsExceededException (Glue developer guide, "AWS Glue job run
+# statuses": "Jobs may enter the WAITING state if you opt into AWS Glue job run queuing"; the
+# JobRunQueuingEnabled job property).
+GLUE_MAX_CONCURRENT_RUNS = 1
+GLUE_JOB_RUN_QUEUING = True
+# Every error the job raises on its own data or arguments (music_kpis.datasets.DataError) starts its
+# message with this mark; Glue reports the message as the run's ErrorMessage. `run_etl_job` fails
+# such a run for good (a new run would fail the same way) and retries every other failed run.
+DATA_ERROR_MARK = "[music_kpis data error]"

@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import music_contract as contract
+from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 from music_pipeline.s3_objects import error_code, is_not_found, s3_uri
 
 # Copy and delete are latency-bound single requests: run many at once (the S3 client's connection
@@ -57,6 +58,41 @@ class ArchiveReport:
 
 def _is_precondition_failed(err: ClientError) -> bool:
     return error_code(err) in ("412", "PreconditionFailed")
+
+
+class NotProcessedError(RuntimeError):
+    """The run's data-quality report does not say the Glue run processed the manifest's files."""
+
+
+def processed_streams(
+    report: DataQualityReport | None, manifest: contract.Manifest, streams: Sequence[contract.StreamObject]
+) -> list[contract.StreamObject]:
+    """The `streams` this run's Glue job processed: all of them, or `NotProcessedError`.
+
+    Only a succeeded report of this manifest that lists every one of them says so. Anything else (no
+    report, a failed one, another manifest's) means the Glue run did not finish: `run_etl_job` was
+    marked success, or an earlier attempt left its report. Then nothing is archived.
+    """
+    where = s3_uri(manifest.bucket, contract.report_key(manifest.run_id))
+    then = (
+        "nothing archived, raw_data/ unchanged: clear run_etl_job to run the Glue job on the manifest "
+        "(a run_etl_job marked success does not process anything), then archive_raw_data runs again"
+    )
+    if report is None:
+        raise NotProcessedError(f"no data-quality report at {where}: the Glue run did not finish; {then}")
+    if report.status != STATUS_SUCCEEDED or report.manifest_key != contract.manifest_key(manifest.run_id):
+        raise NotProcessedError(
+            f"the data-quality report {where} is {report.status!r} for manifest {report.manifest_key!r}, "
+            f"not a succeeded run of {contract.manifest_key(manifest.run_id)!r}; {then}"
+        )
+    processed = {entry.key for entry in report.files}
+    missing = [s.key for s in streams if s.key not in processed]
+    if missing:
+        raise NotProcessedError(
+            f"the data-quality report {where} does not list {len(missing)} manifest file(s) as "
+            f"processed: {missing[:10]}; {then}"
+        )
+    return list(streams)
 
 
 def existing_keys(s3_client: Any, bucket: str, prefix: str) -> set[str]:

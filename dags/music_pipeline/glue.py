@@ -11,10 +11,15 @@ operator's own ``on_kill`` covers only the short part before the deferral: a def
 worker process. The trigger lives in ``plugins/`` and reaches MWAA as ``plugins.zip``, because
 MWAA's triggerer imports triggers from the plugins folder, not from ``dags/``.
 
-A run that ends FAILED, TIMEOUT, STOPPED or ERROR is final: the task fails at once
-(``AirflowFailException``), since a new run would fail the same way (a reject-ratio breach, a bad
-file). Everything else (an API error, throttling beyond the waiter's own retries, a lost triggerer)
-fails the try and the retry rejoins the run if it is still going.
+Final versus transient: a run that FAILED on the job's own data errors (bad arguments, a bad or
+missing file, a reject-ratio breach: the job's message starts with ``contract.DATA_ERROR_MARK``)
+fails the task at once (``AirflowFailException``), since a new run would fail the same way. So does
+a run that ended TIMEOUT (a new run would spend the whole timeout again), STOPPED (a person stopped
+it), ERROR (Glue could not run the job) or EXPIRED. Any other FAILED run (a throttled DynamoDB write
+beyond the job's retries, a lost executor) fails only the try: the retry starts a new run, which
+finishes the publication the failed one sealed. Everything else (an API error, throttling beyond
+the waiter's own retries, a lost triggerer) fails the try and the retry rejoins the run if it is
+still going.
 
 The job's name is a template (``{{ var.value.get('glue_job_name', '') }}``, the provider's templated
 ``job_name``): Airflow renders it when the task runs, never while the DAG file is parsed.
@@ -42,17 +47,29 @@ from music_triggers.glue import StoppableGlueJobCompleteTrigger
 # Glue job run states (JobRunState). A retry rejoins a run that is still going, but not one that is
 # STOPPING: it was stopped on purpose (a killed or cleared task) and will end STOPPED.
 ACTIVE_STATES = frozenset({"STARTING", "RUNNING", "WAITING"})
-# Final states of a run that did not succeed: starting another run would repeat the failure.
-FAILED_FINAL_STATES = frozenset({"FAILED", "TIMEOUT", "STOPPED", "ERROR"})
+# States of a run that did not succeed and that another run would not fix, whatever the message.
+# EXPIRED is a JobRunState of botocore's Glue model (service-2.json, JobRunState enum) that the
+# provider's `job_complete` waiter has no acceptor for (amazon provider 9.34.0, waiters/glue.json):
+# the trigger adds one (music_triggers.glue).
+FAILED_FINAL_STATES = frozenset({"TIMEOUT", "STOPPED", "ERROR", "EXPIRED"})
+# A FAILED run is final only when the job failed on its data (see the module docstring).
+FAILED = "FAILED"
 SUCCEEDED = "SUCCEEDED"
+
+
+def is_final_failure(state: str, error_message: str) -> bool:
+    """Whether a run that ended in `state` with `error_message` must not be run again as it is."""
+    if state in FAILED_FINAL_STATES:
+        return True
+    return state == FAILED and contract.DATA_ERROR_MARK in (error_message or "")
 
 
 class GlueWaitError(RuntimeError):
     """The wait for a Glue run broke off while the run had not failed (a retry rejoins it)."""
 
 
-class GlueRunFailedError(AirflowFailException):
-    """A Glue run ended in a failed final state; ``glue_run`` tells the failure alert which run."""
+class _GlueRunError:
+    """Mixin: ``glue_run`` tells the failure alert which run failed, in which state and why."""
 
     def __init__(self, message: str, *, job_name: str, job_run_id: str, state: str, reason: str, region: str):
         super().__init__(message)
@@ -63,6 +80,15 @@ class GlueRunFailedError(AirflowFailException):
             "reason": reason,
             "region": region,
         }
+
+
+class GlueRunFailedError(_GlueRunError, AirflowFailException):
+    """A Glue run ended in a failure a new run would repeat: the task fails without a retry."""
+
+
+class GlueRunFailedRetryableError(_GlueRunError, RuntimeError):
+    """A Glue run FAILED for a reason outside the job's data (throttling, a lost executor): the
+    task's retry starts a new run."""
 
 
 class GlueJobNotFoundError(LookupError):
@@ -222,16 +248,25 @@ class RunGlueJobOperator(GlueJobOperator):
             # Never raises: a metrics failure is a warning (run_metrics).
             run_metrics.publish_after_success(self.hook.conn, self.job_name, run_id, context["run_id"])
             return run_id
-        if state in FAILED_FINAL_STATES:
+        if state in FAILED_FINAL_STATES or state == FAILED:
             reason = job_run.get("ErrorMessage") or event.get("message", "")
-            raise GlueRunFailedError(
+            run = {
+                "job_name": self.job_name,
+                "job_run_id": run_id,
+                "state": state,
+                "reason": reason,
+                "region": self.hook.conn_region_name or "",
+            }
+            if is_final_failure(state, reason):
+                raise GlueRunFailedError(
+                    f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
+                    "Not retried: a new run would fail the same way; fix the cause, then clear the task.",
+                    **run,
+                )
+            raise GlueRunFailedRetryableError(
                 f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
-                "Not retried: a new run would fail the same way; fix the cause, then clear the task.",
-                job_name=self.job_name,
-                job_run_id=run_id,
-                state=state,
-                reason=reason,
-                region=self.hook.conn_region_name or "",
+                "Not a data error: the task's retry starts a new run.",
+                **run,
             )
         raise GlueWaitError(
             f"Waiting for Glue job {self.job_name} run {run_id} broke off while the run is {state}: "

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import music_contract as contract
-from music_contract.quality import DataQualityReport
+from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,44 @@ def freshness_data(report: DataQualityReport, now: datetime) -> list[Datum]:
 
     A run completes every date it affected; a run that only recomputed or replayed old dates reports
     an older age, which the alarm ignores: it takes the Minimum over its period (infra/monitoring.py).
+    A date after `now` (an accepted but future-dated `listen_time`, a client clock ahead) says nothing
+    about how fresh the table is: it would publish 0 and hide staleness, so it is left out.
     """
-    if not report.dates_affected:
+    today = now.astimezone(UTC).date().isoformat()
+    dates = [day for day in report.dates_affected if day <= today]
+    if not dates:
         return []
-    return [
-        Datum(
-            contract.METRIC_KPI_FRESHNESS_HOURS, freshness_hours(max(report.dates_affected), now), UNIT_NONE
-        )
-    ]
+    return [Datum(contract.METRIC_KPI_FRESHNESS_HOURS, freshness_hours(max(dates), now), UNIT_NONE)]
+
+
+# How much earlier than its Glue run's StartedOn a report may say it started (two clocks: the Glue
+# service's and the driver's). An earlier attempt's report started before its own run ended, and
+# the retry's run started at least the retry delay later (minutes).
+REPORT_CLOCK_SLACK = timedelta(seconds=60)
+
+
+class ReportNotThisRun(ValueError):
+    """The report at the run's key is not the succeeded report of the Glue run that just succeeded."""
+
+
+def check_report_of_run(report: DataQualityReport, job_run: Mapping[str, Any]) -> None:
+    """Raise `ReportNotThisRun` unless `report` is a succeeded report written by `job_run`.
+
+    The key is per DAG run, so an earlier attempt's report (failed, or succeeded before the task
+    was cleared) is still there when this run could not write its own.
+    """
+    if report.status != STATUS_SUCCEEDED:
+        raise ReportNotThisRun(f"its status is {report.status!r} (an earlier attempt's report)")
+    run_started = job_run.get("StartedOn")
+    if isinstance(run_started, datetime):
+        started = datetime.fromisoformat(report.started_at)
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        run_started = run_started if run_started.tzinfo else run_started.replace(tzinfo=UTC)
+        if started < run_started - REPORT_CLOCK_SLACK:
+            raise ReportNotThisRun(
+                f"it started at {report.started_at}, before Glue run {job_run.get('Id')} started "
+                f"({run_started.isoformat()}): an earlier attempt's report"
+            )
 
 
 def metric_data(data: list[Datum], environment: str, timestamp: datetime) -> list[dict[str, Any]]:
@@ -135,6 +165,7 @@ def publish_after_success(glue_client: Any, job_name: str, glue_run_id: str, dag
         now = datetime.now(UTC)
         report = read_report(tasks.s3_client(), variables.required(contract.VAR_BUCKET_NAME), dag_run_id)
         job_run = glue_client.get_job_run(JobName=job_name, RunId=glue_run_id)["JobRun"]
+        check_report_of_run(report, job_run)
         data = [*quality_data(report), *glue_run_data(job_run), *freshness_data(report, now)]
         cloudwatch = AwsBaseHook(aws_conn_id=contract.AWS_CONN_ID, client_type="cloudwatch").get_conn()
         cloudwatch.put_metric_data(

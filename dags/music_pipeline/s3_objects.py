@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import music_contract as contract
+from music_contract.quality import DataQualityReport
 
 # A header is read with ranged GETs: first this many bytes, doubling until the first record ends.
 HEADER_FIRST_READ_BYTES = 64 * 1024
@@ -136,6 +137,21 @@ def read_manifest(s3_client: Any, bucket: str, key: str) -> contract.Manifest:
         return contract.Manifest.from_json(body)
     except ValueError as err:
         raise ValueError(f"run manifest {s3_uri(bucket, key)}: {err}") from err
+
+
+def read_quality_report(s3_client: Any, manifest: contract.Manifest) -> DataQualityReport | None:
+    """The data-quality report of the manifest's run (the Glue job writes it), or None when there is none."""
+    key = contract.report_key(manifest.run_id)
+    try:
+        body = s3_client.get_object(Bucket=manifest.bucket, Key=key)["Body"].read()
+    except ClientError as err:
+        if is_not_found(err):
+            return None
+        raise
+    try:
+        return DataQualityReport.from_json(body)
+    except ValueError as err:
+        raise ValueError(f"data-quality report {s3_uri(manifest.bucket, key)}: {err}") from err
 
 
 def first_record_end(data: bytes) -> int | None:

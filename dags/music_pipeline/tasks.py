@@ -91,6 +91,9 @@ def validate_columns(manifest_key: str) -> int:
 def archive_raw_data(manifest_key: str) -> dict[str, int]:
     """Move exactly the manifest's stream objects to ``archived_data/``; returns counts by outcome.
 
+    Only once this run's data-quality report says the Glue run processed them (status succeeded,
+    this manifest, every file listed); otherwise the task fails for good and raw_data/ stays as it is.
+
     A replayed file is already archived: it stays where it is (never in both places, never in
     neither). A recompute has no raw file: nothing to do.
     """
@@ -101,6 +104,10 @@ def archive_raw_data(manifest_key: str) -> dict[str, int]:
     client = s3_client(max_pool_connections=archive.ARCHIVE_THREADS)
     manifest = s3_objects.read_manifest(client, bucket, manifest_key)
     raw = [s for s in manifest.streams if contract.is_stream_key(s.key)]
+    try:  # only what this run's Glue job processed (a task marked success processed nothing)
+        raw = archive.processed_streams(s3_objects.read_quality_report(client, manifest), manifest, raw)
+    except archive.NotProcessedError as err:
+        raise AirflowFailException(str(err)) from err
     report = archive.archive_manifest(client, manifest, streams=raw)
     if report.count(archive.Outcome.CHANGED):
         changed = [k for k, o in report.outcomes.items() if o is archive.Outcome.CHANGED]

@@ -8,9 +8,11 @@ the Spark session; data files go through Spark readers and writers.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,7 +27,15 @@ CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
 
 
 class DataError(RuntimeError):
-    """The run's input is not usable (missing or empty file, missing column, bad manifest)."""
+    """The run's input is not usable (missing or empty file, missing column, bad manifest).
+
+    The message starts with `contract.DATA_ERROR_MARK`: Glue reports it as the run's ErrorMessage,
+    which tells `run_etl_job` that a new run would fail the same way (not retried).
+    """
+
+    def __init__(self, message: str):
+        mark = contract.DATA_ERROR_MARK
+        super().__init__(message if message.startswith(mark) else f"{mark} {message}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,11 @@ class DataRoot:
             spark.sparkContext._jsc.hadoopConfiguration()
         )
 
+    @property
+    def is_local(self) -> bool:
+        """A local file system (the tests' and the local run's mirror), not an object store."""
+        return str(self._fs.getScheme()) == "file"
+
     def uri(self, key: str) -> str:
         return f"{self.root}/{key.lstrip('/')}"
 
@@ -74,6 +89,11 @@ class DataRoot:
             return None
         status = self._fs.getFileStatus(path)
         return None if status.isDirectory() else int(status.getLen())
+
+    def modified_at(self, key: str) -> str:
+        """The file's last write time (UTC ISO; on S3 the object's LastModified)."""
+        millis = int(self._fs.getFileStatus(self._path(key)).getModificationTime())
+        return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="microseconds")
 
     def read_text(self, key: str) -> str:
         stream = self._fs.open(self._path(key))
@@ -136,7 +156,11 @@ class DataRoot:
             return
         if not self._fs.exists(src):
             raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}: neither exists")
-        self._fs.mkdirs(dst.getParent())
+        if self.is_local:
+            # Only a local file system needs the folder. On S3 a folder is a key prefix, and S3A's
+            # mkdirs would PUT an empty marker object `<folder>/` into curated/; its rename needs no
+            # parent (Apache Hadoop, hadoop-aws "Directory markers" and HADOOP-16721).
+            self._fs.mkdirs(dst.getParent())
         if not self._fs.rename(src, dst):
             raise OSError(f"could not move {self.uri(source)} to {self.uri(target)}")
 
@@ -235,7 +259,39 @@ def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[Csv
         "listen_time",
         (F.trim(F.col("value")) == "").alias("_blank"),
         ((F.col("_block") == 0) & (F.col("_row") == 0)).alias("_header"),
+        F.xxhash64("value").alias("_line_hash"),  # the file's content id (`content_ids`)
     )
+
+
+def content_ids(stats: Sequence, keys: Sequence[str]) -> list[str]:
+    """Each stream file's identity in the curated store, from its content: `<key>#<digest>`.
+
+    Not its ETag: an object encrypted with SSE-KMS (the data bucket's encryption) or SSE-C has an
+    ETag that is not an MD5 digest of its data (Amazon S3 API Reference, the `Object` data type,
+    ETag), so an identical re-upload gets a new one. The digest is
+    over the file's lines (their count and two 31-bit sums of each line's xxhash64, summed without
+    overflow by `count_quality`), whatever the line order or the splits Spark read.
+
+    :param stats: rows with `source_index`, `n` (lines) and the sums `hash_lo`, `hash_hi`.
+    """
+    totals = [[0, 0, 0] for _ in keys]
+    for row in stats:
+        total = totals[row["source_index"]]
+        total[0] += row["n"]
+        total[1] += row["hash_lo"]
+        total[2] += row["hash_hi"]
+    return [
+        f"{key}#{hashlib.sha256(f'{n}:{lo}:{hi}'.encode()).hexdigest()[:32]}"
+        for key, (n, lo, hi) in zip(keys, totals, strict=True)
+    ]
+
+
+def line_hash_sums() -> list[Column]:
+    """Aggregates of `_line_hash` for `content_ids`: 31-bit parts summed (no long overflow)."""
+    return [
+        F.sum(F.col("_line_hash").bitwiseAND(F.lit(0x7FFFFFFF))).alias("hash_lo"),
+        F.sum(F.shiftrightunsigned("_line_hash", 33)).alias("hash_hi"),
+    ]
 
 
 def read_csv(spark: SparkSession, storage: DataRoot, source: CsvSource, names: Sequence[str]) -> DataFrame:
@@ -267,14 +323,21 @@ def read_partitions(
 
 
 def write_partitions(frame: DataFrame, storage: DataRoot, prefix: str, dictionary: bool = True) -> None:
-    """Replace exactly the `listen_date` partitions present in `frame` (dynamic partition overwrite).
+    """Write `frame` as new `listen_date` partitions under `prefix`, a folder that must not exist yet
+    (a run's staging folder, emptied first: `publication.Staging.reset`).
 
+    Written once, straight to its place: no dynamic partition overwrite, which writes every file
+    under `<prefix>/.spark-staging-<job>/` first and renames it into its partition at job commit
+    (Spark's HadoopMapReduceCommitProtocol), a second copy of each file on S3, where a rename is a
+    copy and a delete. On Glue 5.1 the S3 connector is S3A (Amazon EMR Release Guide, "Migration
+    Guide: EMRFS to S3A Filesystem": the default from EMR 7.10.0, "across all EMR deployments,
+    including ... Glue ETL environments"; AWS Glue developer guide, "Migrating AWS Glue for Spark
+    jobs to AWS Glue version 5.1"), whose committers write task output without a rename.
     `dictionary=False` skips Parquet dictionary encoding: for event-level ids (mostly distinct
     within a file) it costs a third of the write and saves little space.
     """
     (
-        frame.write.mode("overwrite")
-        .option("partitionOverwriteMode", "dynamic")
+        frame.write.mode("errorifexists")
         .option("parquet.enable.dictionary", str(dictionary).lower())
         .partitionBy(contract.PARTITION_COLUMN)
         .parquet(storage.uri(prefix))

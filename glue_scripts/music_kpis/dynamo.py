@@ -12,6 +12,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -184,21 +185,72 @@ def _write_batches(table, requests: Sequence[dict], what: str, dates: Sequence[s
     return done
 
 
-def replace_items(
-    table_name: str, items: Sequence[Item], dates: Iterable[str], resource=None, sleep=time.sleep
-) -> WriteResult:
-    """Make the items of `dates` exactly `items`: batched puts first, then deletes of stale items.
+def new_version() -> str:
+    """A version id for one replacement of a day's items: unique per call (UTC time, microseconds)."""
+    return datetime.now(UTC).strftime("v%Y%m%dT%H%M%S%fZ")
 
-    Writing before deleting means a reader never sees a touched day without KPIs. Every write
-    is confirmed: a throttled publication either finishes or raises `PublishError`.
+
+def day_pointers(items: Sequence[Item], days: Sequence[str], version: str) -> list[Item]:
+    """Each day's pointer to `version` (docs/DESIGN.md, "Reading a day's items"), with the number of
+    items of that version and the run's stamp."""
+    c = contract
+    pointers = []
+    for day in days:
+        day_items = [i for i in items if i[c.TABLE_PARTITION_KEY] == c.date_pk(day)]
+        stamp = {
+            k: day_items[0][k] for k in (c.ITEM_RUN_ID, c.ITEM_UPDATED_AT) if day_items and k in day_items[0]
+        }
+        pointers.append(
+            {
+                c.TABLE_PARTITION_KEY: c.date_pk(day),
+                c.TABLE_SORT_KEY: c.DAY_VERSION_SK,
+                c.ITEM_RECORD_TYPE: c.RECORD_DAY_VERSION,
+                c.ITEM_DATE: day,
+                c.ITEM_VERSION: version,
+                c.ITEM_COUNT: Decimal(len(day_items)),
+                **stamp,
+            }
+        )
+    return pointers
+
+
+def replace_items(
+    table_name: str,
+    items: Sequence[Item],
+    dates: Iterable[str],
+    resource=None,
+    sleep=time.sleep,
+    version: str | None = None,
+) -> WriteResult:
+    """Make the items of `dates` exactly `items`, as one new version per day a reader switches to at once.
+
+    1. puts every item under its versioned key (`contract.versioned_sk`): readers still follow
+       the day's pointer to the earlier version;
+    2. puts each day's pointer (a single-item write: atomic), once all of that day's items exist;
+    3. deletes the day's earlier items (every other key of the day but the pointer).
+    A reader never sees a day without KPIs nor two runs mixed. Every write is confirmed: a
+    throttled publication either finishes or raises `PublishError`, leaving the pointer on the
+    earlier version (or on the new one, whole) and the next run cleans up.
     """
+    c = contract
     table = (resource or kpi_resource()).Table(table_name)
-    pk, sk = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY
+    pk, sk = c.TABLE_PARTITION_KEY, c.TABLE_SORT_KEY
     days = sorted(set(dates))
-    by_key = {(item[pk], item[sk]): item for item in items}  # one request per key and batch
-    stale = sorted({key for day in days for key in _existing_keys(table, day)} - set(by_key))
+    version = version or new_version()
+    by_key = {  # one request per key and batch
+        (item[pk], c.versioned_sk(version, item[sk])): {
+            **item,
+            sk: c.versioned_sk(version, item[sk]),
+            c.ITEM_VERSION: version,
+        }
+        for item in items
+    }
+    pointers = day_pointers(list({(i[pk], i[sk]): i for i in items}.values()), days, version)
+    keep = set(by_key) | {(p[pk], p[sk]) for p in pointers}
+    stale = sorted({key for day in days for key in _existing_keys(table, day)} - keep)
     puts = [{"PutRequest": {"Item": item}} for item in by_key.values()]
     deletes = [{"DeleteRequest": {"Key": {pk: key_pk, sk: key_sk}}} for key_pk, key_sk in stale]
     written = _write_batches(table, puts, "KPI items", days, sleep)
+    _write_batches(table, [{"PutRequest": {"Item": p}} for p in pointers], "day pointers", days, sleep)
     deleted = _write_batches(table, deletes, "stale item deletions", days, sleep)
     return WriteResult(written=written, deleted=deleted)

@@ -34,7 +34,9 @@ from music_kpis.datasets import (
     CsvSource,
     DataError,
     DataRoot,
+    content_ids,
     csv_source,
+    line_hash_sums,
     read_csv,
     read_csv_lines,
     read_manifest,
@@ -290,8 +292,11 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
 def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobResult, cache: RunCache) -> None:
     """The steps in order; each one a function below."""
     report, run_id, updated_at = result.report, args.safe_run_id, _now()
-    # A publication an earlier attempt (or run) left half-done is finished before curated/ is read.
-    report.publications_finished = publication.finish_pending(root, run_id)
+    # A publication an earlier attempt (or run) left half-done is finished before curated/ is read,
+    # and its dates' DynamoDB items rebuilt from what it published (it died before writing them).
+    finished = publication.finish_pending(root, run_id)
+    report.publications_finished = [p.run_id for p in finished]
+    rebuild_items(spark, root, finished, args.kpi_table)
     if args.recompute_dates:
         _recompute(spark, root, args, result, cache, updated_at)
         return
@@ -300,18 +305,57 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
         log.warning("the manifest lists no stream files: nothing to do")
         return
     lines = validate_lines(spark, root, inputs, cache)
-    bases = count_quality(lines, inputs.streams, report)
+    bases, source_ids = count_quality(lines, inputs.streams, report)
     rows = lines.where(~F.col("_blank") & ~F.col("_header"))
     quarantine_and_check_ratio(rows, bases, inputs.streams, root, report)
     if not report.dates_affected:
         log.warning("no accepted stream rows: no date to update")
         return
     staging = publication.Staging(root, run_id)
-    events = merge_into_curated(spark, root, staging, rows, inputs.streams, report)
+    events = merge_into_curated(spark, root, staging, rows, source_ids, report)
     kpis = compute_kpis(events, inputs.songs, cache)
     result.dates = report.dates_affected
     result.items = dynamo.kpi_items(*kpis.collected(), run_id, updated_at)
     publish(root, staging, kpis, result, args.kpi_table, updated_at)
+
+
+# --- 0. items of a finished publication ---------------------------------------------------------
+def rebuild_items(
+    spark: SparkSession, root: DataRoot, finished: Sequence[publication.Publication], kpi_table: str
+) -> None:
+    """Replace the DynamoDB items of every date a finished publication published, from the curated
+    KPI tables (now whole): DynamoDB agrees with curated/ again, whatever this run goes on to do.
+
+    Each day's items carry the stamp (`run_id`, `updated_at`) of the run whose rows curated/ holds.
+    """
+    dates = sorted({day for p in finished if p.kpi_tables for day in p.dates})
+    if not dates:
+        return
+    tables = {}
+    for table in ("daily_genre_kpis", "top_songs", "top_genres"):
+        frame = read_partitions(spark, root, contract.CURATED_TABLES[table].prefix, dates)
+        tables[table] = [] if frame is None else [r.asDict() for r in frame.collect()]
+    items: list[dynamo.Item] = []
+    for day in dates:
+        rows = {t: [r for r in found if r[contract.PARTITION_COLUMN] == day] for t, found in tables.items()}
+        if not rows["daily_genre_kpis"]:
+            continue  # nothing published for the day: its items are left as they are
+        stamp = rows["daily_genre_kpis"][0]
+        items += dynamo.kpi_items(
+            rows["daily_genre_kpis"],
+            rows["top_songs"],
+            rows["top_genres"],
+            stamp["run_id"],
+            stamp["updated_at"],
+        )
+    written = dynamo.replace_items(kpi_table, items, dates)
+    log.warning(
+        "rebuilt %d DynamoDB items (%d stale deleted) of %s from the finished publication(s) of %s",
+        written.written,
+        written.deleted,
+        dates,
+        [p.run_id for p in finished],
+    )
 
 
 # --- 1. load inputs ---------------------------------------------------------------------------
@@ -370,9 +414,10 @@ def validate_lines(spark: SparkSession, root: DataRoot, inputs: RunInputs, cache
 # --- 3. count quality -------------------------------------------------------------------------
 def count_quality(
     lines: DataFrame, streams: Sequence[contract.StreamObject], report: DataQualityReport
-) -> dict[tuple[int, int], int]:
-    """One pass over the validated lines: the report's counts, and the line bases of each split
-    (`line_numbers`) the quarantine numbers its rows with."""
+) -> tuple[dict[tuple[int, int], int], list[str]]:
+    """One pass over the validated lines: the report's counts, the line bases of each split
+    (`line_numbers`) the quarantine numbers its rows with, and each file's content id
+    (`datasets.content_ids`)."""
     stats = (
         lines.groupBy(
             "source_index",
@@ -383,11 +428,11 @@ def count_quality(
             "known_user",
             contract.PARTITION_COLUMN,
         )
-        .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"))
+        .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"), *line_hash_sums())
         .collect()
     )
     count_rows([r for r in stats if not r["_blank"] and not r["_header"]], streams, report)
-    return line_numbers.split_line_bases(stats)
+    return line_numbers.split_line_bases(stats), content_ids(stats, [s.key for s in streams])
 
 
 def count_rows(
@@ -456,26 +501,21 @@ def quarantine_rows(
 
 
 # --- 5. merge into curated --------------------------------------------------------------------
-def _source_id(stream: contract.StreamObject) -> str:
-    """A stream file's identity in the curated store: its key and content version (ETag)."""
-    etag = stream.etag.strip().strip('"')
-    return f"{stream.key}#{etag}" if etag else stream.key
-
-
 def merge_into_curated(
     spark: SparkSession,
     root: DataRoot,
     staging: publication.Staging,
     rows: DataFrame,
-    streams: Sequence[contract.StreamObject],
+    source_ids: Sequence[str],
     report: DataQualityReport,
 ) -> DataFrame:
-    """The curated events of the touched dates, with this run's files replacing their earlier rows,
-    staged (curated/ stays whole until `publish`); returns the staged events of those dates."""
+    """The curated events of the touched dates, with this run's files (by content id:
+    `datasets.content_ids`) replacing their earlier rows, staged (curated/ stays whole until
+    `publish`); returns the staged events of those dates."""
     dates = report.dates_affected
     accepted = rows.where(F.col("reject_reason").isNull())
     existing = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, dates)
-    merged = transforms.merge_events(accepted, existing, [_source_id(s) for s in streams])
+    merged = transforms.merge_events(accepted, existing, list(source_ids))
     merge_stats = Observation("merge")
     merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
     staging.reset()

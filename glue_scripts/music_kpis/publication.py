@@ -14,6 +14,14 @@ So no Spark writer writes under `curated/`. A run:
    copy and a delete, each object whole or absent);
 4. deletes the marker, then the staging folder.
 
+The marker also records the publication's dates and when it was sealed: the run that finishes a
+dead run's publication rebuilds those dates' DynamoDB items from the published tables
+(`music_kpis.job`), and several pending publications are finished in the order they were sealed.
+Before a partition is cleared, every file the marker lists must exist, staged or already moved
+(`check_complete`): otherwise the publication stops with `PublicationIncomplete` and `curated/` is
+left untouched. A (table, day) with no staged file is never sealed (`seal`): publishing it would
+empty a day that had events.
+
 A marker means "the staged copy is complete, curated/ may be half-replaced". Every run starts by
 finishing any marker it finds (`finish_pending`) before it reads `curated/`, so a retry of the
 same run, or any later run, completes the publication from the staged copy and never merges into
@@ -30,9 +38,10 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 import music_contract as contract
-from music_kpis.datasets import DataRoot
+from music_kpis.datasets import DataError, DataRoot
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,8 @@ class Partition:
 class Publication:
     run_id: str
     partitions: tuple[Partition, ...]
+    dates: tuple[str, ...] = ()  # the days it publishes (their DynamoDB items follow the tables)
+    sealed_at: str = ""  # UTC ISO time the marker was written: pending markers finish in this order
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -60,7 +71,30 @@ class Publication:
     def from_json(cls, text: str) -> Publication:
         body = json.loads(text)
         parts = tuple(Partition(p["staged"], p["curated"], tuple(p["files"])) for p in body["partitions"])
-        return cls(body["run_id"], parts)
+        # A marker sealed before the dates were recorded: its partitions' folders name them.
+        dates = body.get("dates") or sorted({p.curated.rstrip("/").rsplit("=", 1)[1] for p in parts})
+        return cls(body["run_id"], parts, tuple(dates), body.get("sealed_at", ""))
+
+    @property
+    def kpi_tables(self) -> list[str]:
+        """The KPI tables (not the events) it publishes, in its own order."""
+        tables = []
+        for partition in self.partitions:
+            table = partition.curated[len(contract.CURATED_PREFIX) :].split("/", 1)[0]
+            if table in contract.CURATED_TABLES and table != "streams" and table not in tables:
+                tables.append(table)
+        return tables
+
+
+class EmptyPartition(RuntimeError):
+    """A (table, day) to seal has no staged file: publishing it would empty a day that had events."""
+
+
+class PublicationIncomplete(DataError):
+    """Files a sealed publication lists are neither staged nor in curated/: it cannot be finished.
+
+    A `DataError`: a new run would fail the same way until a person acts (the message says how).
+    """
 
 
 class Staging:
@@ -86,16 +120,28 @@ class Staging:
 
 
 def seal(staging: Staging, tables: Iterable[str], dates: Sequence[str]) -> Publication:
-    """List every staged file of `tables` x `dates` and write the marker (the last staging write)."""
+    """List every staged file of `tables` x `dates` and write the marker (the last staging write).
+
+    Every (table, day) is one with events: one without a staged file raises `EmptyPartition`
+    (no marker is written) instead of sealing a publication that would empty that day.
+    """
     storage = staging.storage
+    days = sorted(set(dates))
     partitions = []
     for table in tables:
-        for day in sorted(set(dates)):
+        for day in days:
             folder = f"{contract.PARTITION_COLUMN}={day}/"
             staged = f"{staging.prefix(table)}{folder}"
             curated = f"{contract.CURATED_TABLES[table].prefix}{folder}"
-            partitions.append(Partition(staged, curated, tuple(storage.list_files(staged))))
-    publication = Publication(staging.run_id, tuple(partitions))
+            files = tuple(storage.list_files(staged))
+            if not files:
+                raise EmptyPartition(
+                    f"run {staging.run_id}: nothing staged under {storage.uri(staged)} for {table} on {day}, "
+                    "a day with events; not sealed, curated/ untouched"
+                )
+            partitions.append(Partition(staged, curated, files))
+    sealed_at = datetime.now(UTC).isoformat(timespec="microseconds")
+    publication = Publication(staging.run_id, tuple(partitions), tuple(days), sealed_at)
     storage.write_text(staging.marker, publication.to_json())
     return publication
 
@@ -126,8 +172,27 @@ def fill_partition(storage: DataRoot, partition: Partition) -> None:
     )
 
 
+def check_complete(storage: DataRoot, publication: Publication) -> None:
+    """Every listed file is staged or already in curated/; else `PublicationIncomplete` naming the
+    run, the missing files and what to do (nothing has been cleared yet)."""
+    missing = []
+    for partition in publication.partitions:
+        present = set(storage.list_files(partition.staged)) | set(storage.list_files(partition.curated))
+        missing += [f"{partition.curated}{name}" for name in partition.files if name not in present]
+    if missing:
+        marker = storage.uri(Staging(storage, publication.run_id).marker)
+        raise PublicationIncomplete(
+            f"the sealed publication of run {publication.run_id} ({marker}) cannot be finished: "
+            f"{len(missing)} file(s) it lists are neither staged nor in curated/, e.g. {missing[:5]}. "
+            "curated/ was not touched. Restore them (the data bucket is versioned), or delete the marker "
+            f"and rebuild the dates {list(publication.dates)}: `make recompute DATES=...` when their "
+            "curated/streams/ partitions are whole, else replay the days their files were archived"
+        )
+
+
 def publish(storage: DataRoot, publication: Publication) -> None:
     """Replace every curated (table, day) of `publication` by its staged copy, then clean up."""
+    check_complete(storage, publication)
     for partition in publication.partitions:
         clear_partition(storage, partition)
         fill_partition(storage, partition)
@@ -136,19 +201,30 @@ def publish(storage: DataRoot, publication: Publication) -> None:
     storage.delete(staging.root)
 
 
-def finish_pending(storage: DataRoot, current_run_id: str) -> list[str]:
-    """Finish every sealed publication a dead run left; remove unsealed staging of other runs.
-
-    Returns the run ids whose publication was finished (for the report).
-    """
-    finished = []
+def pending(storage: DataRoot) -> list[Publication]:
+    """Every sealed, unfinished publication, in the order they were sealed (oldest first)."""
+    found = []
     for key in storage.glob(f"{contract.STAGING_PREFIX}run_id=*/{MARKER_NAME}"):
         publication = Publication.from_json(storage.read_text(key))
+        # A marker without `sealed_at` (written by an earlier version): the object's write time.
+        found.append((publication.sealed_at or storage.modified_at(key), publication.run_id, publication))
+    return [publication for _, _, publication in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
+def finish_pending(storage: DataRoot, current_run_id: str) -> list[Publication]:
+    """Finish every sealed publication a dead run left, oldest first (a later one replaces what an
+    earlier one wrote, as when both runs finished); remove unsealed staging of other runs.
+
+    Returns the finished publications (their run ids go to the report, their dates' DynamoDB
+    items are rebuilt by the job).
+    """
+    finished = []
+    for publication in pending(storage):
         log.warning(
             "finishing the interrupted publication of run %s from its staged copy", publication.run_id
         )
         publish(storage, publication)
-        finished.append(publication.run_id)
+        finished.append(publication)
     current = contract.staging_prefix(current_run_id).rstrip("/")
     for folder in storage.glob(f"{contract.STAGING_PREFIX}run_id=*"):
         if folder.rstrip("/") != current:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 import music_contract as contract
@@ -65,22 +66,64 @@ def source_from_stack(stack_name: str, cloudformation: Any = None) -> ReportSour
     return ReportSource(table=outputs[TABLE_OUTPUT], bucket=outputs[BUCKET_OUTPUT])
 
 
-def read_kpi_items(table: str, dynamodb: Any = None, page_size: int | None = None) -> list[dict]:
-    """Every item of the KPI table, as DynamoDB returns them (Decimal numbers).
+# How often a day read while a run replaced its items is read again before the report gives up.
+DAY_READ_ATTEMPTS = 5
 
-    A scan returns at most 1 MB a page (or `page_size` items) and ``LastEvaluatedKey`` while more
-    remain (DynamoDB Developer Guide, "Scanning tables", Paginating the results): follow it to the end.
-    """
-    resource = dynamodb or boto3.resource("dynamodb")
+
+def _scan(table: Any, page_size: int | None) -> list[dict]:
+    """Every stored item. A scan returns at most 1 MB a page (or `page_size` items) and
+    ``LastEvaluatedKey`` while more remain (DynamoDB Developer Guide, "Scanning tables",
+    Paginating the results): follow it to the end."""
     items: list[dict] = []
     kwargs: dict = {"Limit": page_size} if page_size else {}
+    while True:
+        page = table.scan(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _query_day(table: Any, pk: str) -> list[dict]:
+    """Every stored item of one day, read strongly consistent (one page holds a day's few hundred)."""
+    items: list[dict] = []
+    kwargs: dict = {
+        "KeyConditionExpression": Key(contract.TABLE_PARTITION_KEY).eq(pk),
+        "ConsistentRead": True,
+    }
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def read_kpi_items(table: str, dynamodb: Any = None, page_size: int | None = None) -> list[dict]:
+    """The KPI items of every day, as docs/DESIGN.md's table lists them (Decimal numbers): each
+    day's current version, followed through its pointer ("Reading a day's items").
+
+    A day the scan caught while a run replaced it (its pointer's version not whole) is read again
+    on its own, strongly consistent, until it is whole.
+    """
+    resource = dynamodb or boto3.resource("dynamodb")
     try:
-        while True:
-            page = resource.Table(table).scan(**kwargs)
-            items.extend(page["Items"])
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        days: dict[str, list[dict]] = {}
+        for item in _scan(resource.Table(table), page_size):
+            days.setdefault(item[contract.TABLE_PARTITION_KEY], []).append(item)
+        items: list[dict] = []
+        for pk, day_items in days.items():
+            for attempt in range(DAY_READ_ATTEMPTS):
+                try:
+                    items += contract.current_items(day_items)
+                    break
+                except contract.DayInFlux:
+                    if attempt == DAY_READ_ATTEMPTS - 1:
+                        raise
+                    day_items = _query_day(resource.Table(table), pk)
+        return items
+    except contract.DayInFlux as err:
+        raise SourceError(f"KPI table {table}: a run keeps replacing the day: {err}; try again") from err
     except ClientError as err:
         raise SourceError(f"KPI table {table}: {err.response['Error'].get('Message', err)}") from err
 

@@ -13,11 +13,32 @@ triggerer's supervisor (``RuntimeTaskInstance.get_task_states``).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
 from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
 from airflow.utils.state import TaskInstanceState
 from asgiref.sync import sync_to_async
+
+# JobRunState values of botocore's Glue model (service-2.json) that the provider's `job_complete`
+# waiter (waiters/glue.json, amazon provider 9.34.0) has no acceptor for: without one the waiter
+# keeps polling a run that will never change, until `waiter_max_attempts` (hours).
+FINAL_STATES_WITHOUT_ACCEPTOR = ("EXPIRED",)
+
+
+def job_complete_acceptors(hook: GlueJobHook) -> list[dict[str, Any]]:
+    """The provider's `job_complete` acceptors plus a failure acceptor per state it lacks."""
+    waiters = json.loads(Path(hook.waiter_path).read_text())
+    acceptors = list(waiters["waiters"]["job_complete"]["acceptors"])
+    known = {a["expected"] for a in acceptors}
+    acceptors += [
+        {"matcher": "path", "argument": "JobRun.JobRunState", "expected": state, "state": "failure"}
+        for state in FINAL_STATES_WITHOUT_ACCEPTOR
+        if state not in known
+    ]
+    return acceptors
 
 
 class StoppableGlueJobCompleteTrigger(GlueJobCompleteTrigger):
@@ -32,6 +53,7 @@ class StoppableGlueJobCompleteTrigger(GlueJobCompleteTrigger):
         super().__init__(*args, **kwargs)
         self.stop_job_run_on_kill = stop_job_run_on_kill
         self.serialized_fields["stop_job_run_on_kill"] = stop_job_run_on_kill
+        self.waiter_config_overrides = {"acceptors": job_complete_acceptors(self.hook())}
 
     async def task_state(self) -> str | None:
         """The current state of the task instance waiting for this trigger, from the metadata DB."""

@@ -13,6 +13,8 @@ import asyncio
 import json
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from moto.core.exceptions import JsonRESTError
@@ -20,14 +22,18 @@ from moto.glue.responses import GlueResponse
 
 import music_contract as contract
 from local_run.glue_local import JobRunEnded, local_glue_jobs
+from music_pipeline import glue as glue_operator
+from music_pipeline.glue import is_final_failure
+from music_triggers.glue import StoppableGlueJobCompleteTrigger
+from tests.dags.conftest import glue_processes_its_manifest
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
-def glue_succeeds(job_name: str, arguments: dict[str, str]) -> None:
-    """A Glue script that does nothing and succeeds."""
+# A Glue run that succeeds and reports every manifest file processed.
+glue_succeeds = glue_processes_its_manifest
 
 
 @pytest.fixture
@@ -74,7 +80,9 @@ def glue_faults(monkeypatch):
 @pytest.mark.parametrize("final_state", ["FAILED", "TIMEOUT", "STOPPED"])
 def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_world, run_dag, final_state):
     def glue_ends(job_name, arguments):
-        raise JobRunEnded(final_state, f"the run ended {final_state}")
+        # A FAILED run is final when the job failed on its data (the job's DataError carries the mark).
+        mark = contract.DATA_ERROR_MARK if final_state == "FAILED" else ""
+        raise JobRunEnded(final_state, f"{mark} the run ended {final_state}".strip())
 
     with local_glue_jobs(glue_ends) as glue:
         result = run_dag(retries=3)
@@ -100,6 +108,59 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert alert["metadata"]["additionalContext"]["dagRunId"] == result.run_id
 
 
+def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_world, run_dag):
+    # A throttled DynamoDB write beyond the job's retries, a lost executor: a new run may succeed.
+    outcomes = iter([RuntimeError("PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed")])
+
+    def glue_fails_once(job_name, arguments):
+        error = next(outcomes, None)
+        if error is not None:
+            raise error
+        glue_processes_its_manifest(job_name, arguments)
+
+    with local_glue_jobs(glue_fails_once) as glue:
+        result = run_dag(retries=1)
+
+    assert result.states == dict.fromkeys(ALL_TASKS, "success")
+    assert result.tries["run_etl_job"] == 2
+    assert [r.state for r in glue.runs] == ["FAILED", "SUCCEEDED"]
+    assert ready_world.alerts() == []
+
+
+@pytest.mark.parametrize(
+    ("state", "message", "final"),
+    [
+        ("FAILED", f"RejectRatioExceeded: {contract.DATA_ERROR_MARK} 5 of 9 stream rows rejected", True),
+        ("FAILED", "PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed", False),
+        ("FAILED", "Lost executor 3: container killed", False),
+        ("FAILED", "", False),
+        ("TIMEOUT", "", True),
+        ("STOPPED", "", True),
+        ("ERROR", "", True),
+        ("EXPIRED", "", True),
+    ],
+)
+def test_only_data_errors_and_states_a_new_run_cannot_fix_are_final(state, message, final):
+    assert is_final_failure(state, message) is final
+
+
+def test_the_deferred_wait_ends_on_expired_instead_of_polling_for_hours():
+    """EXPIRED is a JobRunState (botocore's Glue model) the provider's `job_complete` waiter lacks."""
+    import botocore.session
+    from botocore.waiter import WaiterModel
+
+    trigger = StoppableGlueJobCompleteTrigger(job_name="job", run_id="jr_1", aws_conn_id=contract.AWS_CONN_ID)
+    config = json.loads(Path(trigger.hook().waiter_path).read_text())
+    config["waiters"]["job_complete"].update(trigger.waiter_config_overrides or {})
+    acceptors = WaiterModel(config).get_waiter("job_complete").acceptors
+    outcome = {a.expected: a.state for a in acceptors}
+    assert outcome["EXPIRED"] == "failure"
+    assert (outcome["SUCCEEDED"], outcome["FAILED"]) == ("success", "failure")  # the provider's, kept
+    # Every JobRunState botocore knows ends the wait or is polled on purpose.
+    states = botocore.session.get_session().get_service_model("glue").shape_for("JobRunState").enum
+    assert set(states) - set(outcome) <= {"WAITING"}
+
+
 def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(
     ready_world, run_dag, glue_faults
 ):
@@ -110,8 +171,9 @@ def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run
         # Still running until the retry's wait has polled it: the retry must rejoin, not restart.
         for _ in range(600):
             if glue_faults.count("get_job_run") >= 7:
-                return
+                break
             time.sleep(0.1)
+        glue_processes_its_manifest(job_name, arguments)
 
     with local_glue_jobs(glue_outlives_the_first_try) as glue:
         result = run_dag(retries=1)
@@ -132,6 +194,46 @@ def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert result.tries["run_etl_job"] == 2
     assert [r.state for r in glue.runs] == ["SUCCEEDED"]
+
+
+def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_a_stopping_run(world):
+    """A run stopped mid-way stays STOPPING until its driver is gone; a run started meanwhile waits as
+    WAITING (the job has run queuing on, as the stack's) and starts only after it."""
+    guard, release = threading.Lock(), threading.Event()
+    working, most = 0, 0
+
+    def runner(job_name, arguments):
+        nonlocal working, most
+        with guard:
+            working += 1
+            most = max(most, working)
+        try:
+            if arguments[contract.ARG_RUN_ID] == "first":
+                release.wait(30)  # a driver that takes its time to die
+        finally:
+            with guard:
+                working -= 1
+
+    def state(run_id):
+        return world.glue.get_job_run(JobName=world.glue_job, RunId=run_id)["JobRun"]["JobRunState"]
+
+    assert world.glue.get_job(JobName=world.glue_job)["Job"]["JobRunQueuingEnabled"] is True
+    hook = SimpleNamespace(conn=world.glue)
+    with local_glue_jobs(runner) as glue:
+        first = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "first"}, {})
+        while working == 0:
+            time.sleep(0.01)
+        world.glue.batch_stop_job_run(JobName=world.glue_job, JobRunIds=[first["JobRunId"]])
+        assert state(first["JobRunId"]) == "STOPPING"
+        second = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "second"}, {})
+        time.sleep(0.5)
+        assert state(second["JobRunId"]) == "WAITING"
+        release.set()
+        glue.wait(timeout=30)
+
+    assert [r.state for r in glue.runs] == ["STOPPED", "SUCCEEDED"]
+    assert state(first["JobRunId"]) == "STOPPED"
+    assert most == 1
 
 
 # --- a deferred task killed: the triggerer's cancel path, with the real trigger ----------------
@@ -234,7 +336,8 @@ def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(ready_world, deferr
 
     _run_and_cancel_in_triggerer(trigger, ti, user_action=True)
 
-    assert _job_run_state(ready_world, job_run_id) == "STOPPED"
+    # Stopped: STOPPING while its driver (here the runner, still waiting) winds down, as on Glue.
+    assert _job_run_state(ready_world, job_run_id) == "STOPPING"
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,17 @@ import pytest
 
 import music_contract as contract
 from local_run.glue_local import local_glue_jobs
-from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
+from music_contract.quality import STATUS_FAILED, STATUS_SUCCEEDED, DataQualityReport, FileQuality
 from music_pipeline import run_metrics
+from tests.dags.conftest import glue_processes_its_manifest
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
+
+
+def manifest_streams(world, arguments) -> list[contract.StreamObject]:
+    body = world.read(arguments[contract.ARG_MANIFEST_KEY])
+    return list(contract.Manifest.from_json(body).streams)
+
 
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
@@ -57,13 +64,14 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
             run_id=run_id,
             manifest_key=arguments[contract.ARG_MANIFEST_KEY],
             max_reject_ratio=0.05,
-            started_at="2026-11-26T00:00:00Z",
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             status=STATUS_SUCCEEDED,
             rows_read=17,
             rows_accepted=11,
             rows_rejected=4,
             duplicates_dropped=2,
             dates_affected=["2024-06-24", "2024-06-25"],
+            files=[FileQuality(s.key, s.etag) for s in manifest_streams(world, arguments)],
         )
         world.put(contract.report_key(run_id), report.to_json())
         reports.append(report)
@@ -98,17 +106,18 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
     )
 
 
-def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(world, run_dag, caplog):
+def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(world, run_dag, caplog, monkeypatch):
     world.put_reference_files()
     world.put("raw_data/streams1.csv", world.STREAMS_CSV)
 
-    def glue_writes_no_report(job_name, arguments):
-        """No data_quality.json: the metrics cannot be read."""
+    def unreadable(*args, **kwargs):
+        raise RuntimeError("NoSuchKey: the report cannot be read")
 
+    monkeypatch.setattr(run_metrics, "read_report", unreadable)
     start = datetime.now(UTC) - timedelta(minutes=1)
     with (
         caplog.at_level("WARNING", logger="music_pipeline.run_metrics"),
-        local_glue_jobs(glue_writes_no_report),
+        local_glue_jobs(glue_processes_its_manifest),
     ):
         result = run_dag()
 
@@ -139,3 +148,43 @@ def test_glue_dpu_seconds_come_from_glue_when_it_reports_them():
 def test_freshness_counts_from_the_end_of_the_newest_day_utc():
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 26, 6, 30, tzinfo=UTC)) == 6.5
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 25, 18, 0, tzinfo=UTC)) == 0.0
+
+
+def test_a_future_date_is_left_out_of_the_freshness_age():
+    now = datetime(2024, 6, 26, 6, 30, tzinfo=UTC)
+    report = DataQualityReport("r", "m", 0.05, now.isoformat(), dates_affected=["2024-06-25", "2031-01-01"])
+    [age] = run_metrics.freshness_data(report, now)
+    assert age.value == 6.5  # from 2024-06-25, not 0 from the future date
+    only_future = DataQualityReport("r", "m", 0.05, now.isoformat(), dates_affected=["2031-01-01"])
+    assert run_metrics.freshness_data(only_future, now) == []
+
+
+@pytest.mark.parametrize("earlier", ["failed", "succeeded_before_this_run"])
+def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplog, earlier):
+    """The run could not write its report: the key holds an earlier attempt's, which is not published."""
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    def glue_leaves_an_earlier_report(job_name, arguments):
+        run_id = arguments[contract.ARG_RUN_ID]
+        before = datetime.now(UTC) - timedelta(minutes=20)
+        status = STATUS_FAILED if earlier == "failed" else STATUS_SUCCEEDED
+        report = DataQualityReport(
+            run_id, arguments[contract.ARG_MANIFEST_KEY], 0.05, before.isoformat(timespec="seconds"),
+            status=status, rows_read=17, rows_accepted=11, dates_affected=["2024-06-25"],
+        )  # fmt: skip
+        if earlier == "failed":
+            report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        world.put(contract.report_key(run_id), report.to_json())
+
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    with (
+        caplog.at_level("WARNING", logger="music_pipeline.run_metrics"),
+        local_glue_jobs(glue_leaves_an_earlier_report),
+    ):
+        result = run_dag()
+
+    assert result.states["run_etl_job"] == "success"
+    warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
+    assert any("earlier attempt" in w for w in warnings), warnings
+    assert metric_values(world, start) == {}

@@ -10,14 +10,15 @@ import pytest
 import music_contract as contract
 from local_run.glue_local import local_glue_jobs
 from music_pipeline import archive
+from tests.dags.conftest import glue_processes_its_manifest
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
-def glue_succeeds(job_name: str, arguments: dict[str, str]) -> None:
-    """A Glue script that does nothing and succeeds."""
+# A Glue run that succeeds and reports every manifest file processed.
+glue_succeeds = glue_processes_its_manifest
 
 
 def archived_keys(world, run_id: str) -> list[str]:
@@ -169,6 +170,7 @@ def test_a_file_uploaded_while_glue_runs_stays_for_the_next_run(world, run_dag):
     def glue_while_a_producer_uploads(job_name, arguments):
         glue_running.set()
         world.put("raw_data/streams2.csv", world.STREAMS_CSV)  # arrives mid-run: not in this run's manifest
+        glue_processes_its_manifest(job_name, arguments)
 
     with local_glue_jobs(glue_while_a_producer_uploads):
         result = run_dag()
@@ -228,3 +230,32 @@ def test_archive_retried_after_failing_half_way_loses_and_duplicates_nothing(wor
     assert json.loads(world.read(contract.manifest_key(result.run_id)))["run_id"] == contract.sanitize_run_id(
         result.run_id
     )
+
+
+@pytest.mark.parametrize("report", ["none", "failed", "other_manifest"])
+def test_files_the_glue_run_did_not_process_are_never_archived(world, run_dag, report):
+    """`run_etl_job` marked success (its Glue run stopped), or an earlier attempt's report left behind:
+    `archive_raw_data` moves nothing and says why; raw_data/ stays for the next run."""
+    world.put_reference_files()
+    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+
+    def glue_processes_nothing(job_name, arguments):
+        if report == "none":
+            return
+        glue_processes_its_manifest(job_name, arguments)  # then made not this run's
+        key = contract.report_key(arguments[contract.ARG_RUN_ID])
+        body = json.loads(world.read(key))
+        if report == "failed":
+            body["status"] = "failed"
+        else:
+            body["manifest_key"] = "manifests/run_id=another.json"
+        world.put(key, json.dumps(body))
+
+    with local_glue_jobs(glue_processes_nothing):
+        result = run_dag(retries=2)
+
+    assert result.states["run_etl_job"] == "success"
+    assert result.states["archive_raw_data"] == "failed"
+    assert result.tries["archive_raw_data"] == 1  # final: a retry would not process the files
+    assert world.keys(contract.ARCHIVE_PREFIX) == []
+    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]

@@ -164,7 +164,8 @@ def job_arguments(root: Path, table: str, manifest_key: str, run_id: str, **extr
     )  # fmt: skip
 
 
-def table_items(table: str) -> list[dict]:
+def stored_items(table: str) -> list[dict]:
+    """Every item stored in the table: every version, the day pointers."""
     found, query = [], {}
     resource = boto3.resource("dynamodb").Table(table)
     while True:
@@ -173,6 +174,11 @@ def table_items(table: str) -> list[dict]:
         if "LastEvaluatedKey" not in page:
             return found
         query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def table_items(table: str) -> list[dict]:
+    """The KPI items a reader sees: each day's current version (docs/DESIGN.md, "Reading a day's items")."""
+    return contract.current_view(stored_items(table))
 
 
 def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:

@@ -153,3 +153,74 @@ def test_file_listing_glob_and_a_move_that_s3_may_have_half_done(storage, tmp_pa
     assert storage.read_text("curated/t/listen_date=2026-11-20/part-1.parquet") == "one"
     with pytest.raises(OSError, match="could not move"):
         storage.move(f"{staged}part-9.parquet", "curated/t/listen_date=2026-11-20/part-9.parquet")
+
+
+class _ObjectStore:
+    """Stands for S3A under `DataRoot`: records the calls a move makes, every object present."""
+
+    def __init__(self, scheme: str):
+        self.scheme, self.calls = scheme, []
+
+    def getScheme(self):
+        return self.scheme
+
+    def exists(self, path):
+        self.calls.append(("exists", str(path)))
+        return "staged" in str(path)
+
+    def mkdirs(self, path):
+        self.calls.append(("mkdirs", str(path)))
+        return True
+
+    def rename(self, source, target):
+        self.calls.append(("rename", str(source)))
+        return True
+
+
+@pytest.mark.parametrize(("scheme", "mkdirs"), [("s3", 0), ("s3a", 0), ("file", 1)])
+def test_a_move_makes_no_folder_on_an_object_store(storage, scheme, mkdirs):
+    """On S3 a folder is a key prefix: a mkdirs would PUT an empty `curated/.../` marker object."""
+    fs = storage._fs = _ObjectStore(scheme)
+    storage.move("staged/part-1.parquet", "curated/t/listen_date=2026-11-20/part-1.parquet")
+    assert [name for name, _ in fs.calls].count("mkdirs") == mkdirs
+    assert [name for name, _ in fs.calls][-1] == "rename"
+
+
+def test_staged_partitions_are_written_once_straight_to_their_folder(spark, storage):
+    """No dynamic partition overwrite (a `.spark-staging-*` copy renamed into place: a second copy of
+    each file on S3): a staged folder is written once, and a second write into it is refused."""
+    frame = spark.createDataFrame(
+        [("a", "2026-11-20"), ("b", "2026-11-21")], ["v", contract.PARTITION_COLUMN]
+    )
+    datasets.write_partitions(frame, storage, "tmp/run_id=r/streams/")
+    assert sorted(r.v for r in spark.read.parquet(storage.uri("tmp/run_id=r/streams/")).collect()) == [
+        "a",
+        "b",
+    ]
+    with pytest.raises(Exception, match="already exists"):
+        datasets.write_partitions(frame, storage, "tmp/run_id=r/streams/")
+
+
+def test_a_files_content_id_does_not_depend_on_its_etag_or_line_order(spark, storage):
+    """SSE-KMS ETags are not content MD5s: an identical re-upload must keep its id, any change must not."""
+    body = ["user_id,track_id,listen_time", "u1,T1,2026-11-20 10:00:00", "u2,T2,2026-11-20 11:00:00"]
+    texts = {
+        "raw_data/a.csv": "\n".join(body) + "\n",
+        "raw_data/again.csv": "\n".join(body) + "\n",  # the same bytes under another key
+        "raw_data/reordered.csv": "\n".join([body[0], body[2], body[1]]) + "\n",
+        "raw_data/changed.csv": "\n".join([*body[:2], "u2,T2,2026-11-20 11:00:01"]) + "\n",
+    }
+    for key, text in texts.items():
+        put(storage, key, text)
+    sources = [datasets.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in texts]
+    stats = (
+        datasets.read_csv_lines(spark, storage, sources)
+        .groupBy("source_index", "_block")
+        .agg(F.count(F.lit(1)).alias("n"), *datasets.line_hash_sums())
+        .collect()
+    )
+    ids = dict(zip(texts, datasets.content_ids(stats, list(texts)), strict=True))
+    digests = {key: content_id.split("#", 1)[1] for key, content_id in ids.items()}
+    assert ids["raw_data/a.csv"].startswith("raw_data/a.csv#")
+    assert digests["raw_data/a.csv"] == digests["raw_data/again.csv"] == digests["raw_data/reordered.csv"]
+    assert digests["raw_data/changed.csv"] != digests["raw_data/a.csv"]

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from music_kpis import dynamo
-from tests.glue.bucket import D1, D2, table_items
+from tests.glue.bucket import D1, D2, comparable, stored_items, table_items
 
 
 def test_the_resource_uses_the_jobs_region_and_adaptive_retries(monkeypatch):
@@ -84,4 +84,58 @@ def test_persistent_throttling_fails_loudly_naming_the_dates(kpi_table):
     )
     assert len(pauses) == dynamo.UNPROCESSED_ROUNDS
     assert pauses[-1] >= pauses[0]  # backing off, not hammering
-    assert 0 < len(table_items(kpi_table)) < 30  # what was written is said, not hidden
+    assert 0 < len(stored_items(kpi_table)) < 30  # what was written is said, not hidden
+    assert table_items(kpi_table) == []  # no pointer written: readers still see the earlier version
+
+
+class ReadDuringWrites:
+    """The real moto table; after every BatchWriteItem a reader reads the table the documented way."""
+
+    def __init__(self, table, read):
+        self._table, self.views = table, []
+        real = table.meta.client
+
+        def batch_write_item(RequestItems):  # boto3 names the parameter so
+            response = real.batch_write_item(RequestItems=RequestItems)
+            self.views.append(read())
+            return response
+
+        self.meta = SimpleNamespace(client=SimpleNamespace(batch_write_item=batch_write_item))
+
+    def __getattr__(self, name):
+        return getattr(self._table, name)
+
+
+def _day(run_id: str, genres: list[str], listens: int) -> list[dict]:
+    stamp = {"run_id": run_id, "updated_at": f"{run_id}-time"}
+    kpis = [
+        {"pk": f"DATE#{D1}", "sk": f"GENRE#{g}", "record_type": "DAILY_GENRE_KPI", "genre": g,
+         "listen_count": listens, **stamp}
+        for g in genres
+    ]  # fmt: skip
+    top = [{"rank": n + 1, "genre": g, "listen_count": listens} for n, g in enumerate(genres[:5])]
+    return [
+        *kpis,
+        {"pk": f"DATE#{D1}", "sk": "TOP_GENRES", "record_type": "TOP_GENRES", "top_genres": top, **stamp},
+    ]
+
+
+def test_a_reader_during_a_replacement_sees_one_whole_version_of_the_day(kpi_table):
+    """The day's items are replaced in several batches; a reader between any two sees either the
+    earlier run's items or the new run's, whole: never some genres new and some old."""
+    from ops.report.sources import read_kpi_items
+
+    earlier = _day("earlier", [f"g{n:02d}" for n in range(40)], 1)
+    dynamo.replace_items(kpi_table, earlier, [D1])
+    later = _day("later", [f"g{n:02d}" for n in range(5, 45)], 2)  # 5 genres gone, 5 new
+    table = ReadDuringWrites(boto3.resource("dynamodb").Table(kpi_table), lambda: read_kpi_items(kpi_table))
+
+    dynamo.replace_items(kpi_table, later, [D1], resource=_resource(table))
+
+    whole = {"earlier": comparable(earlier), "later": comparable(later)}
+    assert len(table.views) > 3  # puts, the pointer, deletes: several batches
+    for view in table.views:
+        [run] = {i["run_id"] for i in view}
+        assert comparable(view) == whole[run]
+    assert {i["run_id"] for i in table.views[-1]} == {"later"}
+    assert {i["run_id"] for i in stored_items(kpi_table)} == {"later"}  # the earlier version is gone

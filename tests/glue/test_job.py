@@ -73,18 +73,23 @@ def test_items_are_the_hand_computed_ones_and_stale_items_are_gone(full_run):
     assert all(i["updated_at"].endswith("+00:00") for i in items if i not in untouched)
 
 
+def _current_key(client, table: str, day: str, sk: str) -> dict:
+    """The stored key of item `sk` of `day`, through the day's pointer (docs/DESIGN.md)."""
+    pk = {"S": f"DATE#{day}"}
+    pointer = client.get_item(TableName=table, Key={"pk": pk, "sk": {"S": contract.DAY_VERSION_SK}})["Item"]
+    return {"pk": pk, "sk": {"S": contract.versioned_sk(pointer[contract.ITEM_VERSION]["S"], sk)}}
+
+
 def test_dynamodb_types_read_back(full_run):
     _, table, _ = full_run
     client = boto3.client("dynamodb")
-    kpi = client.get_item(TableName=table, Key={"pk": {"S": f"DATE#{D1}"}, "sk": {"S": "GENRE#pop"}})["Item"]
+    kpi = client.get_item(TableName=table, Key=_current_key(client, table, D1, "GENRE#pop"))["Item"]
     assert kpi["listen_count"] == {"N": "3"}
     assert kpi["total_listening_time_seconds"] == {"N": "580.5"} or kpi["total_listening_time_seconds"] == {
         "N": "580.500"
     }
     assert kpi["avg_listening_time_per_user_seconds"]["N"] in ("290.25", "290.250")
-    songs = client.get_item(
-        TableName=table, Key={"pk": {"S": f"DATE#{D1}"}, "sk": {"S": "GENRE#pop#TOP_SONGS"}}
-    )
+    songs = client.get_item(TableName=table, Key=_current_key(client, table, D1, "GENRE#pop#TOP_SONGS"))
     first = songs["Item"]["top_songs"]["L"][0]["M"]
     assert first == {
         "rank": {"N": "1"},
@@ -93,9 +98,7 @@ def test_dynamodb_types_read_back(full_run):
         "artists": {"S": "Smith, John"},
         "listen_count": {"N": "2"},
     }
-    genres = (
-        boto3.resource("dynamodb").Table(table).get_item(Key={"pk": f"DATE#{D2}", "sk": "TOP_GENRES"})["Item"]
-    )
+    [genres] = [i for i in table_items(table) if (i["pk"], i["sk"]) == (f"DATE#{D2}", "TOP_GENRES")]
     assert all(
         isinstance(g["listen_count"], Decimal) and isinstance(g["rank"], Decimal)
         for g in genres["top_genres"]
@@ -259,12 +262,21 @@ def test_command_line_fails_with_the_jobs_own_error_as_the_uncaught_exception(tm
     )  # fmt: skip
     assert completed.returncode == 1, completed.stderr[-2000:]
     last = completed.stderr.strip().splitlines()[-1]
+    # The data error's mark tells run_etl_job not to retry (contract.DATA_ERROR_MARK).
     assert re.fullmatch(
-        r"music_kpis\.datasets\.DataError: manifest file:.*/manifests/run_id=nope\.json does not exist", last
+        r"music_kpis\.datasets\.DataError: \[music_kpis data error\] manifest file:.*/manifests/"
+        r"run_id=nope\.json does not exist",
+        last,
     )
     # The reason is logged once, on stdout (Glue's output stream); no summary printed twice.
     assert (
-        len(re.findall(r"ERROR music_kpis: compute_kpis failed: DataError: manifest", completed.stdout)) == 1
+        len(
+            re.findall(
+                r"ERROR music_kpis: compute_kpis failed: DataError: \[music_kpis data error\] manifest",
+                completed.stdout,
+            )
+        )
+        == 1
     )
     assert len(re.findall(r"INFO music_kpis: music_kpis run_id=nope status=failed", completed.stdout)) == 1
     assert "status=failed" not in completed.stderr
@@ -382,3 +394,22 @@ def test_the_whole_job_under_ansi_mode(spark, moto_server, tmp_path):
         spark.conf.set("spark.sql.ansi.enabled", before)
     assert result.report.rejected_by_reason[contract.REJECT_INVALID_LISTEN_TIME] == 3
     assert comparable(table_items(table)) == expected_comparable()
+
+
+def test_an_identical_reupload_with_a_new_etag_replaces_its_own_rows(spark, kpi_table, tmp_path):
+    """With SSE-KMS an identical re-upload gets a new ETag: the file is still the same source, its
+    rows are replaced (not kept beside it as duplicates), and the report counts the same."""
+    root = write_bucket(tmp_path)
+    run_id, manifest_key = write_manifest(root, [S2])
+    first = run_job(spark, job_arguments(root, kpi_table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    again_id, again_key = write_manifest(root, [S2])
+    manifest = json.loads((root / again_key).read_text())
+    for stream in manifest["streams"]:
+        stream["etag"] = "0f3c2b1a9e8d7c6b5a4f3e2d1c0b9a8f-1"  # what SSE-KMS gives: no MD5 of the bytes
+    (root / again_key).write_text(json.dumps(manifest))
+
+    again = run_job(spark, job_arguments(root, kpi_table, again_key, again_id, max_reject_ratio=LENIENT))
+
+    assert again.report.duplicates_dropped == first.report.duplicates_dropped
+    events = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    assert events.count() == first.report.rows_accepted - first.report.duplicates_dropped

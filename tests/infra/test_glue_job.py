@@ -31,6 +31,8 @@ def test_glue_job_version_capacity_and_concurrency(each_env):
     assert job["NumberOfWorkers"] == config.glue_number_of_workers
     assert job["Timeout"] == config.glue_timeout_minutes
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
+    # A run started while another is still going (STOPPING after a kill) waits as WAITING.
+    assert job["JobRunQueuingEnabled"] is True
     assert job["SecurityConfiguration"] == each_env.only("AWS::Glue::SecurityConfiguration")["Name"]
 
 
