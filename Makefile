@@ -30,7 +30,7 @@ NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger recompute replay lock clean
+.PHONY: help check-tools runtimes venv node browser test test-fast lint demo airflow smoke report synth diff bootstrap deploy destroy bench trigger recompute replay lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -106,6 +106,11 @@ test-fast: lint node browser  ## Lint and every test but the end-to-end and whol
 
 demo: venv  ## Run the whole pipeline locally (moto + Airflow + Spark) and print the KPIs.
 	$(BIN)/python -m local_run.demo $(DEMO_ARGS)
+
+# The UI's port: make airflow PORT=18080. Options in AIRFLOW_ARGS: --reset, --data DIR (local_run/airflow_ui.py).
+PORT ?= 8080
+airflow: venv  ## The real Airflow UI on this machine (moto + local Spark): make airflow [PORT=18080] [AIRFLOW_ARGS=--reset]
+	$(BIN)/python -m local_run.airflow_ui --port $(PORT) $(AIRFLOW_ARGS)
 
 synth: venv node  ## Synthesize the stack with the cdk-nag checks (fails on any finding).
 	$(CDK) synth --quiet $(CDK_ARGS)
