@@ -143,6 +143,9 @@ replay: venv  ## Replay the raw files archived FROM..TO (archive days) through t
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "FROM and TO are required: make replay FROM=2026-11-20 TO=2026-11-21" >&2; exit 2; }
 	$(BIN)/python -m ops.trigger --replay-from "$(FROM)" --replay-to "$(TO)" $(TRIGGER_ARGS)
 
+smoke: venv  ## Prove a deployed environment works (reserved-date batch, trigger, check, clean up): SMOKE_ARGS="--env dev"
+	$(BIN)/python -m ops.smoke $(SMOKE_ARGS)
+
 bench: venv  ## Run the benchmarks and print one table (results also in BENCHMARKS.md).
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 

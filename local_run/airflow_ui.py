@@ -264,13 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     def request_stop(signum, frame):
         stop_requested.set()
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _run(args, started, stop_requested)
     except LaunchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _run(args: argparse.Namespace, started: float, stop_requested: threading.Event) -> int:
