@@ -312,7 +312,9 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
     safe_run_id = contract.sanitize_run_id(run_id)
     raw_key = f"{SMOKE_PREFIX}{safe_run_id}.csv"
     runs = pipeline_runs(deployment, session, options.airflow_url)
-    started_at = datetime.now(UTC)
+    # Data points are counted per minute: count from the minute before, before and after the run.
+    since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    freshness_before = freshness_samples(session, deployment.env_name, since)
     try:
         with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
             root = Path(scratch)
@@ -367,9 +369,9 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                     raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
                 step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
             with steps.step("no freshness datum") as step:
-                data = freshness_datapoints(session, deployment.env_name, started_at)
-                if data:
-                    raise SmokeError(f"the run published {len(data)} freshness datum(s)")
+                published = freshness_samples(session, deployment.env_name, since) - freshness_before
+                if published:
+                    raise SmokeError(f"the run published {published} freshness data point(s)")
                 step.detail = f"{contract.METRIC_KPI_FRESHNESS_HOURS} untouched since the run started"
     finally:
         if options.keep:
@@ -382,18 +384,18 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                 pass
 
 
-def freshness_datapoints(session: Any, env_name: str, since: datetime) -> list[dict]:
-    """The freshness data points the environment published since `since`."""
+def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
+    """How many freshness data points the environment has published since `since`."""
     response = session.client("cloudwatch").get_metric_statistics(
         Namespace=contract.METRIC_NAMESPACE,
         MetricName=contract.METRIC_KPI_FRESHNESS_HOURS,
         Dimensions=[{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
-        StartTime=since - timedelta(minutes=1),
+        StartTime=since,
         EndTime=datetime.now(UTC) + timedelta(minutes=1),
         Period=60,
         Statistics=["SampleCount"],
     )
-    return response.get("Datapoints", [])
+    return int(sum(point["SampleCount"] for point in response.get("Datapoints", [])))
 
 
 def parse_args(argv: list[str] | None) -> Options:

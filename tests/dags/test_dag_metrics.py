@@ -139,3 +139,20 @@ def test_glue_dpu_seconds_come_from_glue_when_it_reports_them():
 def test_freshness_counts_from_the_end_of_the_newest_day_utc():
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 26, 6, 30, tzinfo=UTC)) == 6.5
     assert run_metrics.freshness_hours("2024-06-25", datetime(2024, 6, 25, 18, 0, tzinfo=UTC)) == 0.0
+
+
+def _report(dates: list[str]) -> DataQualityReport:
+    report = DataQualityReport(
+        run_id="r", manifest_key="m", max_reject_ratio=0.05, started_at="2026-11-26T00:00:00Z"
+    )
+    report.dates_affected = dates
+    return report
+
+
+def test_the_smoke_test_date_never_moves_the_freshness_age():
+    now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    # make smoke's run (docs/DESIGN.md, "Smoke test"): no freshness datum, so no alarm moves.
+    assert run_metrics.freshness_data(_report([contract.SMOKE_TEST_DATE]), now) == []
+    # Beside real dates it is left out: the age is the real newest date's.
+    mixed = run_metrics.freshness_data(_report([contract.SMOKE_TEST_DATE, "2026-11-25"]), now)
+    assert [(d.name, d.value) for d in mixed] == [(contract.METRIC_KPI_FRESHNESS_HOURS, 6.0)]

@@ -174,3 +174,11 @@ def test_an_explicit_region_wins_and_other_errors_are_left_alone():
     throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "Scan")
     assert aws_errors.explain(throttled) is None
     assert aws_errors.explain(ValueError("not AWS")) is None
+
+
+def test_smoke_refuses_prod_without_allow_prod_before_any_call(capsys):
+    from ops import smoke
+
+    session = session_answering("AccessDeniedException", "", status=403)  # any call would fail
+    assert smoke.main(["--env", "prod"], session=session) == 2
+    assert "--allow-prod" in capsys.readouterr().err
