@@ -165,6 +165,53 @@ class Components:
         return killed
 
 
+def _stop_spark(spark) -> None:
+    """Stop the Spark session and wait for its JVM, which exits when its stdin closes (pyspark's
+    java_gateway) a moment after the session stops. Ctrl-C reaches the JVM too (our process group):
+    it may be gone already."""
+    from pyspark import SparkContext
+
+    jvm = getattr(SparkContext._gateway, "proc", None)
+    with contextlib.suppress(Exception):
+        spark.stop()
+    if jvm is None:
+        return
+    with contextlib.suppress(Exception):
+        jvm.stdin.close()
+    try:
+        jvm.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        jvm.kill()
+        jvm.wait()
+
+
+def _processes_with_home(home: Path) -> list[int]:
+    """Processes other than this one whose environment has ``AIRFLOW_HOME=<home>``: everything this
+    command started carries it (the components, their task processes, Spark's JVM and workers)."""
+    marker = f"AIRFLOW_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_for_leftovers(home: Path, seconds: float = 15) -> list[str]:
+    """Wait for the processes this command started to be gone; SIGKILL and name any still there."""
+    deadline = time.monotonic() + seconds
+    while (left := _processes_with_home(home)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return [str(pid) for pid in left]
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
@@ -369,9 +416,12 @@ def _serve(args, started, stop_requested, stack, env, airflow, logs, dag_id, emu
         if killed:
             _progress(f"killed {', '.join(killed)} after {STOP_GRACE_SECONDS} s")
         if isinstance(runner._spark, SparkSession):  # started by a Glue run
-            # Ctrl-C reaches Spark's JVM too (our process group): it may be gone already.
-            with contextlib.suppress(Exception):
-                runner.spark.stop()
+            _stop_spark(runner.spark)
+    left = _wait_for_leftovers(args.state.resolve() / "home")
+    if left:
+        print(
+            f"error: killed {len(left)} process(es) left after stopping: {', '.join(left)}", file=sys.stderr
+        )
     _progress(f"stopped in {time.monotonic() - stopping:.0f} s: nothing left running")
     return 1 if crashed else 0
 
