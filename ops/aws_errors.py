@@ -70,7 +70,8 @@ class AwsSetupError(RuntimeError):
 def resolve_region(explicit: str | None, session: Any = None) -> str:
     """The region to use: `explicit` (--region), then boto3's own (AWS_DEFAULT_REGION, the profile),
     then ``AWS_REGION``, which the AWS CLI v2 and most AWS SDKs read but boto3 does not (it would
-    answer ``NoRegionError`` with only AWS_REGION set)."""
+    answer ``NoRegionError`` with only AWS_REGION set: boto3 guide "Configuration", environment
+    variables, lists AWS_DEFAULT_REGION only; botocore 1.43.56 checked)."""
     if explicit:
         return explicit
     if session is None:
@@ -111,6 +112,8 @@ def _client_error(err: ClientError, stack: str | None, region: str | None) -> st
             f"stack {name} is not deployed{where} (this account): deploy it (make deploy), "
             "or pick its region (--region) or account (AWS_PROFILE)"
         )
+    # MWAA answers an unknown environment name with ResourceNotFoundException (MWAA API Reference,
+    # InvokeRestApi errors: AccessDenied, ResourceNotFound, RestApiClient/Server, Validation).
     if code == "ResourceNotFoundException" and err.operation_name == "InvokeRestApi":
         name = stack or "the stack"
         return (
