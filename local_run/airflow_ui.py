@@ -238,8 +238,12 @@ def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
     from local_run.airflow_home import airflow_environment
 
     base_url = f"http://127.0.0.1:{port}"
+    environment = airflow_environment(home, "INFO")
+    # Four processes write to one SQLite file: wait up to 30 s for its lock (pysqlite's `timeout`,
+    # default 5 s, which a loaded machine exceeds) rather than fail a request or a heartbeat.
+    environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] += "?timeout=30"
     return {
-        **airflow_environment(home, "INFO"),
+        **environment,
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,

@@ -10,6 +10,7 @@ transport: what `make smoke` uses against the emulated stack.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +18,9 @@ from typing import Any
 
 import music_contract as contract
 from ops.trigger import MwaaDagRuns, TriggerError
+
+RETRIES = 4
+RETRY_SECONDS = 3
 
 
 class AirflowRestDagRuns(MwaaDagRuns):
@@ -48,11 +52,20 @@ class AirflowRestDagRuns(MwaaDagRuns):
             method=method,
             headers={"Authorization": f"Bearer {self._bearer()}", "Content-Type": "application/json"},
         )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as err:
-            detail = err.read().decode(errors="replace")[:500]
-            raise TriggerError(f"{method} {path} on {self.base_url} failed {err.code}: {detail}") from err
-        except urllib.error.URLError as err:
-            raise TriggerError(f"{method} {path}: no Airflow API at {self.base_url} ({err.reason})") from err
+        for attempt in range(1, RETRIES + 1):
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    return json.loads(response.read() or b"{}")
+            except urllib.error.HTTPError as err:
+                detail = err.read().decode(errors="replace")[:500]
+                # A local API server on SQLite answers 500 "Database error" while another component
+                # holds the lock: a transient error, as MWAA's 5xx are; a 4xx is final.
+                if err.code >= 500 and attempt < RETRIES:
+                    time.sleep(RETRY_SECONDS)
+                    continue
+                raise TriggerError(f"{method} {path} on {self.base_url} failed {err.code}: {detail}") from err
+            except urllib.error.URLError as err:
+                raise TriggerError(
+                    f"{method} {path}: no Airflow API at {self.base_url} ({err.reason})"
+                ) from err
+        raise AssertionError("unreachable")
