@@ -3,8 +3,8 @@ the smoke test against the emulated stack that `make airflow` serves.
 
 One local Airflow for the module (it takes a minute to start), used in order: smoke refuses while
 the sample batch waits; the DAG is triggered from the UI's form and runs its four tasks to success
-with a task log readable in the page; smoke then passes and leaves the bucket and table as it found
-them; Ctrl-C stops every process and frees every port. Screenshots: out/airflow-screenshots/.
+with a task log readable in the page, and again with a param (`recompute_dates`); smoke then
+passes and leaves the bucket and table as it found them; Ctrl-C stops every process and frees every port. Screenshots: out/airflow-screenshots/.
 """
 
 from __future__ import annotations
@@ -194,6 +194,44 @@ def test_trigger_from_the_ui_form_runs_the_four_tasks_with_readable_logs(local_a
         page.screenshot(SCREENSHOTS / "04-glue-task-log.png")
     for name in ("01-trigger-form", "02-run-succeeded", "03-task-log", "04-glue-task-log"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def _latest_run(api: AirflowRestDagRuns, after: set[str], timeout: float = 60) -> dict:
+    """The newest run not in `after` (the one the form just started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns", query={"order_by": "-run_after"})[
+            "dag_runs"
+        ]
+        fresh = [run for run in runs if run["dag_run_id"] not in after]
+        if fresh:
+            return fresh[0]
+        time.sleep(1)
+    raise AssertionError("the form's Trigger started no run")
+
+
+def test_trigger_with_params_from_the_form_recomputes_a_day(local_airflow):
+    api = AirflowRestDagRuns(local_airflow.base_url)
+    known = {r["dag_run_id"] for r in api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns")["dag_runs"]}
+    day = "2026-11-20"  # the sample batch's first day, processed by the run before
+    textarea = f"[...({FORM}).querySelectorAll('textarea')].find(t => t.placeholder.includes('each string'))"
+    with Browser() as page:
+        page.open(f"{local_airflow.base_url}/dags/{contract.DAG_ID}")
+        _click_button(page, "Trigger")
+        page.wait_for(f"!!({FORM}) && !!({textarea})", what="the recompute_dates field")
+        # Type into the field as React sees typing: the native setter, then an input event.
+        page.evaluate(
+            f"(() => {{ const t = {textarea}; "
+            "Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(t, "
+            f"{day!r}); t.dispatchEvent(new Event('input', {{bubbles: true}})); }})()"
+        )
+        page.screenshot(SCREENSHOTS / "05-trigger-form-with-params.png")
+        _click_button(page, "Trigger", within=FORM)
+        page.wait_for(f"!({FORM})", what="the form to close", timeout=60)
+    run = _latest_run(api, known)
+    assert run["conf"][contract.PARAM_RECOMPUTE_DATES] == [day]
+    assert api.follow(run["dag_run_id"], poll_seconds=3, timeout_seconds=RUN_TIMEOUT) == "success"
+    assert set(api.task_states(run["dag_run_id"]).values()) == {"success"}
 
 
 def _everything(session) -> tuple[list[str], list[tuple[str, str]]]:
