@@ -30,7 +30,7 @@ NPM := node $(NODE_HOME)/lib/node_modules/npm/bin/npm-cli.js
 # Spark and Airflow must never reach AWS from tests or the demo by accident.
 export AWS_EC2_METADATA_DISABLED := true
 
-.PHONY: help check-tools runtimes venv node browser test test-fast lint demo report synth diff bootstrap deploy destroy bench trigger recompute replay lock clean
+.PHONY: help check-tools runtimes venv node browser test test-fast lint demo airflow smoke report synth diff bootstrap deploy destroy bench trigger recompute replay lock clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -107,6 +107,11 @@ test-fast: lint node browser  ## Lint and every test but the end-to-end and whol
 demo: venv  ## Run the whole pipeline locally (moto + Airflow + Spark) and print the KPIs.
 	$(BIN)/python -m local_run.demo $(DEMO_ARGS)
 
+# The UI's port: make airflow PORT=18080. Options in AIRFLOW_ARGS: --reset, --data DIR (local_run/airflow_ui.py).
+PORT ?= 8080
+airflow: venv  ## The real Airflow UI on this machine (moto + local Spark): make airflow [PORT=18080] [AIRFLOW_ARGS=--reset]
+	$(BIN)/python -m local_run.airflow_ui --port $(PORT) $(AIRFLOW_ARGS)
+
 synth: venv node  ## Synthesize the stack with the cdk-nag checks (fails on any finding).
 	$(CDK) synth --quiet $(CDK_ARGS)
 
@@ -137,6 +142,9 @@ recompute: venv  ## Recompute the KPIs of DATES from the curated events: make re
 replay: venv  ## Replay the raw files archived FROM..TO (archive days) through the DAG: make replay FROM=2026-11-20 TO=2026-11-21
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "FROM and TO are required: make replay FROM=2026-11-20 TO=2026-11-21" >&2; exit 2; }
 	$(BIN)/python -m ops.trigger --replay-from "$(FROM)" --replay-to "$(TO)" $(TRIGGER_ARGS)
+
+smoke: venv  ## Prove a deployed environment works (reserved-date batch, trigger, check, clean up): SMOKE_ARGS="--env dev"
+	$(BIN)/python -m ops.smoke $(SMOKE_ARGS)
 
 bench: venv  ## Run the benchmarks and print one table (results also in BENCHMARKS.md).
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

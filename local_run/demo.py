@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             f"topic {names.alert_topic}"
         )
         input_dir = out / "input"
-        keys, dataset = _stage_input(args, input_dir)
+        keys, dataset = stage_input(args, input_dir)
         pipeline = LocalPipeline(stack, GlueScriptRunner(local_spark_session, work_dir=out / "glue-runs"))
         pipeline.upload(input_dir, keys)
         _progress(f"uploaded {len(keys)} file(s) to s3://{names.data_bucket}/")
@@ -119,7 +119,7 @@ def _prepare_airflow(out: Path) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _stage_input(args: argparse.Namespace, input_dir: Path):
+def stage_input(args: argparse.Namespace, input_dir: Path):
     """The files to upload into `input_dir` (the user's, or generated) and their keys; the generated
     dataset too (None for the user's files)."""
     from local_run.generate import generate_dataset

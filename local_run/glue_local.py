@@ -36,7 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.glue.models import glue_backends
+from moto.glue.responses import GlueResponse
 
 from local_run.emulator import FAKE_ACCOUNT_ID, REGION
 from local_run.moto_glue import working_runs
@@ -92,6 +94,81 @@ def _moto_job_run(job_name: str, job_run_id: str, account: str, region: str) -> 
     return glue_backends[account][region].get_job(job_name).get_job_run(job_run_id)
 
 
+def _execute_in_background(
+    handle: LocalGlueJobs,
+    runner: JobRunner,
+    moto_run: Any,
+    lock: threading.Lock,
+    arguments: dict[str, str],
+    defaults: Mapping[str, str],
+) -> LocalJobRun:
+    """Hold the moto run (WAITING when queued, else RUNNING) and let `runner` execute it in a thread
+    once `lock` (the job's one run slot) is free; the run ends as the runner does."""
+    job_name, job_run_id = moto_run.job_name, moto_run.job_run_id
+    moto_run._transitions = []  # no automatic progression to SUCCEEDED
+    if moto_run.status != "WAITING":
+        moto_run.status = "RUNNING"
+    # As Glue does: the run's arguments over the job's DefaultArguments (moto records only the former).
+    run = LocalJobRun(job_name, job_run_id, arguments, {**defaults, **arguments})
+    handle.runs.append(run)
+
+    def execute() -> None:
+        with lock:  # the run before it (RUNNING or STOPPING) has ended: this one may start
+            if moto_run.status == "STOPPED":  # stopped while it waited
+                run.state = "STOPPED"
+                run.done.set()
+                return
+            working_runs.add(job_run_id)
+            moto_run.status = "RUNNING"
+            try:
+                runner(job_name, dict(run.effective_arguments))
+                run.state = "SUCCEEDED"
+            except JobRunEnded as err:
+                run.state, run.error = err.state, str(err)
+            except BaseException as err:  # the run fails, whatever the runner raised
+                run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
+            finally:
+                working_runs.discard(job_run_id)
+            if moto_run.status in ("STOPPING", "STOPPED"):  # stopped meanwhile: that is how it ended
+                run.state = "STOPPED"
+            moto_run.error_message = run.error
+            moto_run.status = run.state
+        run.done.set()
+
+    threading.Thread(target=execute, name=f"glue-local-{job_run_id[:12]}", daemon=True).start()
+    return run
+
+
+@contextmanager
+def served_glue_jobs(runner: JobRunner) -> Iterator[LocalGlueJobs]:
+    """Within the block, every ``StartJobRun`` the in-process moto server receives, from any process,
+    starts a run that `runner` executes (see the module doc).
+
+    For a DAG run by real Airflow processes (`make airflow`): the tasks call the emulated Glue API
+    as they call Glue, unchanged, and this process, which holds the moto server and the Spark
+    session, executes the job. Runs execute one at a time (the job's MaxConcurrentRuns is 1).
+    """
+    handle = LocalGlueJobs()
+    original = GlueResponse.start_job_run
+
+    def start_job_run(self: GlueResponse) -> ActionResult:
+        result = original(self)
+        job_name = self._get_param("JobName")
+        job_run_id = result.result["JobRunId"]
+        job = self.glue_backend.get_job(job_name)
+        arguments = dict(self._get_param("Arguments") or {})
+        moto_run = job.get_job_run(job_run_id)
+        lock = _job_lock(self.current_account, self.region, job_name)
+        _execute_in_background(handle, runner, moto_run, lock, arguments, job.default_arguments)
+        return result
+
+    GlueResponse.start_job_run = start_job_run
+    try:
+        yield handle
+    finally:
+        GlueResponse.start_job_run = original  # a run still going ends with this process
+
+
 @contextmanager
 def substitute_job_start(start: glue.StartJobRun) -> Iterator[None]:
     """Within the block, `run_etl_job` starts runs with ``start(hook, job_name, arguments, run_kwargs)``.
@@ -123,41 +200,10 @@ def local_glue_jobs(
     def start(hook: Any, job_name: str, arguments: Mapping[str, str], run_kwargs: Mapping[str, Any]) -> dict:
         response = hook.conn.start_job_run(JobName=job_name, Arguments=dict(arguments), **run_kwargs)
         job_run_id = response["JobRunId"]
-        moto_run = _moto_job_run(job_name, job_run_id, account, region)
-        # Hold the run (WAITING when queued, else RUNNING): no automatic progression to SUCCEEDED.
-        moto_run._transitions = []
-        if moto_run.status != "WAITING":
-            moto_run.status = "RUNNING"
-        lock = _job_lock(account, region, job_name)
-        # As Glue does: the run's arguments over the job's DefaultArguments (moto records only the former).
         defaults = hook.conn.get_job(JobName=job_name)["Job"].get("DefaultArguments", {})
-        run = LocalJobRun(job_name, job_run_id, dict(arguments), {**defaults, **arguments})
-        handle.runs.append(run)
-
-        def execute() -> None:
-            with lock:  # the run before it (RUNNING or STOPPING) has ended: this one may start
-                if moto_run.status == "STOPPED":  # stopped while it waited
-                    run.state = "STOPPED"
-                    run.done.set()
-                    return
-                working_runs.add(job_run_id)
-                moto_run.status = "RUNNING"
-                try:
-                    runner(job_name, dict(run.effective_arguments))
-                    run.state = "SUCCEEDED"
-                except JobRunEnded as err:
-                    run.state, run.error = err.state, str(err)
-                except BaseException as err:  # the run fails, whatever the runner raised
-                    run.state, run.error = "FAILED", f"{type(err).__name__}: {err}"
-                finally:
-                    working_runs.discard(job_run_id)
-                if moto_run.status in ("STOPPING", "STOPPED"):  # stopped meanwhile: that is how it ended
-                    run.state = "STOPPED"
-                moto_run.error_message = run.error
-                moto_run.status = run.state
-            run.done.set()
-
-        threading.Thread(target=execute, name=f"glue-local-{job_run_id[:12]}", daemon=True).start()
+        moto_run = _moto_job_run(job_name, job_run_id, account, region)
+        lock = _job_lock(account, region, job_name)
+        _execute_in_background(handle, runner, moto_run, lock, dict(arguments), defaults)
         return response
 
     with substitute_job_start(start):

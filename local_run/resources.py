@@ -141,3 +141,34 @@ def received_alerts(stack: LocalStack) -> list[str]:
 def read_kpi_items(stack: LocalStack) -> list[dict]:
     """Every item of the emulated KPI table, as DynamoDB returns them (Decimal numbers)."""
     return sources.read_kpi_items(stack.names.kpi_table)
+
+
+def register_stack_outputs(stack: LocalStack) -> str:
+    """Register the emulated resources as the CloudFormation stack `cdk deploy` would create
+    (``MusicStreams-<env>``), with the outputs the operator commands read (infra/stack.py names them),
+    so `ops.smoke` and `ops.report` find the emulated environment as they find a deployed one.
+    Returns the stack name."""
+    import json
+    import warnings
+
+    from infra.config import stack_name
+
+    names = stack.names
+    outputs = {
+        "DataBucketName": names.data_bucket,
+        "KpiTableName": names.kpi_table,
+        "GlueDatabaseName": stack.config.database_name,
+        "GlueJobName": names.glue_job,
+        "MwaaEnvironmentName": names.mwaa_environment,
+        "AlertTopicArn": stack.alert_topic_arn,
+    }
+    template = {
+        # A stack needs one resource; a wait condition handle creates nothing.
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    name = stack_name(stack.config)
+    with warnings.catch_warnings():  # moto: "WaitConditionHandle ... not supported", and it need not be
+        warnings.simplefilter("ignore", UserWarning)
+        boto3.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    return name

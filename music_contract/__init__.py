@@ -103,6 +103,7 @@ from music_contract.metrics import (
     METRIC_ROWS_READ,
     METRIC_ROWS_REJECTED,
     RUN_METRICS,
+    SMOKE_TEST_DATE,
     glue_job_run_console_url,
 )
 from music_contract.names import (
@@ -229,6 +230,7 @@ __all__ = [
     "REQUIRED_STREAMS_COLUMNS",
     "REQUIRED_USERS_COLUMNS",
     "RUN_METRICS",
+    "SMOKE_TEST_DATE",
     "SONGS_COLUMNS",
     "SONGS_KEY",
     "SONGS_READ_COLUMNS",

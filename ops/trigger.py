@@ -32,7 +32,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import music_contract as contract
-from infra.config import CDK_JSON, ConfigError, PipelineConfig
+from infra.config import CDK_JSON, ConfigError, PipelineConfig, stack_name
+from ops import aws_errors
 
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
@@ -209,23 +210,31 @@ def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
     args = parse_args(argv)
     try:
         environment = mwaa_environment_name(args.env)
+        stack = stack_name(PipelineConfig.load(args.env))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if mwaa_client is None:
-        import boto3
-
-        mwaa_client = boto3.client("mwaa", region_name=args.region)
-    runs = MwaaDagRuns(mwaa_client, environment)
+    region = args.region
     try:
+        if mwaa_client is None:
+            import boto3
+
+            region = aws_errors.resolve_region(args.region)
+            mwaa_client = boto3.client("mwaa", region_name=region)
+        region = mwaa_client.meta.region_name
+        runs = MwaaDagRuns(mwaa_client, environment)
         runs.ensure_unpaused(args.unpause)
         run_id = runs.trigger(args.conf, args.run_id)
         print(f"triggered {runs.dag_id} run {run_id} on {environment}")
         if args.no_wait:
             return 0
         state = runs.follow(run_id, args.poll_seconds, args.timeout_minutes * 60)
-    except TriggerError as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        # The AWS setup errors (region, credentials, stack, access) as one line, then our own.
+        line = aws_errors.explain(err, stack=stack, region=region)
+        if line is None and not isinstance(err, TriggerError):
+            raise
+        print(f"error: {line or err}", file=sys.stderr)
         return 1
     print(f"run {run_id}: {state}")
     return 0 if state == "success" else 1

@@ -17,9 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, NoCredentialsError
+from botocore.exceptions import BotoCoreError
 
 from infra.config import ConfigError, PipelineConfig, stack_name
+from ops import aws_errors
 from ops.report.model import build_view
 from ops.report.render import write_html
 from ops.report.sources import ReportSource, SourceError, read_report_data, source_from_stack
@@ -57,20 +58,24 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
     args = parse_args(argv)
     import boto3
 
-    session = session or boto3.session.Session(region_name=args.region)
+    stack = args.stack or stack_name(args.config)
+    region = args.region
     try:
+        if session is None:
+            region = aws_errors.resolve_region(args.region)
+            session = boto3.session.Session(region_name=region)
+        region = session.region_name
         if args.table:
             source = ReportSource(table=args.table, bucket=args.bucket)
         else:
-            source = source_from_stack(
-                args.stack or stack_name(args.config), session.client("cloudformation")
-            )
+            source = source_from_stack(stack, session.client("cloudformation"))
         data = read_report_data(source, session)
-    except NoCredentialsError:
-        print("error: no AWS credentials found: configure them (aws configure, AWS_PROFILE)", file=sys.stderr)
-        return 1
-    except (SourceError, BotoCoreError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        # The AWS setup errors (region, credentials, stack, access) as one line, then our own.
+        line = aws_errors.explain(err, stack=stack, region=region)
+        if line is None and not isinstance(err, SourceError | BotoCoreError):
+            raise
+        print(f"error: {line or err}", file=sys.stderr)
         return 1
     view = build_view(
         data.items,

@@ -188,3 +188,20 @@ def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplo
     warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
     assert any("earlier attempt" in w for w in warnings), warnings
     assert metric_values(world, start) == {}
+
+
+def _report(dates: list[str]) -> DataQualityReport:
+    report = DataQualityReport(
+        run_id="r", manifest_key="m", max_reject_ratio=0.05, started_at="2026-11-26T00:00:00Z"
+    )
+    report.dates_affected = dates
+    return report
+
+
+def test_the_smoke_test_date_never_moves_the_freshness_age():
+    now = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    # make smoke's run (docs/DESIGN.md, "Smoke test"): no freshness datum, so no alarm moves.
+    assert run_metrics.freshness_data(_report([contract.SMOKE_TEST_DATE]), now) == []
+    # Beside real dates it is left out: the age is the real newest date's.
+    mixed = run_metrics.freshness_data(_report([contract.SMOKE_TEST_DATE, "2026-11-25"]), now)
+    assert [(d.name, d.value) for d in mixed] == [(contract.METRIC_KPI_FRESHNESS_HOURS, 6.0)]

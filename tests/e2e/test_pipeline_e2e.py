@@ -20,7 +20,7 @@ from local_run.generate import add_stream_batches, generate_dataset
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.pipeline import LocalPipeline
 from local_run.resources import create_local_stack, load_config, read_kpi_items, received_alerts
-from tests.e2e.expected_kpis import expected_items
+from ops.kpi_oracle import expected_items
 
 pytestmark = pytest.mark.e2e
 

@@ -1,7 +1,8 @@
 """An independent oracle: the KPI items docs/DESIGN.md defines, computed in plain Python from the CSV files.
 
-It shares nothing with the Glue job but the contract's names, so an e2e test that compares the
-table with it checks the job's logic, not a copy of it.
+It shares nothing with the Glue job but the contract's names, so a check that compares the table
+with it checks the job's logic, not a copy of it: the e2e tests use it, and `make smoke` compares a
+deployment's KPI items with it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,454 @@
+"""``make smoke``: a deployed environment proves it works, end to end, and leaves nothing behind.
+
+    make smoke                                    # dev: MusicStreams-dev in your AWS configuration's region
+    make smoke SMOKE_ARGS="--env prod --allow-prod --region eu-west-1"
+    make smoke SMOKE_ARGS="--keep"                # leave the smoke run's data to inspect
+
+Reads where everything is from the stack's outputs (``MusicStreams-<env>``), then:
+
+1. refuses to start when raw files wait in ``raw_data/`` (it would process real data), and in prod
+   unless ``--allow-prod``;
+2. writes a small generated batch whose events all fall on a reserved date far in the past
+   (``SMOKE_TEST_DATE``, 2000-01-01), built from the deployment's own reference files;
+3. triggers the pipeline and follows it (`run_pipeline`: provisioned MWAA through ``InvokeRestApi``,
+   or an Airflow API server given with ``--airflow-url``, the local `make airflow`);
+4. checks the KPI items of that date against an independent computation over the batch
+   (`ops.kpi_oracle`), that the batch was archived and the data-quality report written, and that
+   the run published no freshness datum (the DAG leaves the reserved date out of it: no alarm moves);
+5. removes, pass or fail (unless ``--keep``), everything the run wrote: the date's KPI items, its
+   curated partitions, the archived batch, the run's manifest, report, quarantine and staging objects.
+
+Prints a pass/fail table with the time of each step; exit code 0 when every step passed.
+Permissions: cloudformation:DescribeStacks; s3:ListBucket, GetObject, PutObject, DeleteObject on the
+data bucket; dynamodb:Query, BatchWriteItem on the table; airflow:InvokeRestApi;
+cloudwatch:GetMetricStatistics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+import music_contract as contract
+from infra.config import ConfigError, PipelineConfig, stack_name
+from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
+from ops import aws_errors
+from ops.kpi_oracle import expected_items
+from ops.trigger import MwaaDagRuns, TriggerError
+
+SMOKE_ROWS = 240
+SMOKE_PREFIX = f"{contract.RAW_PREFIX}smoke/"
+PROVISIONED = "provisioned"
+# Stack outputs smoke reads (infra/stack.py).
+OUTPUT_BUCKET, OUTPUT_TABLE, OUTPUT_MWAA = "DataBucketName", "KpiTableName", "MwaaEnvironmentName"
+
+
+class SmokeError(RuntimeError):
+    """A check did not hold; the message says what was expected and what was found."""
+
+
+class Refused(RuntimeError):
+    """Smoke will not start here (prod without --allow-prod, raw files waiting)."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where one environment's parts are, from its stack's outputs."""
+
+    stack: str
+    env_name: str
+    bucket: str
+    table: str
+    orchestration: str
+    mwaa_environment: str = ""
+
+    @classmethod
+    def from_stack(cls, cloudformation: Any, stack: str, env_name: str) -> Deployment:
+        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        missing = [key for key in (OUTPUT_BUCKET, OUTPUT_TABLE) if not outputs.get(key)]
+        if missing:
+            raise SmokeError(
+                f"stack {stack} has no output {', '.join(missing)}: redeploy it with this version"
+            )
+        # The orchestration mode each stack has, by the outputs it carries (provisioned MWAA today).
+        mode = PROVISIONED if outputs.get(OUTPUT_MWAA) else "unknown"
+        return cls(
+            stack, env_name, outputs[OUTPUT_BUCKET], outputs[OUTPUT_TABLE], mode, outputs.get(OUTPUT_MWAA, "")
+        )
+
+
+class PipelineRuns(Protocol):
+    """What smoke needs from an orchestration: start a run with a conf, follow it to its end."""
+
+    def start(self, run_id: str) -> str: ...
+
+    def wait(self, run_id: str, poll_seconds: float, timeout_seconds: float) -> str: ...
+
+
+@dataclass
+class DagRuns:
+    """A `PipelineRuns` over Airflow's REST API v2 (`ops.trigger.MwaaDagRuns` or a subclass)."""
+
+    api: MwaaDagRuns
+
+    def start(self, run_id: str) -> str:
+        self.api.ensure_unpaused(unpause=False)
+        return self.api.trigger({}, run_id)
+
+    def wait(self, run_id: str, poll_seconds: float, timeout_seconds: float) -> str:
+        return self.api.follow(run_id, poll_seconds, timeout_seconds)
+
+
+def pipeline_runs(deployment: Deployment, session: Any, airflow_url: str | None = None) -> PipelineRuns:
+    """The one way smoke triggers and follows: by the deployment's orchestration mode (the serverless
+    mode plugs in here), or an Airflow API server reached directly (`--airflow-url`)."""
+    if airflow_url:
+        from ops.airflow_rest import AirflowRestDagRuns
+
+        return DagRuns(AirflowRestDagRuns(airflow_url))
+    if deployment.orchestration == PROVISIONED:
+        return DagRuns(MwaaDagRuns(session.client("mwaa"), deployment.mwaa_environment))
+    raise SmokeError(f"stack {deployment.stack}: no orchestration output smoke knows (MwaaEnvironmentName)")
+
+
+# --- the table -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    name: str
+    passed: bool = False
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@dataclass
+class Steps:
+    """The steps run so far, each timed; a failed step stops the checks (cleanup still runs)."""
+
+    done: list[Step] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Step]:
+        step = Step(name)
+        self.done.append(step)
+        started = self.clock()
+        try:
+            yield step
+            step.passed = True
+        except Exception as err:
+            step.detail = aws_errors.explain(err) or f"{err}" or type(err).__name__
+            raise
+        finally:
+            step.seconds = self.clock() - started
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.done) and all(s.passed for s in self.done)
+
+    def table(self) -> str:
+        width = max(len(s.name) for s in self.done)
+        lines = [f"{'step':<{width}}  result  seconds  detail", f"{'-' * width}  ------  -------  ------"]
+        for s in self.done:
+            lines.append(
+                f"{s.name:<{width}}  {'PASS' if s.passed else 'FAIL':<6}  {s.seconds:7.1f}  {s.detail}"
+            )
+        return "\n".join(lines)
+
+
+# --- the batch and its expected KPIs ---------------------------------------------------------------
+
+
+def read_object(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str:
+    """A CSV of `rows` distinct listening events on SMOKE_TEST_DATE by known users of known tracks."""
+    songs = list(csv.DictReader(io.StringIO(songs_csv.decode("utf-8-sig"))))
+    users = list(csv.DictReader(io.StringIO(users_csv.decode("utf-8-sig"))))
+    track_ids = sorted({row["track_id"] for row in songs if row.get("track_id")})
+    user_ids = sorted({row["user_id"] for row in users if row.get("user_id")})
+    if not track_ids or not user_ids:
+        raise SmokeError("the deployment's reference files name no track or no user: upload them first")
+    rng = random.Random(seed)
+    tracks = rng.sample(track_ids, min(len(track_ids), 25))
+    listeners = rng.sample(user_ids, min(len(user_ids), 40))
+    day = datetime.fromisoformat(contract.SMOKE_TEST_DATE)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(contract.STREAMS_COLUMNS)
+    for index in range(rows):  # one event per second: no duplicates
+        when = day + timedelta(seconds=index * 7 + rng.randrange(7))
+        writer.writerow([rng.choice(listeners), rng.choice(tracks), when.strftime("%Y-%m-%d %H:%M:%S")])
+    return out.getvalue()
+
+
+def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
+    """Items keyed by (pk, sk), without the per-run bookkeeping attributes."""
+    skip = (
+        contract.TABLE_PARTITION_KEY,
+        contract.TABLE_SORT_KEY,
+        contract.ITEM_RUN_ID,
+        contract.ITEM_UPDATED_AT,
+    )
+    return {
+        (item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]): {
+            k: v for k, v in item.items() if k not in skip
+        }
+        for item in items
+    }
+
+
+def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
+    """Every item of `day` (partition ``DATE#<day>``), all pages."""
+    items, kwargs = [], {}
+    while True:
+        page = dynamodb.Table(table).query(
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
+            ExpressionAttributeValues={":pk": contract.date_pk(day)},
+            **kwargs,
+        )
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str) -> list[str]:
+    """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
+    partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
+    partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
+    curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
+    archived = [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if f"/run_id={safe_run_id}/" in k]
+    run_prefixes = (
+        contract.quarantine_prefix(safe_run_id),
+        contract.report_key(safe_run_id).rsplit("/", 1)[0] + "/",
+        contract.staging_prefix(safe_run_id),
+    )
+    own = [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
+    manifest = [k for k in keys_under(s3, bucket, contract.manifest_key(safe_run_id))]
+    raw = [k for k in keys_under(s3, bucket, raw_key)]
+    return sorted({*raw, *curated, *archived, *own, *manifest})
+
+
+def clean_up(s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, raw_key: str) -> str:
+    """Remove what the smoke run wrote; a summary of what was removed."""
+    keys = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        s3.delete_objects(Bucket=deployment.bucket, Delete={"Objects": batch, "Quiet": True})
+    items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
+    with dynamodb.Table(deployment.table).batch_writer() as writer:
+        for item in items:
+            writer.delete_item(
+                Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
+            )
+    left = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
+    left_items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
+    if left or left_items:
+        raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
+    return f"removed {len(keys)} object(s), {len(items)} item(s)"
+
+
+# --- the run ---------------------------------------------------------------------------------------
+
+
+def default_run_id(now: datetime | None = None) -> str:
+    return f"smoke__{(now or datetime.now(UTC)):%Y-%m-%dT%H.%M.%S.%fZ}"
+
+
+@dataclass
+class Options:
+    env: str = "dev"
+    region: str | None = None
+    keep: bool = False
+    allow_prod: bool = False
+    airflow_url: str | None = None
+    poll_seconds: float = 30
+    timeout_minutes: float = 90
+    rows: int = SMOKE_ROWS
+    seed: int = 1
+
+
+def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None = None) -> None:
+    """Every step into `steps`; raises `Refused` before writing anything when smoke must not run."""
+    config = PipelineConfig.load(options.env)
+    if config.is_prod and not options.allow_prod:
+        raise Refused(f"--env {options.env} is production: pass --allow-prod to smoke-test it")
+    stack = stack_name(config)
+    s3, dynamodb = session.client("s3"), session.resource("dynamodb")
+    with steps.step("stack outputs") as step:
+        deployment = Deployment.from_stack(session.client("cloudformation"), stack, config.env_name)
+        step.detail = (
+            f"{stack}: bucket {deployment.bucket}, table {deployment.table}, {deployment.orchestration}"
+        )
+    waiting = keys_under(s3, deployment.bucket, contract.RAW_PREFIX)
+    if waiting:
+        raise Refused(
+            f"{len(waiting)} raw file(s) wait in s3://{deployment.bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
+            "smoke would process them; run it when the pipeline has processed them"
+        )
+    run_id = run_id or default_run_id()
+    safe_run_id = contract.sanitize_run_id(run_id)
+    raw_key = f"{SMOKE_PREFIX}{safe_run_id}.csv"
+    runs = pipeline_runs(deployment, session, options.airflow_url)
+    # Data points are counted per minute: count from the minute before, before and after the run.
+    since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    freshness_before = freshness_samples(session, deployment.env_name, since)
+    try:
+        with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
+            root = Path(scratch)
+            with steps.step("write batch") as step:
+                songs = read_object(s3, deployment.bucket, contract.SONGS_KEY)
+                users = read_object(s3, deployment.bucket, contract.USERS_KEY)
+                batch = smoke_batch(songs, users, options.rows, options.seed)
+                (root / contract.SONGS_KEY).parent.mkdir(parents=True)
+                (root / contract.SONGS_KEY).write_bytes(songs)
+                (root / raw_key).parent.mkdir(parents=True)
+                (root / raw_key).write_text(batch)
+                s3.put_object(Bucket=deployment.bucket, Key=raw_key, Body=batch.encode())
+                step.detail = (
+                    f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{deployment.bucket}/{raw_key}"
+                )
+            with steps.step("trigger") as step:
+                runs.start(run_id)
+                step.detail = f"run {run_id}"
+            with steps.step("follow") as step:
+                state = runs.wait(run_id, options.poll_seconds, options.timeout_minutes * 60)
+                step.detail = f"run {state}"
+                if state != "success":
+                    raise SmokeError(f"run {run_id} ended {state}")
+            with steps.step("KPI items") as step:
+                expected = expected_items(root, [raw_key])
+                found = comparable(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+                if found != expected:
+                    wrong = sorted(
+                        k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k)
+                    )
+                    raise SmokeError(
+                        f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}"
+                    )
+                step.detail = (
+                    f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
+                )
+            with steps.step("archived") as step:
+                archived = [
+                    k
+                    for k in keys_under(s3, deployment.bucket, contract.ARCHIVE_PREFIX)
+                    if f"/run_id={safe_run_id}/" in k
+                ]
+                if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
+                    raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
+                step.detail = archived[0]
+            with steps.step("data-quality report") as step:
+                report = DataQualityReport.from_json(
+                    read_object(s3, deployment.bucket, contract.report_key(safe_run_id))
+                )
+                counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
+                if counts != (STATUS_SUCCEEDED, options.rows, options.rows, 0):
+                    raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
+                step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
+            with steps.step("no freshness datum") as step:
+                published = freshness_samples(session, deployment.env_name, since) - freshness_before
+                if published:
+                    raise SmokeError(f"the run published {published} freshness data point(s)")
+                step.detail = f"{contract.METRIC_KPI_FRESHNESS_HOURS} untouched since the run started"
+    finally:
+        if options.keep:
+            print(f"--keep: left the run's data in s3://{deployment.bucket} and {deployment.table}")
+        else:
+            try:
+                with steps.step("cleanup") as step:
+                    step.detail = clean_up(s3, dynamodb, deployment, safe_run_id, raw_key)
+            except Exception:
+                pass
+
+
+def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
+    """How many freshness data points the environment has published since `since`."""
+    response = session.client("cloudwatch").get_metric_statistics(
+        Namespace=contract.METRIC_NAMESPACE,
+        MetricName=contract.METRIC_KPI_FRESHNESS_HOURS,
+        Dimensions=[{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
+        StartTime=since,
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=60,
+        Statistics=["SampleCount"],
+    )
+    return int(sum(point["SampleCount"] for point in response.get("Datapoints", [])))
+
+
+def parse_args(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="make smoke SMOKE_ARGS=...", description=__doc__.split("\n")[0])
+    parser.add_argument("--env", default="dev", help="environment name in cdk.json (default: dev)")
+    parser.add_argument("--region", help="AWS region of the stack (default: your AWS configuration)")
+    parser.add_argument("--keep", action="store_true", help="leave the smoke run's data to inspect")
+    parser.add_argument("--allow-prod", action="store_true", help="smoke-test the prod environment too")
+    parser.add_argument(
+        "--airflow-url",
+        help="trigger through this Airflow API server instead of MWAA (the local make airflow, e.g. http://127.0.0.1:8080)",
+    )
+    parser.add_argument("--poll-seconds", type=float, default=30)
+    parser.add_argument("--timeout-minutes", type=float, default=90)
+    args = parser.parse_args(argv)
+    try:
+        PipelineConfig.load(args.env)
+    except ConfigError as err:
+        parser.error(f"--env {args.env!r}: {err}")
+    return Options(
+        env=args.env, region=args.region, keep=args.keep, allow_prod=args.allow_prod,
+        airflow_url=args.airflow_url, poll_seconds=args.poll_seconds, timeout_minutes=args.timeout_minutes,
+    )  # fmt: skip
+
+
+def main(argv: list[str] | None = None, session: Any = None) -> int:
+    options = parse_args(argv)
+    stack = stack_name(PipelineConfig.load(options.env))
+    steps = Steps()
+    region = options.region
+    try:
+        if session is None:
+            import boto3
+
+            region = aws_errors.resolve_region(options.region)
+            session = boto3.session.Session(region_name=region)
+        region = session.region_name
+        run_smoke(options, session, steps)
+    except Refused as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:
+        line = aws_errors.explain(err, stack=stack, region=region)
+        if line is None and not isinstance(err, SmokeError | TriggerError):
+            raise
+        if steps.done:
+            print(steps.table())
+        print(f"error: {line or err}", file=sys.stderr)
+        return 1
+    print(steps.table())
+    print(f"smoke test of {stack} ({region}): {'PASSED' if steps.passed else 'FAILED'}")
+    return 0 if steps.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
