@@ -79,8 +79,8 @@ HAND_WRITTEN = (
         lambda: _source("tests/glue/bucket.py", "_kpi"),
     ),
     Place(
-        "tests/e2e/expected_kpis.py (the independent recomputation)",
-        lambda: _source("tests/e2e/expected_kpis.py"),
+        "ops/kpi_oracle.py (the independent recomputation)",
+        lambda: _source("ops/kpi_oracle.py"),
     ),
 )
 

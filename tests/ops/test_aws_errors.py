@@ -65,6 +65,8 @@ def no_aws_configuration(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # boto3's module-level session caches the credentials an earlier test resolved (the emulator's).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 def session_answering(code: str, message: str, status: int = 400) -> boto3.session.Session:
