@@ -24,6 +24,12 @@ from typing import Any, Literal
 import music_contract as contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
+# provisioned: an MWAA environment (VPC, NAT, scheduler, web server); serverless: an MWAA Serverless
+# workflow (no VPC, billed per task run). docs/cost.md compares them.
+Orchestration = Literal["provisioned", "serverless"]
+ORCHESTRATIONS = ("provisioned", "serverless")
+# A five-field cron expression (MWAA Serverless takes cron or none: supported-airflow-parameters.html).
+CRON_PATTERN = re.compile(r"\S+( \S+){4}")
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -86,6 +92,10 @@ class PipelineConfig:
     """Everything that differs between deployments. Defaults suit a small dev environment."""
 
     env_name: str = "dev"
+    # Orchestration: "provisioned" (an MWAA environment) or "serverless" (an MWAA Serverless workflow).
+    orchestration: Orchestration = "provisioned"
+    # Cron expression of the scheduled run (UTC); empty: manual runs only (make trigger).
+    schedule: str = ""
     # Orchestration (MWAA)
     airflow_version: str = "3.3.1"
     mwaa_environment_class: str = "mw1.small"
@@ -184,9 +194,36 @@ class PipelineConfig:
                 f"starting with a letter, got {self.env_name!r}"
             )
         self._check_deploy_time_limits()
+        self._check_orchestration()
         self._check_alert_channels()
         self._check_analytics()
         return self
+
+    def _check_orchestration(self) -> None:
+        if self.orchestration not in ORCHESTRATIONS:
+            raise ConfigError(
+                f"orchestration must be one of {list(ORCHESTRATIONS)}, got {self.orchestration!r}"
+            )
+        if self.schedule and not CRON_PATTERN.fullmatch(self.schedule):
+            raise ConfigError(
+                f"schedule must be a five-field cron expression (UTC) such as '15 3 * * *', or empty for "
+                f"manual runs; got {self.schedule!r}"
+            )
+        if self.schedule and not self.is_serverless:
+            raise ConfigError(
+                "schedule applies to orchestration=serverless (the provisioned DAG runs on trigger)"
+            )
+        if self.is_serverless:
+            from music_pipeline.workflow import WorkflowLimitError, glue_task_timeout
+
+            try:
+                glue_task_timeout(self.glue_timeout_minutes)
+            except WorkflowLimitError as err:
+                raise ConfigError(str(err)) from err
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.orchestration == "serverless"
 
     def _check_alert_channels(self) -> None:
         """Each chat channel needs all of its ids or none; the incident URL must be HTTPS."""
@@ -368,6 +405,19 @@ class ResourceNames:
     @property
     def mwaa_environment(self) -> str:
         return f"{self.prefix}-airflow"
+
+    @property
+    def serverless_workflow(self) -> str:
+        """The MWAA Serverless workflow (orchestration=serverless)."""
+        return f"{self.prefix}-pipeline"
+
+    @property
+    def serverless_log_group(self) -> str:
+        return f"/aws/mwaa-serverless/{self.serverless_workflow}"
+
+    @property
+    def serverless_failure_rule(self) -> str:
+        return f"{self.prefix}-workflow-failed"
 
     @property
     def alert_topic(self) -> str:

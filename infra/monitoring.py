@@ -263,9 +263,11 @@ class MonitoringProps:
     # The KPI table whose throttles and capacity are watched.
     kpi_table: dynamodb.ITable
     # The MWAA environment's name (its metrics' dimension) and resource: its alarms are created
-    # once it is available, not during its create.
+    # once it is available, not during its create. None with orchestration=serverless: no
+    # scheduler, no workers, so no MWAA alarm or widget (the workflow's failures reach the topic
+    # through its own rule, infra/serverless_workflow.py).
     mwaa_environment_name: str
-    mwaa_environment: CfnResource
+    mwaa_environment: CfnResource | None
     # Alarm when the newest complete KPI date is older than this (`freshness_alarm_hours`).
     freshness_alarm_hours: int
 
@@ -344,6 +346,9 @@ class Monitoring(Construct):
                 ),
             ),
         }
+        if props.mwaa_environment is None:
+            del alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]
+            return alarms
         # MWAA publishes nothing until the environment is AVAILABLE (30-40 minutes after its create starts).
         for alarm in (alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]):
             alarm.node.add_dependency(props.mwaa_environment)
@@ -399,13 +404,15 @@ class Monitoring(Construct):
         mwaa: MwaaMetricFactory,
     ) -> cloudwatch.Dashboard:
         names = props.names
+        serverless = props.mwaa_environment is None
+        runner = "The MWAA Serverless workflow" if serverless else f"MWAA `{props.mwaa_environment_name}`"
         dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{names.prefix}-pipeline", default_interval=Duration.days(7)
         )
         dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
-                    f"# {names.prefix} pipeline\nMWAA `{props.mwaa_environment_name}` runs "
+                    f"# {names.prefix} pipeline\n{runner} runs "
                     f"`{props.glue_job_name}`, which writes KPIs to `{names.kpi_table}`."
                 ),
                 width=24,
@@ -435,6 +442,8 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
+        if serverless:
+            return dashboard
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12

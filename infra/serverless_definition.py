@@ -80,7 +80,7 @@ def workflow_definition(
         workflow cannot wait for.
     :param schedule: a cron expression, or None (manual runs only).
     """
-    glue_timeout = workflow.glue_task_timeout(glue_timeout_minutes)
+    glue_timeout = workflow.glue_task_timeout(glue_timeout_minutes)  # refuses what the tries cannot cover
     settings = {"variables_prefix": variables_prefix}
     tasks: dict[str, dict[str, Any]] = {}
     for spec in workflow.TASKS:

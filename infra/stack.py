@@ -25,6 +25,7 @@ from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
 from infra.network import Network, NetworkProps
 from infra.packaging import dag_folder_packages, glue_job_packages
 from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
+from infra.serverless_workflow import ServerlessWorkflow, ServerlessWorkflowProps
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +125,11 @@ class MusicStreamsStack(Stack):
         self.alert_channels = AlertChannels(
             self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
         )
-        self.network, self.mwaa = self._build_orchestration(config, source_root)
+        # orchestration=serverless: an MWAA Serverless workflow instead of the network and MWAA.
+        self.serverless = self._build_serverless(config, source_root) if config.is_serverless else None
+        self.network, self.mwaa = (
+            (None, None) if self.serverless else self._build_orchestration(config, source_root)
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -134,7 +139,7 @@ class MusicStreamsStack(Stack):
                 glue_job_name=self.glue_job.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
-                mwaa_environment=self.mwaa.environment,
+                mwaa_environment=self.mwaa.environment if self.mwaa else None,
                 freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
@@ -181,6 +186,25 @@ class MusicStreamsStack(Stack):
         )
         return network, mwaa
 
+    def _build_serverless(self, config: PipelineConfig, source_root: Path) -> ServerlessWorkflow:
+        return ServerlessWorkflow(
+            self,
+            "ServerlessWorkflow",
+            ServerlessWorkflowProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                data_bucket=self.storage.data_bucket,
+                source_bucket=self.storage.mwaa_source_bucket,
+                glue_job_name=self.glue_job.job_name,
+                glue_job_arn=self.glue_job.job_arn,
+                glue_script_location=self.glue_job.script_location,
+                alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
+                source_root=source_root,
+            ),
+        )
+
     def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
         """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""
         if not self.storage.retain_data:
@@ -197,12 +221,15 @@ class MusicStreamsStack(Stack):
         )
         # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
         # exists and deleted before it runs (the network too, as when both were one construct).
-        self.network.node.add_dependency(cleanup.resource)
+        (self.serverless or self.network).node.add_dependency(cleanup.resource)
         return cleanup
 
     def _add_outputs(self) -> None:
-        environment = self.mwaa.environment
         outputs = {
+            "Orchestration": (
+                self.config.orchestration,
+                "provisioned (MWAA environment) or serverless (MWAA Serverless)",
+            ),
             "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (docs/DESIGN.md layout)"),
             "MwaaSourceBucketName": (
                 self.storage.mwaa_source_bucket.bucket_name,
@@ -212,14 +239,17 @@ class MusicStreamsStack(Stack):
             "KpiTableName": (self.kpi_store.table.table_name, "DynamoDB table with the KPIs"),
             "GlueDatabaseName": (self.config.database_name, "Glue database of the curated tables"),
             "GlueJobName": (self.glue_job.job_name, "Glue job the DAG starts"),
-            "MwaaEnvironmentName": (environment.ref, "MWAA environment"),
-            "MwaaWebserverUrl": (
-                environment.attr_webserver_url,
-                "Airflow UI host (open it from the MWAA console)",
-            ),
             "AlertTopicArn": (self.alerting.topic.topic_arn, "SNS topic for alarms and Glue failures"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AthenaWorkGroupName": (self.analytics.workgroup.ref, "Athena workgroup with the saved queries"),
         }
+        if self.mwaa:
+            outputs["MwaaEnvironmentName"] = (self.mwaa.environment.ref, "MWAA environment")
+            outputs["MwaaWebserverUrl"] = (
+                self.mwaa.environment.attr_webserver_url,
+                "Airflow UI host (open it from the MWAA console)",
+            )
+        if self.serverless:
+            outputs["ServerlessWorkflowArn"] = (self.serverless.workflow_arn, "MWAA Serverless workflow")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -13,8 +13,9 @@ and custom operators", docs.aws.amazon.com/mwaa/latest/mwaa-serverless-userguide
 - no short-circuit operator: a run with no stream file skips its first task (AirflowSkipException),
   and every downstream task is skipped with it (all_success), so the run does not fail either;
 - no triggerer for our own trigger (a custom trigger from a plugin): the Glue task waits on its
-  worker, inside MWAA Serverless' 60-minute task cap (`workflow.glue_task_timeout` refuses a Glue
-  timeout that does not fit), and a retry rejoins a run still going (`RunGlueJobOperator`).
+  worker, at most `workflow.GLUE_WAIT_PER_TRY` per try inside MWAA Serverless' 60-minute task cap;
+  a longer run fails the try and the retry rejoins it (`RunGlueJobOperator`), or adopts it when it
+  succeeded in between. `workflow.glue_task_timeout` refuses a Glue timeout the tries cannot cover.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from typing import Any
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowSkipException
 
+import music_contract as contract
 from music_pipeline import tasks, variables, workflow
-from music_pipeline.glue import ACTIVE_STATES, SUCCEEDED, RunGlueJobOperator
+from music_pipeline.glue import ACTIVE_STATES, SUCCEEDED, GlueWaitError, RunGlueJobOperator
 
 
 def _manifest_key() -> Any:
@@ -79,8 +81,16 @@ class ServerlessGlueJobOperator(RunGlueJobOperator):
     def execute(self, context: Any) -> str:
         self.manifest_key = _manifest_key()
         with variables.from_ssm(self.variables_prefix):
-            run_id = super().execute(context)
-            state = self._wait_for_final_state(run_id)
+            if context["ti"].try_number > 1:
+                succeeded = self._succeeded_run(contract.sanitize_run_id(context["run_id"]))
+                if succeeded:  # an earlier try's run ended well while no try was waiting
+                    self.log.info("Glue run %s of this DAG run already succeeded", succeeded)
+                    event = {"status": "success", "run_id": succeeded}
+                    return self.execute_complete(context, event, job_name=self.job_name)
+            run_id = super().execute(context)  # starts the run, or rejoins one still active
+            state = self._wait_for_final_state(
+                run_id, time.monotonic() + workflow.GLUE_WAIT_PER_TRY.total_seconds()
+            )
             event = {
                 "status": "success" if state == SUCCEEDED else "error",
                 "run_id": run_id,
@@ -88,15 +98,27 @@ class ServerlessGlueJobOperator(RunGlueJobOperator):
             }
             return self.execute_complete(context, event, job_name=self.job_name)
 
-    def _wait_for_final_state(self, run_id: str) -> str:
-        """Poll the run until it leaves the active states; the task's execution_timeout bounds it (a
-        timed-out try leaves the run going, and the retry rejoins it)."""
+    def _succeeded_run(self, sanitized_run_id: str) -> str | None:
+        """The newest run of this DAG run, if it SUCCEEDED (GetJobRuns lists the newest first)."""
+        for page in self.hook.conn.get_paginator("get_job_runs").paginate(JobName=self.job_name):
+            for run in page.get("JobRuns", []):
+                if (run.get("Arguments") or {}).get(contract.ARG_RUN_ID) == sanitized_run_id:
+                    return run["Id"] if run["JobRunState"] == SUCCEEDED else None
+        return None
+
+    def _wait_for_final_state(self, run_id: str, deadline: float) -> str:
+        """Poll the run until it leaves the active states. Past `deadline` (inside the task cap) the
+        try fails with the run still going, and the retry rejoins it."""
         while True:
-            job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
-            state = job_run["JobRunState"]
+            state = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]["JobRunState"]
             if state not in ACTIVE_STATES and state != "STOPPING":
                 self.log.info("Glue run %s of %s ended %s", run_id, self.job_name, state)
                 return state
+            if time.monotonic() >= deadline:
+                raise GlueWaitError(
+                    f"Glue job {self.job_name} run {run_id} is still {state} after "
+                    f"{workflow.GLUE_WAIT_PER_TRY}: this try ends inside the task cap; the retry rejoins the run."
+                )
             time.sleep(self.poll_seconds)
 
 

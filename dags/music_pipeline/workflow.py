@@ -29,9 +29,11 @@ OWNER = "data-engineering"
 # only when the work does not fit the worker (1 vCPU / 3 GiB, 60-min task cap ...)", AWS
 # agent-toolkit-for-aws authoring-mwaa-workflow skill, references/authoring-serverless-workflow.md).
 SERVERLESS_TASK_CAP = timedelta(minutes=60)
-# What the Glue task keeps for itself inside that cap: starting (or finding) the run, the final
-# GetJobRun and the metrics after success. The Glue job's own timeout must fit in the rest.
+# What a try of the Glue task keeps for itself inside that cap: starting (or finding) the run, the
+# final GetJobRun and the metrics after success. It waits for Glue at most the rest, then fails the
+# try (GlueWaitError) and the retry rejoins the run still going.
 GLUE_WAIT_MARGIN = timedelta(minutes=5)
+GLUE_WAIT_PER_TRY = SERVERLESS_TASK_CAP - GLUE_WAIT_MARGIN
 # The Python tasks list, read headers of and move at most a day's batches: minutes, not hours.
 PYTHON_TASK_TIMEOUT = timedelta(minutes=30)
 
@@ -81,21 +83,26 @@ class WorkflowLimitError(ValueError):
     """A setting the serverless workflow cannot honour (the message names the configuration keys)."""
 
 
-def glue_task_timeout(glue_timeout_minutes: int) -> timedelta:
-    """The Glue task's timeout on MWAA Serverless: the job's timeout plus `GLUE_WAIT_MARGIN`.
+def glue_wait_capacity() -> timedelta:
+    """The longest Glue run the serverless workflow follows to its end: `RETRIES` tries of
+    `GLUE_WAIT_PER_TRY` each (one try of the `RETRIES` + 1 stays for a real error)."""
+    return RETRIES * GLUE_WAIT_PER_TRY
 
-    Refuses a Glue timeout the task cannot wait for within `SERVERLESS_TASK_CAP` (the run would be
-    cut off while Glue still runs it, every retry too).
-    """
-    longest = SERVERLESS_TASK_CAP - GLUE_WAIT_MARGIN
-    if timedelta(minutes=glue_timeout_minutes) > longest:
+
+def glue_task_timeout(glue_timeout_minutes: int) -> timedelta:
+    """The Glue task's execution timeout on MWAA Serverless (the task cap), after refusing a Glue
+    job timeout longer than the workflow can wait for (`glue_wait_capacity`): such a run would be
+    abandoned while Glue still runs it."""
+    capacity = int(glue_wait_capacity().total_seconds() // 60)
+    if glue_timeout_minutes > capacity:
+        per_try = int(GLUE_WAIT_PER_TRY.total_seconds() // 60)
         raise WorkflowLimitError(
             f"glue_timeout_minutes={glue_timeout_minutes} with orchestration=serverless: an MWAA Serverless "
-            f"task runs at most {int(SERVERLESS_TASK_CAP.total_seconds() // 60)} minutes and the Glue task "
-            f"needs {int(GLUE_WAIT_MARGIN.total_seconds() // 60)} of them, so glue_timeout_minutes must be at "
-            f"most {int(longest.total_seconds() // 60)} (or use orchestration=provisioned)"
+            f"task runs at most {int(SERVERLESS_TASK_CAP.total_seconds() // 60)} minutes, so the Glue task "
+            f"follows a run for {per_try} minutes per try over {RETRIES} tries: glue_timeout_minutes must be "
+            f"at most {capacity} (or use orchestration=provisioned)"
         )
-    return timedelta(minutes=glue_timeout_minutes) + GLUE_WAIT_MARGIN
+    return SERVERLESS_TASK_CAP
 
 
 def task(task_id: str) -> TaskSpec:

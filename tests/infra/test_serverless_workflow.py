@@ -75,11 +75,12 @@ def test_the_yaml_is_the_same_bytes_for_the_same_definition():
     assert definition.workflow_yaml(_definition()) == definition.workflow_yaml(_definition())
 
 
-def test_a_glue_timeout_the_task_cap_cannot_hold_is_refused_naming_the_keys():
-    longest = int((workflow.SERVERLESS_TASK_CAP - workflow.GLUE_WAIT_MARGIN).total_seconds() // 60)
-    assert workflow.glue_task_timeout(longest) <= workflow.SERVERLESS_TASK_CAP
+def test_a_glue_timeout_the_task_tries_cannot_cover_is_refused_naming_the_keys():
+    longest = int(workflow.glue_wait_capacity().total_seconds() // 60)
+    assert longest == workflow.RETRIES * 55
+    assert _definition(glue_timeout_minutes=longest)  # prod's 120 fits too
     with pytest.raises(
-        workflow.WorkflowLimitError, match="glue_timeout_minutes=56 with orchestration=serverless"
+        workflow.WorkflowLimitError, match=f"glue_timeout_minutes={longest + 1} with orchestration=serverless"
     ):
         _definition(glue_timeout_minutes=longest + 1)
 
