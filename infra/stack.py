@@ -226,7 +226,7 @@ class MusicStreamsStack(Stack):
 
     def _add_outputs(self) -> None:
         outputs = {
-            "Orchestration": (
+            "OrchestrationMode": (
                 self.config.orchestration,
                 "provisioned (MWAA environment) or serverless (MWAA Serverless)",
             ),
