@@ -32,7 +32,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 import music_contract as contract
-from infra.config import CDK_JSON, ConfigError, PipelineConfig
+from infra.config import CDK_JSON, ConfigError, PipelineConfig, stack_name
+from ops import orchestrators
 
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
@@ -205,18 +206,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    mwaa_client: Any = None,
+    serverless_client: Any = None,
+    cloudformation: Any = None,
+) -> int:
+    """Trigger and follow a run. Unless a client is given, the deployed stack's outputs say which
+    orchestrator runs it (ops.orchestrators): an MWAA environment or an MWAA Serverless workflow."""
     args = parse_args(argv)
     try:
+        config = PipelineConfig.load(args.env)
         environment = mwaa_environment_name(args.env)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    if mwaa_client is None:
-        import boto3
-
-        mwaa_client = boto3.client("mwaa", region_name=args.region)
-    runs = MwaaDagRuns(mwaa_client, environment)
+    try:
+        runs = _dag_runs(config, args.region, environment, mwaa_client, serverless_client, cloudformation)
+    except orchestrators.OrchestratorError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     try:
         runs.ensure_unpaused(args.unpause)
         run_id = runs.trigger(args.conf, args.run_id)
@@ -224,11 +233,32 @@ def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
         if args.no_wait:
             return 0
         state = runs.follow(run_id, args.poll_seconds, args.timeout_minutes * 60)
-    except TriggerError as err:
+    except (TriggerError, orchestrators.OrchestratorError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"run {run_id}: {state}")
     return 0 if state == "success" else 1
+
+
+def _dag_runs(
+    config: PipelineConfig,
+    region: str | None,
+    environment: str,
+    mwaa_client: Any,
+    serverless_client: Any,
+    cloudformation: Any,
+) -> MwaaDagRuns | orchestrators.ServerlessWorkflowRuns:
+    """The runs API of the deployed orchestrator (a given client decides it, else the stack's outputs)."""
+    import boto3
+
+    if mwaa_client is not None:
+        return MwaaDagRuns(mwaa_client, environment)
+    cloudformation = cloudformation or boto3.client("cloudformation", region_name=region)
+    deployed = orchestrators.deployed(stack_name(config), cloudformation)
+    if deployed.mode == orchestrators.SERVERLESS:
+        client = serverless_client or boto3.client("mwaa-serverless", region_name=region)
+        return orchestrators.ServerlessWorkflowRuns(client, deployed.target)
+    return MwaaDagRuns(boto3.client("mwaa", region_name=region), deployed.target)
 
 
 if __name__ == "__main__":

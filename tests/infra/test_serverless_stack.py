@@ -108,3 +108,15 @@ def test_bad_orchestration_values_are_refused():
         PipelineConfig.load("dev", overrides={"schedule": "15 3 * * *"})
     with pytest.raises(ConfigError, match="five-field cron"):
         PipelineConfig.load("dev", overrides={"orchestration": "serverless", "schedule": "@daily"})
+
+
+def test_the_outputs_tell_ops_which_orchestrator_runs_the_pipeline(serverless):
+    from ops import orchestrators
+    from ops.report.sources import BUCKET_OUTPUT, TABLE_OUTPUT
+
+    for _stack, template, _error in serverless.values():
+        outputs = template["Outputs"]
+        assert outputs[orchestrators.OUTPUT_MODE]["Value"] == orchestrators.SERVERLESS
+        assert orchestrators.OUTPUT_WORKFLOW_ARN in outputs
+        assert orchestrators.OUTPUT_ENVIRONMENT not in outputs
+        assert {TABLE_OUTPUT, BUCKET_OUTPUT} <= set(outputs)  # make report reads these in both modes
