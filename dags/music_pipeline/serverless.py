@@ -99,12 +99,16 @@ class ServerlessGlueJobOperator(RunGlueJobOperator):
             return self.execute_complete(context, event, job_name=self.job_name)
 
     def _succeeded_run(self, sanitized_run_id: str) -> str | None:
-        """The newest run of this DAG run, if it SUCCEEDED (GetJobRuns lists the newest first)."""
-        for page in self.hook.conn.get_paginator("get_job_runs").paginate(JobName=self.job_name):
-            for run in page.get("JobRuns", []):
-                if (run.get("Arguments") or {}).get(contract.ARG_RUN_ID) == sanitized_run_id:
-                    return run["Id"] if run["JobRunState"] == SUCCEEDED else None
-        return None
+        """The newest run of this DAG run (by StartedOn, whatever order GetJobRuns lists them in), if
+        it SUCCEEDED."""
+        runs = [
+            run
+            for page in self.hook.conn.get_paginator("get_job_runs").paginate(JobName=self.job_name)
+            for run in page.get("JobRuns", [])
+            if (run.get("Arguments") or {}).get(contract.ARG_RUN_ID) == sanitized_run_id
+        ]
+        newest = max(runs, key=lambda run: run["StartedOn"], default=None)
+        return newest["Id"] if newest is not None and newest["JobRunState"] == SUCCEEDED else None
 
     def _wait_for_final_state(self, run_id: str, deadline: float) -> str:
         """Poll the run until it leaves the active states. Past `deadline` (inside the task cap) the

@@ -5,6 +5,7 @@ succeeded meanwhile, and it never starts a second run for one DAG run."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from unittest import mock
 
 import boto3
@@ -18,11 +19,12 @@ from music_pipeline import serverless, workflow
 from music_pipeline.glue import GlueWaitError
 
 DAG_RUN_ID = "manual__2026-12-06T03.00.00.000000Z"
+_environments = itertools.count(1)
 
 
 @pytest.fixture
 def stack(moto_server):
-    config = dataclasses.replace(load_config(), env_name=f"sls{id(moto_server) % 10_000}x")
+    config = dataclasses.replace(load_config(), env_name=f"slsglue{next(_environments)}")
     stack = create_local_stack(moto_server, config)
     ssm = boto3.client("ssm")
     for key, value in stack.airflow_variables.items():
