@@ -4,6 +4,9 @@ MWAA Serverless workflow and no MWAA environment, VPC, NAT, flow logs or endpoin
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +36,7 @@ def serverless(tmp_path_factory) -> dict[str, Any]:
     except RuntimeError as err:  # a failed policy pack
         error = str(err)
     return {
-        env: (stack, json.loads((outdir / f"{stack.stack_name}.template.json").read_text()), error)
+        env: (stack, json.loads((outdir / f"{stack.stack_name}.template.json").read_text()), error, outdir)
         for env, stack in stacks.items()
     }
 
@@ -44,18 +47,18 @@ def _resources(template, resource_type):
 
 def test_every_environment_synthesizes_with_the_policy_packs_clean(serverless):
     assert set(serverless) >= {"dev", "prod"}
-    for _stack, _template, error in serverless.values():
+    for _stack, _template, error, _ in serverless.values():
         assert error is None, error
 
 
 def test_no_mwaa_environment_and_no_network(serverless):
-    for env, (_stack, template, _error) in serverless.items():
+    for env, (_stack, template, _error, _) in serverless.items():
         present = [t for t in ABSENT_TYPES if _resources(template, t)]
         assert present == [], f"{env}: {present}"
 
 
 def test_the_workflow_pins_its_definition_and_code_by_version_and_uses_the_stack_key(serverless):
-    for _stack, template, _error in serverless.values():
+    for _stack, template, _error, _ in serverless.values():
         (workflow,) = _resources(template, "AWS::MWAAServerless::Workflow")
         props = workflow["Properties"]
         assert props["DefinitionS3Location"]["VersionId"]
@@ -69,7 +72,7 @@ def test_the_workflow_pins_its_definition_and_code_by_version_and_uses_the_stack
 
 
 def test_the_execution_role_trusts_only_this_workflow_of_this_account(serverless):
-    for stack, template, _error in serverless.values():
+    for stack, template, _error, _ in serverless.values():
         role_id = stack.get_logical_id(stack.serverless.role.node.default_child)
         (statement,) = template["Resources"][role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
         assert statement["Principal"] == {"Service": "airflow-serverless.amazonaws.com"}
@@ -78,7 +81,7 @@ def test_the_execution_role_trusts_only_this_workflow_of_this_account(serverless
 
 
 def test_runs_that_fail_reach_the_alert_topic_and_only_provisioned_has_a_scheduler_alarm(serverless):
-    for stack, template, _error in serverless.values():
+    for stack, template, _error, _ in serverless.values():
         rules = [r["Properties"] for r in _resources(template, "AWS::Events::Rule")]
         workflow_rules = [r for r in rules if r["EventPattern"].get("source") == ["aws.airflow-serverless"]]
         assert len(workflow_rules) == 1
@@ -114,9 +117,26 @@ def test_the_outputs_tell_ops_which_orchestrator_runs_the_pipeline(serverless):
     from ops import orchestrators
     from ops.report.sources import BUCKET_OUTPUT, TABLE_OUTPUT
 
-    for _stack, template, _error in serverless.values():
+    for _stack, template, _error, _ in serverless.values():
         outputs = template["Outputs"]
         assert outputs[orchestrators.OUTPUT_MODE]["Value"] == orchestrators.SERVERLESS
         assert orchestrators.OUTPUT_WORKFLOW_ARN in outputs
         assert orchestrators.OUTPUT_ENVIRONMENT not in outputs
         assert {TABLE_OUTPUT, BUCKET_OUTPUT} <= set(outputs)  # make report reads these in both modes
+
+
+def test_the_serverless_templates_have_no_cfn_lint_errors(serverless):
+    templates = [
+        str(outdir / f"{stack.stack_name}.template.json") for stack, _t, _e, outdir in serverless.values()
+    ]
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--format", "json", *templates], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode & ~(2 | 4 | 8) == 0, result.stderr
+    errors = [
+        f"{f['Rule']['Id']}: {f['Message']}"
+        for f in json.loads(result.stdout or "[]")
+        if f["Level"] == "Error"
+    ]
+    assert not errors
