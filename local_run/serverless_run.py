@@ -2,10 +2,10 @@
 
 What the service gets is what runs here: the workflow YAML the stack writes
 (`infra.serverless_definition`), loaded by dag-factory 1.1.0 into Airflow 3.3.1, and the code package
-the stack uploads (`infra.packaging.serverless_code_packages`), unpacked and put first on the import
-path while the project's own copies of ``music_pipeline`` and ``music_contract`` (the editable
-install, ``dags/``, the repository root) are taken off it: the task code imports from the package
-alone, and the run checks that it did. The Variables come from SSM parameters in the emulator, as
+the stack uploads (`infra.packaging.serverless_code_packages`), unpacked, with an import finder ahead
+of every other that serves ``music_pipeline`` and ``music_contract`` from it alone (never the editable
+install, ``dags/`` or the checkout): the task code imports from the package, and the run checks that
+it did. The Variables come from SSM parameters in the emulator, as
 the stack writes them (no ``AIRFLOW_VAR_*``). The local substitutions are the provisioned run's
 (`local_run.pipeline`): Glue runs on local Spark, no retries, polls every second.
 """
@@ -13,6 +13,8 @@ the stack writes them (no ``AIRFLOW_VAR_*``). The local substitutions are the pr
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
 import io
 import os
 import sys
@@ -20,6 +22,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -27,7 +30,7 @@ import music_contract as contract
 from infra.packaging import library_zip_bytes, serverless_code_packages
 from infra.serverless_definition import workflow_definition, workflow_yaml
 from local_run import glue_local
-from local_run.airflow_home import DAGS_FOLDER, LOCAL_POLL_SECONDS, REPO_ROOT, make_fast, run_dag_test
+from local_run.airflow_home import LOCAL_POLL_SECONDS, REPO_ROOT, make_fast, run_dag_test
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.pipeline import LocalPipeline, RunOutcome
 from local_run.resources import LocalStack
@@ -51,32 +54,41 @@ def write_workflow(stack: LocalStack, out_dir: Path) -> tuple[Path, Path]:
     return yaml_file, code_dir
 
 
-def _is_project_copy(entry: str) -> bool:
-    return entry in ("", ".") or Path(entry).resolve() in (DAGS_FOLDER.resolve(), REPO_ROOT.resolve())
+class _CodePackageFinder(importlib.abc.MetaPathFinder):
+    """Finds ``music_pipeline`` and ``music_contract`` (and their modules) in the code package folder
+    only, as the service's worker does (the package's root is the import root); any other name falls
+    through to the normal finders."""
 
+    def __init__(self, code_dir: Path):
+        self.code_dir = str(code_dir)
 
-def _is_editable_finder(finder: object) -> bool:
-    module = getattr(finder, "__module__", "") or type(finder).__module__
-    return module.startswith("__editable__") or type(finder).__module__.startswith("__editable__")
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname.split(".")[0] not in CODE_PACKAGE_NAMES:
+            return None
+        # A top-level package is looked up in the code folder; a submodule in its package's __path__
+        # (which then lies in the code folder too).
+        return importlib.machinery.PathFinder.find_spec(
+            fullname, [self.code_dir] if "." not in fullname else path
+        )
 
 
 @contextmanager
 def code_package_only(code_dir: Path) -> Iterator[None]:
-    """Within the block, ``music_pipeline`` and ``music_contract`` import from `code_dir` only."""
+    """Within the block, ``music_pipeline`` and ``music_contract`` import from `code_dir` only (a
+    finder ahead of every other: the editable install, ``dags/`` and the checkout never answer)."""
     saved_modules = {n: m for n, m in sys.modules.items() if n.split(".")[0] in CODE_PACKAGE_NAMES}
-    saved_path, saved_meta_path = list(sys.path), list(sys.meta_path)
     for name in saved_modules:
         del sys.modules[name]
-    sys.meta_path[:] = [f for f in sys.meta_path if not _is_editable_finder(f)]
-    sys.path[:] = [str(code_dir), *(p for p in sys.path if not _is_project_copy(p))]
+    finder = _CodePackageFinder(code_dir)
+    sys.meta_path.insert(0, finder)
     importlib.invalidate_caches()
     try:
         yield
     finally:
+        sys.meta_path.remove(finder)
         for name in [n for n in sys.modules if n.split(".")[0] in CODE_PACKAGE_NAMES]:
             del sys.modules[name]
         sys.modules.update(saved_modules)
-        sys.path[:], sys.meta_path[:] = saved_path, saved_meta_path
         importlib.invalidate_caches()
 
 
