@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 VENV := .venv
 BIN := $(VENV)/bin
 CDK := node_modules/.bin/cdk
-MWAA_CONSTRAINTS ?= ../shared/mwaa/airflow-3.3.1-constraints-py3.12.txt
+MWAA_CONSTRAINTS ?= constraints/airflow-3.3.1-constraints-py3.12.txt
 # Extra arguments for cdk, e.g. make deploy CDK_ARGS="-c env=prod".
 CDK_ARGS ?=
 # The slow runs make test-fast leaves out (pyproject.toml's markers).

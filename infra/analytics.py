@@ -37,8 +37,25 @@ ATHENA_QUERY_ACTIONS = [
     "athena:GetNamedQuery",
     "athena:BatchGetNamedQuery",
 ]
+# What the Athena console's query editor calls to show the workgroups, data sources, databases and
+# tables (docs.aws.amazon.com/athena/latest/ug/datacatalogs-example-policies.html). The Service
+# Authorization Reference (list_amazonathena.html) gives ListWorkGroups and ListDataCatalogs no
+# resource type ("*" only); the metadata actions take the data catalog's ARN.
+ATHENA_CONSOLE_LIST_ACTIONS = ["athena:ListWorkGroups", "athena:ListDataCatalogs"]
+ATHENA_CATALOG_METADATA_ACTIONS = [
+    "athena:ListDatabases",
+    "athena:GetDatabase",
+    "athena:ListTableMetadata",
+    "athena:GetTableMetadata",
+]
+# Athena's own catalog over the Glue Data Catalog.
+ATHENA_GLUE_CATALOG = "AwsDataCatalog"
+# The console opens on the `default` database; Athena asks Glue for it whichever database a query
+# names (fine-grained access needs it: docs.aws.amazon.com/athena/latest/ug/fine-grained-access-to-glue-resources.html).
+GLUE_DEFAULT_DATABASE = "default"
 GLUE_CATALOG_READ_ACTIONS = [
     "glue:GetDatabase",
+    "glue:GetDatabases",
     "glue:GetTable",
     "glue:GetTables",
     "glue:GetPartition",
@@ -93,7 +110,9 @@ SAVED_QUERIES = (
         "DataQualityOverRuns",
         "data-quality-over-runs",
         "Rows read, accepted, rejected (by reason) and duplicates of every run, newest first.",
-        "SELECT run_id, status, started_at, rows_read, rows_accepted, rows_rejected, reject_ratio,\n"
+        # The ratio from the counts: the report's own reject_ratio is no column (music_contract.tables).
+        "SELECT run_id, status, started_at, rows_read, rows_accepted, rows_rejected,\n"
+        "       CAST(rows_rejected AS double) / NULLIF(rows_read, 0) AS reject_ratio,\n"
         "       rejected_by_reason, duplicates_dropped\n"
         f"FROM {contract.DATA_QUALITY_REPORTS_TABLE}\n"
         "ORDER BY started_at DESC",
@@ -186,10 +205,23 @@ class Analytics(Construct):
                     ],
                 ),
                 iam.PolicyStatement(
+                    sid="ListWorkGroupsAndDataSourcesInTheConsole",
+                    actions=ATHENA_CONSOLE_LIST_ACTIONS,
+                    resources=["*"],  # no resource type: the lists are the account's
+                ),
+                iam.PolicyStatement(
+                    sid="BrowseTheCatalogInTheConsole",
+                    actions=ATHENA_CATALOG_METADATA_ACTIONS,
+                    resources=[
+                        f"arn:{Aws.PARTITION}:athena:{region_account}:datacatalog/{ATHENA_GLUE_CATALOG}"
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="ReadTheCatalog",
                     actions=GLUE_CATALOG_READ_ACTIONS,
                     resources=[
                         f"arn:{Aws.PARTITION}:glue:{region_account}:catalog",
+                        f"arn:{Aws.PARTITION}:glue:{region_account}:database/{GLUE_DEFAULT_DATABASE}",
                         f"arn:{Aws.PARTITION}:glue:{region_account}:database/{database}",
                         f"arn:{Aws.PARTITION}:glue:{region_account}:table/{database}/*",
                     ],
@@ -218,6 +250,10 @@ class Analytics(Construct):
             ],
         )
         findings = {
+            "Resource::*": (
+                "athena:ListWorkGroups and athena:ListDataCatalogs only, which have no resource type (Service "
+                "Authorization Reference); the console lists workgroups and data sources with them."
+            ),
             f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{database}/*": (
                 "the tables of this environment's database: the curated tables and the reports table."
             ),

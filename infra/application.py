@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,11 @@ from infra.config import PipelineConfig, stack_name
 from infra.nag import acknowledge_cdk_provided, add_nag_checks
 from infra.stack import REPO_ROOT, MusicStreamsStack
 
-# Context keys the configuration reads (besides the per-field overrides).
-_CONFIG_CONTEXT_KEYS = ("env", "environments")
-
 
 def config_from_app(app: App) -> PipelineConfig:
-    """The configuration from the app's context (cdk.json plus any ``-c key=value``)."""
-    keys = [*_CONFIG_CONTEXT_KEYS, *(f.name for f in dataclasses.fields(PipelineConfig))]
-    context: dict[str, Any] = {}
-    for key in keys:
-        value = app.node.try_get_context(key)
-        if value is not None:
-            context[key] = value
+    """The configuration from the app's context (cdk.json plus any ``-c key=value``): every key,
+    so that a mistyped one is refused rather than ignored (`PipelineConfig.from_context`)."""
+    context: dict[str, Any] = {k: v for k, v in app.node.get_all_context().items() if v is not None}
     return PipelineConfig.from_context(context)
 
 

@@ -21,8 +21,9 @@ ABORT_INCOMPLETE_UPLOADS_DAYS = 7
 class EncryptedBucketProps:
     """One bucket's name, encryption, logging, lifecycle and fate."""
 
-    # Physical name (`ResourceNames`).
-    bucket_name: str
+    # Physical name (`ResourceNames`); None: CloudFormation generates one (a bucket kept after the
+    # stack is gone must not hold a name the stack's next create needs).
+    bucket_name: str | None
     # SSE-KMS with this key; None only where S3 cannot use KMS (the access-log target bucket: S3
     # log delivery writes only to SSE-S3 buckets), which then gets SSE-S3.
     key: kms.IKey | None

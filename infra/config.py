@@ -14,6 +14,7 @@ is the one reader of `cdk.json`.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import json
 import re
@@ -33,7 +34,7 @@ CRON_PATTERN = re.compile(r"\S+( \S+){4}")
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
-# The environment that keeps the seed's Glue database name; every other one gets its own.
+# The production environment (`is_prod`); it keeps the seed's Glue database name, every other its own.
 PRIMARY_ENVIRONMENT = "prod"
 
 # Limits the services enforce only at deploy time, checked at synth instead (sources cited).
@@ -70,6 +71,12 @@ QUICKSIGHT_PRINCIPAL_PATTERN = re.compile(r"arn:aws[a-z-]*:quicksight:[a-z0-9-]+
 TEAMS_CHANNEL_ID_PATTERN = re.compile(
     r"[a-zA-Z0-9\-_=+/.,]*%3[aA][a-zA-Z0-9\-_=+/.,]*%40[a-zA-Z0-9\-_=+/.,]*"
 )
+# Top-level context keys the configuration reads besides the fields: `-c env=<name>` and cdk.json's map.
+CONTEXT_KEYS = ("env", "environments")
+# Context keys that belong to the CDK itself, not to this app: feature flags ("@aws-cdk/..."), the
+# CLI's settings and cached lookups ("aws:cdk:...", "availability-zones:account=...": all with a
+# colon), and `cdk acknowledge`'s list (cdk.context.json).
+CDK_CONTEXT_KEYS = frozenset({"acknowledged-issue-numbers"})
 # The retentions CloudWatch Logs accepts (days).
 ALLOWED_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
@@ -143,7 +150,7 @@ class PipelineConfig:
 
     @property
     def is_prod(self) -> bool:
-        return self.env_name == "prod"
+        return self.env_name == PRIMARY_ENVIRONMENT
 
     @classmethod
     def load(
@@ -164,6 +171,7 @@ class PipelineConfig:
             )
         values: dict[str, Any] = {**environments[env_name], "env_name": env_name}
         known = {f.name: f for f in dataclasses.fields(cls)}
+        _refuse_unknown_top_level_keys(context, known)
         for key, value in context.items():
             if key in known and key != "env_name":
                 values[key] = value
@@ -272,7 +280,7 @@ class PipelineConfig:
     def _check_deploy_time_limits(self) -> None:
         """Refuse, at synth, values CloudFormation would only reject 30 minutes into a deploy."""
         longest = self.names("0" * ACCOUNT_ID_LENGTH, LONGEST_REGION_NAME)
-        for bucket in (longest.data_bucket, longest.mwaa_source_bucket, longest.access_logs_bucket):
+        for bucket in (longest.data_bucket, longest.mwaa_source_bucket):
             if len(bucket) > MAX_BUCKET_NAME_LENGTH:
                 raise ConfigError(
                     f"env {self.env_name!r} is too long: bucket name {bucket!r} has {len(bucket)} characters "
@@ -330,6 +338,23 @@ class PipelineConfig:
         return ResourceNames(self.env_name, account, region, self.database_name)
 
 
+def is_cdk_context_key(key: str) -> bool:
+    """A context key the CDK owns (feature flag, CLI setting, cached lookup), not a setting of ours."""
+    return key.startswith("@") or ":" in key or key in CDK_CONTEXT_KEYS
+
+
+def _refuse_unknown_top_level_keys(context: dict[str, Any], known: dict[str, Any]) -> None:
+    """A top-level key (``-c key=value`` or cdk.json's ``context``) that is neither a setting nor the
+    CDK's own would otherwise be ignored without a word: refuse it, naming the closest setting."""
+    settings = [name for name in known if name != "env_name"]
+    for key in context:
+        if key in known or key in CONTEXT_KEYS or is_cdk_context_key(key):
+            continue
+        closest = difflib.get_close_matches(key, [*settings, *CONTEXT_KEYS], n=1, cutoff=0.6)
+        hint = f": did you mean {closest[0]!r}?" if closest else f"; the settings are {sorted(settings)}"
+        raise ConfigError(f"unknown configuration key {key!r} (given with -c or in cdk.json's context){hint}")
+
+
 def cdk_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
     """The ``context`` object of `cdk.json` (what the CDK app starts from before any ``-c``)."""
     try:
@@ -381,7 +406,8 @@ class ResourceNames:
     def prefix(self) -> str:
         return f"{PROJECT}-{self.env_name}"
 
-    # S3 bucket names are global: account and region make them unique.
+    # S3 bucket names are global: account and region make them unique. (The access-log bucket has
+    # no fixed name: it outlives the stack, infra/storage.py ACCESS_LOGS_REMOVAL_POLICY.)
     @property
     def data_bucket(self) -> str:
         return f"{self.prefix}-data-{self.account}-{self.region}"
@@ -389,10 +415,6 @@ class ResourceNames:
     @property
     def mwaa_source_bucket(self) -> str:
         return f"{self.prefix}-airflow-{self.account}-{self.region}"
-
-    @property
-    def access_logs_bucket(self) -> str:
-        return f"{self.prefix}-access-logs-{self.account}-{self.region}"
 
     @property
     def kpi_table(self) -> str:

@@ -19,6 +19,7 @@ from constructs import Construct
 import music_contract as contract
 from infra.alerting import TopicTarget
 from infra.config import ResourceNames
+from infra.nag import acknowledge
 
 # Glue job states that mean "the KPIs of this run did not land".
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
@@ -215,6 +216,10 @@ class AlarmProps:
     below: bool = False
     # A silent metric breaches (a dead component publishes nothing) instead of counting as OK.
     missing_data_breaches: bool = False
+    # A silent metric keeps the alarm's state (TreatMissingData ignore), however long it lasts.
+    missing_data_keeps_state: bool = False
+    # Notify the topic (ALARM and OK); off only for an input of a composite alarm that notifies.
+    notify: bool = True
 
 
 class AlarmFactory:
@@ -242,8 +247,26 @@ class AlarmFactory:
             treat_missing_data=(
                 cloudwatch.TreatMissingData.BREACHING
                 if props.missing_data_breaches
+                else cloudwatch.TreatMissingData.IGNORE
+                if props.missing_data_keeps_state
                 else cloudwatch.TreatMissingData.NOT_BREACHING
             ),
+        )
+        if props.notify:
+            alarm.add_alarm_action(self.action)
+            alarm.add_ok_action(self.action)
+        return alarm
+
+    def composite(
+        self, construct_id: str, name: str, description: str, rule: cloudwatch.IAlarmRule
+    ) -> cloudwatch.CompositeAlarm:
+        """A composite alarm over alarms of this factory, notifying the topic on ALARM and on OK."""
+        alarm = cloudwatch.CompositeAlarm(
+            self.scope,
+            construct_id,
+            composite_alarm_name=f"{self.names.alarm_prefix}{name}",
+            alarm_description=description,
+            alarm_rule=rule,
         )
         alarm.add_alarm_action(self.action)
         alarm.add_ok_action(self.action)
@@ -283,7 +306,7 @@ class Monitoring(Construct):
         mwaa = MwaaMetricFactory(props.mwaa_environment_name)
         pipeline = PipelineMetricFactory(props.names.env_name)
         self.alarms = self._alarms(props, glue, table, mwaa)
-        self.alarms["kpi_freshness"] = self._freshness_alarm(props, pipeline)
+        self.alarms.update(self._freshness_alarms(props, pipeline))
         self.dashboard = self._dashboard(props, glue, table, mwaa)
         self._add_pipeline_widgets(props, pipeline)
 
@@ -354,24 +377,69 @@ class Monitoring(Construct):
             alarm.node.add_dependency(props.mwaa_environment)
         return alarms
 
-    def _freshness_alarm(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> cloudwatch.Alarm:
-        """Fires when a run reports KPIs older than ``freshness_alarm_hours``, or when no run reported
-        anything for that long. Missing data breaches: the DAG publishes the age once per run, and
-        without a run the age only grows, so a window as long as the limit without a datum means the
-        KPIs are at least that stale (a dead scheduler, a paused DAG, failing runs). A new environment
-        is in ALARM until its first run: it has no KPIs yet. One period as long as the limit (at most
-        7 days: Period x EvaluationPeriods, PutMetricAlarm)."""
+    def _freshness_alarms(
+        self, props: MonitoringProps, pipeline: PipelineMetricFactory
+    ) -> dict[str, cloudwatch.Alarm | cloudwatch.CompositeAlarm]:
+        """Stale KPIs page through ``kpis-stale`` = ALARM(kpi-freshness) AND OK(kpi-first-report):
+        quiet until a first run reports, then fires on stale or missing reports (docs/operate.md,
+        "Stale-KPI alarm"). ``kpi-first-report`` stays OK without data (TreatMissingData ``ignore``:
+        AlarmThatSendsEmail.html#alarms-and-missing-data); ALARM()/OK() are true only in that state
+        (API_PutCompositeAlarm.html). Missing freshness data breaches: without a run the age only grows.
+        """
         hours = props.freshness_alarm_hours
-        return AlarmFactory(self, props.names, props.topic).alarm(
+        factory = AlarmFactory(self, props.names, props.topic)
+        stale = factory.alarm(
             "KpiFreshnessAlarm",
             pipeline.freshness_hours(Duration.hours(hours)),
             AlarmProps(
                 "kpi-freshness",
                 f"{props.names.prefix}: the newest complete KPI date is older than {hours} hours, "
-                f"or no run reported for {hours} hours",
+                f"or no run reported for {hours} hours (pages through {props.names.alarm_prefix}kpis-stale)",
                 threshold=hours,
                 missing_data_breaches=True,
+                notify=False,
             ),
+        )
+        first_report = factory.alarm(
+            "KpiFirstReportAlarm",
+            pipeline.freshness_hours().with_(statistic="SampleCount"),
+            AlarmProps(
+                "kpi-first-report",
+                f"{props.names.prefix}: OK once a run has reported KPI freshness (stays OK without data); "
+                "until then the stale-KPI alarm stays quiet",
+                threshold=1,
+                below=True,
+                missing_data_keeps_state=True,
+                notify=False,
+            ),
+        )
+        first_report.add_ok_action(factory.action)  # once: the first run reported
+        composite = factory.composite(
+            "KpisStaleAlarm",
+            "kpis-stale",
+            f"{props.names.prefix}: the newest complete KPI date is older than {hours} hours, or no run "
+            f"reported for {hours} hours (quiet until the first run reports)",
+            cloudwatch.AlarmRule.all_of(
+                cloudwatch.AlarmRule.from_alarm(stale, cloudwatch.AlarmState.ALARM),
+                cloudwatch.AlarmRule.from_alarm(first_report, cloudwatch.AlarmState.OK),
+            ),
+        )
+        self._acknowledge_composite_inputs(stale, first_report)
+        return {"kpi_freshness": stale, "kpi_first_report": first_report, "kpis_stale": composite}
+
+    def _acknowledge_composite_inputs(self, stale: cloudwatch.Alarm, first_report: cloudwatch.Alarm) -> None:
+        """The composite's inputs do not page on ALARM by themselves: that is the point of it."""
+        reason = (
+            "Input of the composite alarm kpis-stale, which notifies the alert topic; an ALARM action here "
+            "would page a new environment before its first run (the reason for the composite)."
+        )
+        acknowledge(stale, "NIST.800.53.R5-CloudWatchAlarmAction", reason)
+        acknowledge(stale, "cloudwatch_alarm_action_check", reason)
+        acknowledge(
+            first_report,
+            "cloudwatch_alarm_action_check",
+            "Never in ALARM (every datum has a sample count of at least 1, missing data keeps the state); "
+            "its OK action tells the alert topic once that the first run reported.",
         )
 
     def _add_pipeline_widgets(self, props: MonitoringProps, pipeline: PipelineMetricFactory) -> None:

@@ -23,17 +23,15 @@ GLUE_LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"
 GLUE_LOG_GROUP_SUFFIXES = ("output", "error")
 
 
-def glue_log_group_names(names: ResourceNames, role_name: str) -> list[str]:
-    """The log groups the Glue 5 job writes to: ``<prefix>/output`` and ``<prefix>/error``
-    (monitor-continuous-logging.html), and with a security configuration that encrypts CloudWatch
-    Logs (ours does), ``<prefix>/<security configuration>-role/<job role name>/output|error``, the
-    naming Glue uses for encrypted job logs (the SDK's JobRun.LogGroupName documents the role and
-    configuration in it).
-
-    :param role_name: the job role's name (a CDK token on the stack).
+def glue_log_group_names(names: ResourceNames) -> list[str]:
+    """The log groups the Glue 5 job writes to, as AWS documents them for ``--custom-logGroup-prefix``:
+    ``<prefix>/output`` and ``<prefix>/error`` (docs.aws.amazon.com/glue/latest/dg/
+    monitor-continuous-logging.html, "Custom logging"). That page names no other form for an encrypting
+    security configuration; the forms with the configuration's or role's name come from Glue 4's
+    continuous logging and the SDK's ``JobRun.LogGroupName`` (``/aws-glue/jobs-<role>-<configuration>/``),
+    which disagree. docs/deploy.md says how to confirm the names after the first run.
     """
-    base = f"{names.glue_log_group_prefix}/{names.glue_security_configuration}-role/{role_name}"
-    return [f"{base}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
+    return [f"{names.glue_log_group_prefix}/{suffix}" for suffix in GLUE_LOG_GROUP_SUFFIXES]
 
 
 def glue_default_arguments(

@@ -8,9 +8,10 @@ nested document that reads better as the JSON AWS documents (AWS::QuickSight::Da
 DashboardVersionDefinition); cfn-lint checks it against the resource schema
 (tests/infra/test_quicksight_dashboard.py).
 
-What this stack cannot grant: QuickSight reads through the account's QuickSight service role
-(created by the one-time subscription), which needs the data bucket, the data key and Athena;
-README "QuickSight dashboard" lists what the subscription step must allow.
+QuickSight queries Athena (and Athena reads S3 and the key) as the account's QuickSight service
+role, created by the one-time subscription. The stack attaches the analytics reader policy to that
+role before it creates the data source, which QuickSight checks against Athena when it is created
+("Attaching additional policies": docs.aws.amazon.com/quicksight/latest/user/security-create-iam-role-athena-s3.html).
 """
 
 from __future__ import annotations
@@ -19,11 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import Aws, CfnResource
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 
+# The role QuickSight uses for AWS data sources unless another was chosen at subscription
+# (path /service-role/; docs.aws.amazon.com/quicksight/latest/user/security_iam_service-with-iam.html).
+QUICKSIGHT_SERVICE_ROLE_NAME = "aws-quicksight-service-role-v0"
 # Hive type -> QuickSight input column type; columns of other types (maps) are left out.
 QUICKSIGHT_TYPES = {
     "string": "STRING",
@@ -90,6 +95,9 @@ class QuickSightDashboardProps:
     names: ResourceNames
     # The Athena workgroup's name (`Analytics.workgroup`).
     workgroup_name: str
+    # What querying through the workgroup takes (`Analytics.reader_policy`): attached to QuickSight's
+    # service role before the data source exists.
+    reader_policy: iam.ManagedPolicy
 
 
 class QuickSightDashboard(Construct):
@@ -99,6 +107,8 @@ class QuickSightDashboard(Construct):
         super().__init__(scope, construct_id)
         self.props = props
         prefix = props.names.prefix
+        self.service_role = iam.Role.from_role_name(self, "ServiceRole", QUICKSIGHT_SERVICE_ROLE_NAME)
+        props.reader_policy.attach_to_role(self.service_role)
         self.data_source = CfnResource(
             self,
             "DataSource",
@@ -113,6 +123,7 @@ class QuickSightDashboard(Construct):
                 "Permissions": self._permissions(DATA_SOURCE_ACTIONS),
             },
         )
+        self.data_source.node.add_dependency(props.reader_policy)
         self.data_sets = {table: self._data_set(table) for table in DATASET_TABLES}
         self.dashboard = CfnResource(
             self,
@@ -228,6 +239,27 @@ class QuickSightDashboard(Construct):
                                     dimension("song-artists", "top_songs", "artists"),
                                 ],
                                 "Values": [measure("song-listens", "top_songs", "listen_count")],
+                            }
+                        }
+                    },
+                }
+            },
+            {
+                # Every KPI measure of the contract, one row per day and genre (so SUM is the value).
+                "TableVisual": {
+                    "VisualId": "daily-genre-kpis",
+                    "Title": title("Daily genre KPIs"),
+                    "ChartConfiguration": {
+                        "FieldWells": {
+                            "TableAggregatedFieldWells": {
+                                "GroupBy": [
+                                    day("kpi-day", "daily_genre_kpis"),
+                                    dimension("kpi-genre", "daily_genre_kpis", "genre"),
+                                ],
+                                "Values": [
+                                    measure(f"kpi-{name}", "daily_genre_kpis", name)
+                                    for name in contract.KPI_MEASURES
+                                ],
                             }
                         }
                     },

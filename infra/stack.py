@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Aws, CfnOutput, Stack, Tags
+from aws_cdk import Aws, CfnOutput, CfnResource, Stack, Tags
 from constructs import Construct
 
 from infra.alert_channels import AlertChannels, AlertChannelsProps
@@ -22,8 +22,11 @@ from infra.glue_job import GlueJob, GlueJobProps
 from infra.kpi_store import KpiStore, KpiStoreProps
 from infra.monitoring import Monitoring, MonitoringProps
 from infra.mwaa_environment import MwaaEnvironment, MwaaEnvironmentProps
+from infra.mwaa_execution_role import MwaaExecutionRole, MwaaExecutionRoleProps
+from infra.mwaa_sources import MwaaSources, MwaaSourcesProps
 from infra.network import Network, NetworkProps
 from infra.packaging import dag_folder_packages, glue_job_packages
+from infra.pipeline_settings import airflow_variables
 from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
 from infra.serverless_workflow import ServerlessWorkflow, ServerlessWorkflowProps
 from infra.storage import Storage, StorageProps
@@ -93,7 +96,6 @@ class MusicStreamsStack(Stack):
                 data_bucket=self.storage.data_bucket,
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
-                table_names=tuple(self.catalog.tables),
                 script_path=source_root / "glue_scripts" / GLUE_SCRIPT,
                 library_packages=glue_job_packages(source_root),
             ),
@@ -115,7 +117,10 @@ class MusicStreamsStack(Stack):
                 self,
                 "QuickSight",
                 QuickSightDashboardProps(
-                    config=config, names=names, workgroup_name=self.analytics.workgroup.ref
+                    config=config,
+                    names=names,
+                    workgroup_name=self.analytics.workgroup.ref,
+                    reader_policy=self.analytics.reader_policy,
                 ),
             )
             if config.quicksight_principal_arn
@@ -163,28 +168,66 @@ class MusicStreamsStack(Stack):
                 removal_policy=self.storage.removal_policy,
             ),
         )
-        mwaa = MwaaEnvironment(
-            network,
-            KEEP_PATH,
-            MwaaEnvironmentProps(
-                config=config,
-                names=self.names,
-                key=self.storage.key,
-                network=network,
-                data_bucket=self.storage.data_bucket,
-                source_bucket=self.storage.mwaa_source_bucket,
-                glue_job_name=self.glue_job.job_name,
-                glue_job_arn=self.glue_job.job_arn,
-                glue_script_location=self.glue_job.script_location,
-                alert_topic=self.alerting.topic,
-                alert_key=self.alerting.key,
-                dags_dir=source_root / "dags",
-                dag_folder_packages=dag_folder_packages(source_root),
-                mwaa_requirements_file=MWAA_REQUIREMENTS,
-                plugins_dir=source_root / "plugins",
-            ),
+        # The three MWAA constructs were one, at Orchestration/Default/Default: one below the other,
+        # each with the id "Default" (a scope holds one), every resource keeps its path and logical id.
+        self.mwaa_execution_role = MwaaExecutionRole(network, KEEP_PATH, self._mwaa_execution_role_props())
+        self.mwaa_sources = MwaaSources(
+            self.mwaa_execution_role, KEEP_PATH, self._mwaa_sources_props(network, source_root)
         )
+        mwaa = MwaaEnvironment(self.mwaa_sources, KEEP_PATH, self._mwaa_environment_props(network))
         return network, mwaa
+
+    def _mwaa_execution_role_props(self) -> MwaaExecutionRoleProps:
+        return MwaaExecutionRoleProps(
+            environment_name=self.names.mwaa_environment,
+            ssm_prefix=self.names.ssm_prefix,
+            key=self.storage.key,
+            source_bucket=self.storage.mwaa_source_bucket,
+            data_bucket=self.storage.data_bucket,
+            glue_job_arn=self.glue_job.job_arn,
+            alert_topic_arn=self.alerting.topic.topic_arn,
+            alert_key=self.alerting.key,
+        )
+
+    def _mwaa_sources_props(self, network: Network, source_root: Path) -> MwaaSourcesProps:
+        return MwaaSourcesProps(
+            source_bucket=self.storage.mwaa_source_bucket,
+            vpc=network.vpc,
+            subnets=network.private_subnets,
+            key=self.storage.key,
+            log_retention_days=self.config.log_retention_days,
+            dags_dir=source_root / "dags",
+            dag_folder_packages=dag_folder_packages(source_root),
+            requirements_file=MWAA_REQUIREMENTS,
+            airflow_version=self.config.airflow_version,
+            plugins_dir=source_root / "plugins",
+        )
+
+    def _mwaa_environment_props(self, network: Network) -> MwaaEnvironmentProps:
+        config = self.config
+        return MwaaEnvironmentProps(
+            names=self.names,
+            airflow_version=config.airflow_version,
+            environment_class=config.mwaa_environment_class,
+            min_workers=config.mwaa_min_workers,
+            max_workers=config.mwaa_max_workers,
+            webserver_access_mode=config.mwaa_webserver_access_mode,
+            log_retention_days=config.log_retention_days,
+            key=self.storage.key,
+            execution_role=self.mwaa_execution_role.role,
+            source_bucket=self.storage.mwaa_source_bucket,
+            sources=self.mwaa_sources.locations,
+            subnet_ids=[subnet.subnet_id for subnet in network.vpc.private_subnets],
+            security_group=network.security_group,
+            airflow_variables=airflow_variables(
+                config,
+                self.names,
+                self.glue_job.job_name,
+                glue_script_location=self.glue_job.script_location,
+                alert_topic_arn=self.alerting.topic.topic_arn,
+            ),
+            start_after=(*self.mwaa_sources.deployments, self.mwaa_execution_role.policy),
+        )
 
     def _build_serverless(self, config: PipelineConfig, source_root: Path) -> ServerlessWorkflow:
         return ServerlessWorkflow(
@@ -213,15 +256,24 @@ class MusicStreamsStack(Stack):
             self,
             "FailedCreateCleanup",
             FailedCreateCleanupProps(
-                buckets=self.storage.buckets,
+                buckets=self.storage.deleted_buckets,
                 tables=(self.kpi_store.table,),
                 key=self.storage.key,
                 log_retention_days=self.config.log_retention_days,
             ),
         )
-        # Everything that writes to the buckets (the uploads, MWAA) is created after the cleanup
-        # exists and deleted before it runs (the network too, as when both were one construct).
-        (self.serverless or self.network).node.add_dependency(cleanup.resource)
+        # Everything outside the data stores is created after the cleanup exists and deleted before
+        # it runs: a resource that fails before it (a Chatbot channel, the QuickSight data source, the
+        # Glue job) would otherwise roll back into the still-protected table (ROLLBACK_FAILED), and the
+        # writers to the buckets (the uploads, MWAA) must be gone before it empties them.
+        data_stores = {self.storage, self.kpi_store, cleanup}
+        for child in self.node.children:
+            if child not in data_stores and any(isinstance(c, CfnResource) for c in child.node.find_all()):
+                child.node.add_dependency(cleanup.resource)
+        # In the data stores, what the cleanup does not need: the bucket policies and the key's alias.
+        for bucket in self.storage.buckets:
+            bucket.policy.node.add_dependency(cleanup.resource)
+        self.storage.key.node.find_child("Alias").node.add_dependency(cleanup.resource)
         return cleanup
 
     def _add_outputs(self) -> None:

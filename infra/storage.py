@@ -16,6 +16,17 @@ from infra.config import PipelineConfig, ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 from infra.nag import acknowledge
 
+# The access-log bucket is kept, never emptied by the stack: S3 delivers server access logs "on a
+# best-effort basis", most "within a few hours" of the request, some later
+# (docs.aws.amazon.com/AmazonS3/latest/userguide/ServerLogs.html, "Best-effort server log delivery"),
+# and a logging change takes time to take effect too. Emptying it (CDK's auto-delete, the failed-create
+# cleanup) and then deleting it races those late logs: BucketNotEmpty, a stack stuck in DELETE_FAILED
+# or ROLLBACK_FAILED (aws/aws-cdk issue "autoDeleteObjects ... server access logs"). Neither stopping
+# the logging first nor a retry within a Lambda's 15 minutes outlasts hours of delivery. So it has no
+# fixed name (a kept bucket never blocks the next create), and its lifecycle rule expires the logs
+# after log_retention_days: left alone it empties itself and costs nothing (docs/deploy.md).
+ACCESS_LOGS_REMOVAL_POLICY = RemovalPolicy.RETAIN
+
 
 def data_removal_policy(config: PipelineConfig) -> RemovalPolicy:
     """What happens to data resources (buckets, table, key, log groups) on delete.
@@ -47,7 +58,8 @@ class Storage(Construct):
     - ``mwaa_source_bucket``: DAGs and requirements.txt for MWAA; versioned (MWAA requires it, and
       the environment pins requirements.txt by object version), SSE-KMS with ``key``.
     - ``access_logs_bucket``: server access logs of the other two. S3 log delivery cannot write
-      to SSE-KMS buckets, so this one alone uses S3-managed encryption (SSE-S3).
+      to SSE-KMS buckets, so this one alone uses S3-managed encryption (SSE-S3). Kept when the stack
+      is deleted or its first create rolls back (`ACCESS_LOGS_REMOVAL_POLICY`).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: StorageProps) -> None:
@@ -67,7 +79,7 @@ class Storage(Construct):
             self,
             "AccessLogsBucket",
             EncryptedBucketProps(
-                bucket_name=names.access_logs_bucket,
+                bucket_name=None,  # kept after the stack: no name a re-create needs
                 key=None,  # S3 log delivery writes only to SSE-S3 buckets
                 access_logs_bucket=None,
                 access_logs_prefix=None,
@@ -75,7 +87,9 @@ class Storage(Construct):
                 expiration_days=config.log_retention_days,
                 no_object_lock_because="logs expire by lifecycle after log_retention_days; object lock "
                 "would stop that expiry and is fixed at bucket creation",
-                **retention,
+                removal_policy=ACCESS_LOGS_REMOVAL_POLICY,
+                auto_delete_objects=False,  # late log deliveries would refill it (ACCESS_LOGS_REMOVAL_POLICY)
+                noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
             ),
         )
         self.data_bucket = encrypted_bucket(
@@ -194,6 +208,12 @@ class Storage(Construct):
     def buckets(self) -> tuple[s3.Bucket, ...]:
         """The three buckets (each publishes its object events to EventBridge)."""
         return (self.data_bucket, self.mwaa_source_bucket, self.access_logs_bucket)
+
+    @property
+    def deleted_buckets(self) -> tuple[s3.Bucket, ...]:
+        """The buckets a failed create (and, without retained data, a delete) empties and deletes:
+        all but the access-log bucket, which is kept."""
+        return (self.data_bucket, self.mwaa_source_bucket)
 
 
 def cool_down(prefix: str, transition_days: int) -> s3.LifecycleRule:

@@ -21,13 +21,16 @@ ITEM_RUN_ID = "run_id"
 ITEM_UPDATED_AT = "updated_at"
 ITEM_TOP_SONGS = "top_songs"  # list of TOP_SONG_ATTRIBUTES maps
 ITEM_TOP_GENRES = "top_genres"  # list of TOP_GENRE_ATTRIBUTES maps
-# The daily genre KPIs, as the item's attributes (and the curated table's columns).
-KPI_MEASURES = (
-    "listen_count",
-    "unique_listeners",
-    "total_listening_time_seconds",
-    "avg_listening_time_per_user_seconds",
-)
+# The daily genre KPIs (docs/DESIGN.md, "KPI definitions"), in order, with their Hive type: the one
+# list the item's number attributes, the `daily_genre_kpis` columns (tables.py) and the QuickSight
+# KPI table derive from. Adding one: docs/DESIGN.md, "How to change it" (tests/test_kpi_recipe.py).
+KPI_MEASURE_TYPES = {
+    "listen_count": "bigint",
+    "unique_listeners": "bigint",
+    "total_listening_time_seconds": "decimal(18,3)",
+    "avg_listening_time_per_user_seconds": "decimal(18,3)",
+}
+KPI_MEASURES = tuple(KPI_MEASURE_TYPES)
 TOP_SONG_ATTRIBUTES = ("rank", "track_id", "track_name", "artists", "listen_count")
 TOP_GENRE_ATTRIBUTES = ("rank", "genre", "listen_count")
 # Attributes stored as DynamoDB numbers (Decimal); every other attribute is a string.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from music_contract.items import KPI_MEASURE_TYPES
 from music_contract.layout import (
     CURATED_DAILY_GENRE_KPIS_PREFIX,
     CURATED_STREAMS_PREFIX,
@@ -46,18 +47,11 @@ CURATED_TABLES: dict[str, CuratedTable] = {
                 ("source_file", "string"),
             ),
         ),
+        # One row per (day, genre): the KPI measures (items.KPI_MEASURE_TYPES) between genre and the stamp.
         CuratedTable(
             "daily_genre_kpis",
             CURATED_DAILY_GENRE_KPIS_PREFIX,
-            (
-                ("genre", "string"),
-                ("listen_count", "bigint"),
-                ("unique_listeners", "bigint"),
-                ("total_listening_time_seconds", "decimal(18,3)"),
-                ("avg_listening_time_per_user_seconds", "decimal(18,3)"),
-                ("run_id", "string"),
-                ("updated_at", "string"),
-            ),
+            (("genre", "string"), *KPI_MEASURE_TYPES.items(), ("run_id", "string"), ("updated_at", "string")),
         ),
         # One row per (day, genre, rank), rank 1..TOP_SONGS_PER_GENRE.
         CuratedTable(
@@ -103,6 +97,10 @@ REJECT_REASONS = (
 
 # The Glue job's data-quality reports (`report_key`) as an Athena table over REPORTS_PREFIX: one
 # row per run, the report's own field names (pretty-printed JSON, read with the Ion SerDe).
+# Only fields whose JSON text has one Ion type: the Ion SerDe reads a DOUBLE column from Ion floats
+# only, and `json.dumps` writes a ratio as `0.0123` (an Ion decimal) or `1e-05` (an Ion float)
+# (github.com/amazon-ion/ion-hive-serde docs/type-mapping.md). So `reject_ratio` is no column: a
+# query computes it from the row counts (infra/analytics.py, data-quality-over-runs).
 DATA_QUALITY_REPORTS_TABLE = "data_quality_reports"
 DATA_QUALITY_REPORT_COLUMNS = (
     ("run_id", "string"),
@@ -112,7 +110,6 @@ DATA_QUALITY_REPORT_COLUMNS = (
     ("rows_read", "bigint"),
     ("rows_accepted", "bigint"),
     ("rows_rejected", "bigint"),
-    ("reject_ratio", "double"),
     ("rejected_by_reason", "map<string,bigint>"),
     ("duplicates_dropped", "bigint"),
     ("unknown_user_rows", "bigint"),

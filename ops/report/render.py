@@ -23,93 +23,17 @@ ACCEPTED_COLOUR = "#59a14f"
 REJECT_COLOURS = ("#e15759", "#f28e2b", "#b07aa1", "#9c755f", "#edc948", "#ff9da7")
 ARCHIVE_KEYS_SHOWN = 200  # per run; the rest is counted
 NONE_PUBLISHED = '<p class="empty">none published</p>'
-TOP_SONG_GENRES = 3
+TOP_SONG_GENRES = 3  # a day shows the top songs of its first three genres
 DAYS_SHOWN = 14  # day cards for the newest days; the trend and the small multiples cover every day
-POINTS_UP_TO = 60  # the trend marks each day with a dot up to this many days (beyond, the dots crowd)  # a day shows the top songs of its first three genres
+POINTS_UP_TO = 60  # the trend marks each day with a dot up to this many days (beyond, the dots crowd)
 
-CSS = """
-:root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --card: #ffffff; --page: #f4f6f8;
-  --accent: #4e79a7; }
-* { box-sizing: border-box; }
-body { margin: 0; background: var(--page); color: var(--ink);
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1280px; margin: 0 auto; padding: 24px; }
-header.top { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; margin-bottom: 16px; }
-h1 { font-size: 24px; margin: 0; }
-h2 { font-size: 17px; margin: 0 0 12px; }
-h3 { font-size: 14px; margin: 0 0 8px; color: var(--muted); font-weight: 600; text-transform: uppercase;
-  letter-spacing: .04em; }
-.meta { color: var(--muted); overflow-wrap: anywhere; }
-section { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 16px 18px;
-  margin: 0 0 16px; min-width: 0; }
-.cards { display: grid; grid-template-columns: repeat(8, minmax(0, 1fr)); gap: 12px; margin-bottom: 16px; }
-@media (max-width: 1150px) { .cards { grid-template-columns: repeat(4, minmax(0, 1fr)); } }
-@media (max-width: 560px) { .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); } }
-.card { background: var(--card); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px;
-  min-width: 0; }
-.card .label { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
-.card .value { font-size: 26px; font-weight: 650; font-variant-numeric: tabular-nums; }
-.card .note { color: var(--muted); font-size: 12px; }
-.card.caution .value { color: #b26b00; }
-.card.failed .value { color: #c0392b; }
-.nowrap { white-space: nowrap; }
-svg { display: block; max-width: 100%; }
-svg text { font-family: inherit; fill: var(--muted); font-size: 12px; }
-.trend { display: grid; grid-template-columns: minmax(0, 1fr) 230px; gap: 16px; align-items: start; }
-.trend .legend { flex-direction: column; flex-wrap: nowrap; margin: 0; }
-.trend .legend li { justify-content: space-between; }
-.trend .legend .name { display: flex; align-items: center; gap: 6px; min-width: 0; }
-@media (max-width: 1000px) {
-  .trend { grid-template-columns: minmax(0, 1fr); }
-  .trend .legend { flex-direction: row; flex-wrap: wrap; }
-  .trend svg text { font-size: 15px; }
-}
-.legend { display: flex; flex-wrap: wrap; gap: 4px 16px; list-style: none; padding: 0; margin: 8px 0 0; }
-.legend li { display: flex; align-items: center; gap: 6px; min-width: 0; overflow-wrap: anywhere; }
-.swatch { width: 12px; height: 12px; border-radius: 3px; flex: none; }
-.multiples { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 10px; }
-.multiple { border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; min-width: 0; }
-.multiple .name { font-weight: 600; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
-.multiple .sub { color: var(--muted); font-size: 12px; font-variant-numeric: tabular-nums; }
-.days { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 16px;
-  margin-bottom: 16px; }
-.days section { margin: 0; }
-.bars { display: grid; grid-template-columns: 1.5em minmax(0, 9em) minmax(0, 1fr) auto; gap: 4px 8px;
-  align-items: center; margin-bottom: 14px; }
-.bars .rank { color: var(--muted); text-align: right; font-variant-numeric: tabular-nums; }
-.bars .name { overflow-wrap: anywhere; }
-.bar { height: 12px; border-radius: 3px; background: var(--accent); min-width: 2px; }
-.num { font-variant-numeric: tabular-nums; text-align: right; white-space: nowrap; }
-ol.songs { margin: 0 0 10px; padding-left: 1.6em; }
-ol.songs li { overflow-wrap: anywhere; }
-.genre-tag { font-weight: 600; margin: 6px 0 2px; overflow-wrap: anywhere; }
-.artists { color: var(--muted); }
-table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: right; }
-th { color: var(--muted); font-weight: 600; font-size: 12px; }
-th:first-child, td:first-child { text-align: left; overflow-wrap: anywhere; }
-details { margin-top: 8px; }
-summary { cursor: pointer; color: var(--accent); }
-.runs { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 12px; }
-.run { border: 1px solid var(--line); border-radius: 8px; padding: 12px; min-width: 0; }
-.run-id { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px;
-  overflow-wrap: anywhere; }
-.badge { display: inline-block; border-radius: 999px; padding: 0 8px; font-size: 12px; font-weight: 600;
-  background: #e4e7eb; }
-.badge.succeeded { background: #dff3e4; color: #1e7b34; }
-.badge.failed { background: #fde2e1; color: #b42318; }
-.stack { display: flex; height: 14px; border-radius: 4px; overflow: hidden; background: var(--line);
-  margin: 10px 0 6px; }
-dl.counts { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 2px 12px; margin: 8px 0 0; }
-dl.counts dt { color: var(--muted); }
-dl.counts dd { margin: 0; text-align: right; font-variant-numeric: tabular-nums; }
-.error { color: #b42318; overflow-wrap: anywhere; margin-top: 8px; }
-ul.keys { margin: 6px 0 0; padding-left: 1.2em; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas,
-  monospace; font-size: 12px; }
-ul.keys li { overflow-wrap: anywhere; }
-.empty { color: var(--muted); font-style: italic; }
-footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 0 24px; }
-"""
+# The page's styles, read at render time and inlined in its <style>: the report stays one file.
+STYLESHEET = Path(__file__).with_name("report.css")
+
+
+def stylesheet() -> str:
+    """The page's CSS (`STYLESHEET`)."""
+    return STYLESHEET.read_text(encoding="utf-8")
 
 
 def _esc(value: object) -> str:
@@ -418,7 +342,7 @@ def render_html(view: ReportView, generated_at: datetime | None = None) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_esc(view.title)}</title><style>{CSS}</style></head><body><main>"
+        f"<title>{_esc(view.title)}</title><style>{stylesheet()}</style></head><body><main>"
         f'<header class="top"><h1>{_esc(view.title)}</h1><span class="meta">generated {_esc(when)}'
         f"{_esc(source)}</span></header>"
         f"{_cards(view)}{_trend_chart(view, colours)}{_multiples(view, colours)}{_days(view)}"

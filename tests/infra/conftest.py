@@ -169,8 +169,9 @@ def each_env(request, synthesized) -> Synthesized:
     return synthesized[request.param]
 
 
-# Every optional part switched on (chat channels, incident tool, QuickSight): one more synth of dev,
-# with the three policy packs, shared by the tests of those parts.
+# Every optional part switched on (chat channels, incident tool, QuickSight): one more synth, of prod
+# (retained data, the failed-create cleanup: the strictest template), with the three policy packs,
+# shared by the tests of those parts and the template-wide rules that need every resource.
 OPTIONAL_PARTS = {
     "slack_workspace_id": "T0123ABCD",
     "slack_channel_id": "C0123ABCDE",
@@ -184,15 +185,15 @@ OPTIONAL_PARTS = {
 
 @pytest.fixture(scope="session")
 def with_optional_parts(tmp_path_factory) -> Synthesized:
-    """dev with every optional key of `OPTIONAL_PARTS` set, synthesized with the three packs."""
+    """prod with every optional key of `OPTIONAL_PARTS` set, synthesized with the three packs."""
     from infra.application import build_app
 
     outdir = tmp_path_factory.mktemp("cdk-optional")
-    app, stack = build_app(context={**_context("dev"), **OPTIONAL_PARTS}, outdir=str(outdir))
+    app, stack = build_app(context={**_context("prod"), **OPTIONAL_PARTS}, outdir=str(outdir))
     error = None
     try:
         app.synth()
     except RuntimeError as err:
         error = str(err)
     template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-    return Synthesized("dev", stack, outdir, template, error, None)
+    return Synthesized("prod", stack, outdir, template, error, None)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from infra.mwaa_environment import MWAA_SOURCE_BUCKET_READ_ACTIONS
+from infra.mwaa_execution_role import MWAA_SOURCE_BUCKET_READ_ACTIONS
 
 # Actions allowed on Resource "*" because AWS offers no resource-level permission for them.
 ACTIONS_WITHOUT_RESOURCE_TYPES = {
+    "athena:ListDataCatalogs",
+    "athena:ListWorkGroups",
     "cloudwatch:PutMetricData",
     "logs:DescribeLogGroups",
     "s3:GetAccountPublicAccessBlock",

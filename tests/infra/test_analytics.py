@@ -12,8 +12,9 @@ import music_contract as contract
 from infra.analytics import ION_SERDE, SAVED_QUERIES
 from infra.config import BYTES_PER_MB, ConfigError, PipelineConfig, cdk_context
 
-# What the saved queries use besides column names (everything else must be a column).
+# What the saved queries use besides column names (everything else must be a column or an alias).
 SQL_WORDS = {"select", "from", "where", "and", "between", "order", "by", "asc", "desc"}
+SQL_WORDS |= {"cast", "as", "double", "nullif"}
 
 
 def test_workgroup_enforces_encrypted_results_in_our_prefix_and_a_scan_limit(each_env):
@@ -83,7 +84,8 @@ def test_every_saved_query_reads_columns_its_catalog_table_has(each_env):
         sql = query["QueryString"]
         (table,) = re.findall(r"\bFROM\s+(\w+)", sql, flags=re.IGNORECASE)
         assert table in catalog, f"{query['Name']}: no catalog table {table!r}"
-        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", sql)} - SQL_WORDS - {table}
+        aliases = {a.lower() for a in re.findall(r"\bAS\s+(\w+)\s*(?=,|$)", sql, flags=re.I | re.M)}
+        words = {w.lower() for w in re.findall(r"[A-Za-z_]\w*", sql)} - SQL_WORDS - {table} - aliases
         unknown = sorted(words - catalog[table])
         assert not unknown, f"{query['Name']}: {table} has no column(s) {unknown}"
 
@@ -125,3 +127,109 @@ def test_the_reader_policy_is_the_workgroup_the_catalog_our_prefixes_and_the_key
     key = by_sid["UseTheDataKeyThroughS3"]
     assert key["Resource"] == {"Fn::GetAtt": [each_env.logical_id(stack.storage.key), "Arn"]}
     assert "kms:ViaService" in key["Condition"]["StringEquals"]
+
+
+# What the Ion SerDe reads into each Hive type (github.com/amazon-ion/ion-hive-serde,
+# docs/type-mapping.md: Ion int -> BIGINT, Ion float -> DOUBLE, Ion decimal -> DECIMAL, Ion string ->
+# STRING, Ion struct -> MAP). A JSON number is an Ion int without '.' or exponent, an Ion float with
+# an exponent, an Ion decimal otherwise (Ion's text grammar).
+ION_TYPES_BY_HIVE_TYPE = {
+    "bigint": "int",
+    "double": "float",
+    "string": "string",
+    "map<string,bigint>": "struct",
+}
+
+
+def _ion_number_type(literal: str) -> str:
+    if "e" in literal.lower():
+        return "float"
+    return "decimal" if "." in literal else "int"
+
+
+def _ion_type(value) -> str:
+    if isinstance(value, dict):
+        return "struct"
+    if isinstance(value, str) and value.startswith("ion:"):
+        return value.removeprefix("ion:")
+    return {str: "string", bool: "bool", type(None): "null"}[type(value)]
+
+
+def test_every_report_field_has_the_ion_type_its_column_reads():
+    """The data-quality-over-runs query reads every column of every report: a value whose Ion type the
+    column's SerDe reader does not take fails the whole query (a ratio written 0.0123 is a decimal)."""
+    from music_contract.quality import STATUS_FAILED, DataQualityReport
+
+    report = DataQualityReport("manual__2026-01-01", "manifests/m.json", 0.05, "2026-01-01T00:00:00Z")
+    report.status, report.finished_at, report.error = STATUS_FAILED, "2026-01-01T00:05:00Z", "DataError: x"
+    report.rows_read, report.rows_rejected = 100_000, 1  # reject_ratio 1e-05: an Ion float
+    report.rows_accepted = report.rows_read - report.rows_rejected
+    report.reject_ratio = report.rows_rejected / report.rows_read
+    report.rejected_by_reason = {reason: 1 for reason in report.rejected_by_reason}
+    report.duplicates_dropped, report.unknown_user_rows, report.kpi_items_written = 3, 2, 40
+    other = DataQualityReport("manual__2026-01-02", "manifests/n.json", 0.05, "2026-01-02T00:00:00Z")
+    other.rows_read, other.rows_rejected, other.reject_ratio = 81, 1, 1 / 81  # 0.0123...: an Ion decimal
+    for written in (report, other):
+        text = written.to_json()
+        body = json.loads(
+            text, parse_int=lambda s: "ion:int", parse_float=lambda s: f"ion:{_ion_number_type(s)}"
+        )
+        for name, hive_type in contract.DATA_QUALITY_REPORT_COLUMNS:
+            if name not in body:  # an absent field reads as NULL
+                continue
+            value = body[name]
+            assert _ion_type(value) == ION_TYPES_BY_HIVE_TYPE[hive_type], (name, hive_type, text)
+            if hive_type.startswith("map<"):
+                assert {_ion_type(v) for v in value.values()} == {"int"}, (name, value)
+
+
+def test_the_reader_can_use_the_saved_queries_in_the_athena_console(each_env):
+    """The console lists workgroups and data sources, browses the catalog's databases and tables, and
+    opens on the `default` database: each call allowed, on nothing wider than the service allows."""
+    from tests.infra.policy_documents import (
+        ACTIONS_WITHOUT_RESOURCE_TYPES,
+        as_list,
+        assert_no_wildcard_actions,
+        statements,
+    )
+
+    stack = each_env.stack
+    props = each_env.template["Resources"][
+        stack.get_logical_id(stack.analytics.reader_policy.node.default_child)
+    ]["Properties"]
+    assert_no_wildcard_actions(props)  # "*" only for actions without a resource type
+
+    def resources_for(action: str) -> list[str]:
+        return [
+            render_arn(r)
+            for s in statements(props)
+            if action in as_list(s["Action"])
+            for r in as_list(s["Resource"])
+        ]
+
+    for action in ("athena:ListWorkGroups", "athena:ListDataCatalogs"):
+        assert action in ACTIONS_WITHOUT_RESOURCE_TYPES
+        assert resources_for(action) == ["*"], action
+    catalog = "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:datacatalog/AwsDataCatalog"
+    for action in (
+        "athena:ListDatabases",
+        "athena:GetDatabase",
+        "athena:ListTableMetadata",
+        "athena:GetTableMetadata",
+    ):
+        assert resources_for(action) == [catalog], action
+    glue = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}"
+    for action in ("glue:GetDatabase", "glue:GetDatabases"):
+        assert {
+            f"{glue}:catalog",
+            f"{glue}:database/default",
+            f"{glue}:database/{each_env.config.database_name}",
+        } <= set(resources_for(action)), action
+
+
+def render_arn(value) -> str:
+    """An ARN of the template (a string or an Fn::Join of strings and pseudo parameters)."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    return separator.join(p if isinstance(p, str) else f"${{{p['Ref']}}}" for p in parts)

@@ -76,7 +76,7 @@ def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_pa
 
 
 def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_path):
-    from infra.mwaa_environment import check_requirements_constraints
+    from infra.mwaa_sources import check_requirements_constraints
     from infra.stack import MWAA_REQUIREMENTS
 
     check_requirements_constraints(MWAA_REQUIREMENTS, PipelineConfig().airflow_version)
@@ -91,17 +91,15 @@ def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_
     from infra.config import LONGEST_REGION_NAME
 
     context = _context()
-    context["environments"]["integration"] = context["environments"]["dev"]
+    context["environments"]["integration-x"] = context["environments"]["dev"]
     with pytest.raises(
-        ConfigError, match=rf"env 'integration' is too long: .* in region {LONGEST_REGION_NAME}"
+        ConfigError, match=rf"env 'integration-x' is too long: .* in region {LONGEST_REGION_NAME}"
     ):
-        PipelineConfig.from_context({**context, "env": "integration"})
+        PipelineConfig.from_context({**context, "env": "integration-x"})
     context["environments"]["staging"] = context["environments"]["dev"]
     config = PipelineConfig.from_context({**context, "env": "staging"})
     longest = config.names("0" * 12, LONGEST_REGION_NAME)
-    assert (
-        max(len(longest.data_bucket), len(longest.access_logs_bucket), len(longest.mwaa_source_bucket)) <= 63
-    )
+    assert max(len(longest.data_bucket), len(longest.mwaa_source_bucket)) <= 63
 
 
 def test_each_environment_gets_its_own_glue_database_and_prod_keeps_the_seeds():
@@ -123,25 +121,26 @@ def test_the_demo_uses_the_same_database_name_as_the_dev_stack():
     assert load_config().database_name == PipelineConfig.from_context(_context(env="dev")).database_name
 
 
-# --- Defaults are written once: PipelineConfig's fields; cdk.json and the README follow them ------
+# --- Defaults are written once: PipelineConfig's fields; cdk.json and docs/configuration.md follow them ------
 
-README = CDK_JSON.parent / "README.md"
-# README key -> PipelineConfig field, where they differ.
-_README_FIELD = {"env": "env_name"}
+CONFIGURATION_DOC = CDK_JSON.parent / "docs" / "configuration.md"
+# Documented key -> PipelineConfig field, where they differ.
+_DOC_FIELD = {"env": "env_name"}
 
 
 def _readme_cell(value) -> str:
-    """How the README's configuration table writes a value."""
+    """How the configuration table (docs/configuration.md) writes a value."""
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     return '`""`' if value == "" else f"`{value}`"
 
 
 def _readme_configuration_rows() -> dict[str, list[str]]:
-    """key -> [default, <one cell per cdk.json environment>, meaning] from the README's table."""
-    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    """key -> [default, <one cell per cdk.json environment>, meaning] from docs/configuration.md's table."""
+    text = CONFIGURATION_DOC.read_text()
+    table = text[text.index("| key | default |") :].split("\n\n", 1)[0]
     rows = {}
-    for line in section.splitlines():
+    for line in table.splitlines():
         if line.startswith("| `"):
             cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[1:]
@@ -155,21 +154,25 @@ def test_cdk_json_sets_only_what_an_environment_changes():
         assert not repeated, f"cdk.json environments.{env} repeats the defaults of {repeated}"
 
 
-def test_the_readme_configuration_table_is_the_dataclass_and_cdk_json():
+def test_the_documented_configuration_table_is_the_dataclass_and_cdk_json():
     rows = _readme_configuration_rows()
     fields = {f.name: f for f in dataclasses.fields(PipelineConfig)}
     environments = cdk_context()["environments"]
-    assert sorted(_README_FIELD.get(key, key) for key in rows) == sorted(fields)
+    assert sorted(_DOC_FIELD.get(key, key) for key in rows) == sorted(fields)
     for key, (default, *env_cells, _meaning) in rows.items():
-        field = fields[_README_FIELD.get(key, key)]
+        field = fields[_DOC_FIELD.get(key, key)]
         if field.name == "database_name":  # empty means derived from the environment name
             assert f"`{default_database_name('prod')}`" in default, default
         else:
-            assert default == _readme_cell(field.default), f"README default of {key}"
-        assert len(env_cells) == len(environments), "one README column per cdk.json environment"
+            assert default == _readme_cell(field.default), f"docs/configuration.md default of {key}"
+        assert len(env_cells) == len(environments), (
+            "one docs/configuration.md column per cdk.json environment"
+        )
         for env, cell in zip(environments, env_cells, strict=True):
             expected = _readme_cell(environments[env][key]) if key in environments[env] else ""
-            assert cell == expected, f"README {env} column of {key}: cdk.json says {expected or 'nothing'}"
+            assert cell == expected, (
+                f"docs/configuration.md {env} column of {key}: cdk.json says {expected or 'nothing'}"
+            )
 
 
 def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
@@ -182,3 +185,32 @@ def test_load_reads_cdk_json_and_names_a_broken_file(tmp_path):
     broken.write_text("{")
     with pytest.raises(ConfigError, match=r"cdk\.json: cannot read"):
         PipelineConfig.load("dev", cdk_json=broken)
+
+
+# --- A mistyped top-level key is refused, not ignored ---------------------------------------------
+
+
+def test_an_unknown_top_level_key_is_refused_naming_the_closest_setting():
+    with pytest.raises(ConfigError, match=r"'max_reject_ration'.*did you mean 'max_reject_ratio'"):
+        PipelineConfig.from_context(_context(env="prod", max_reject_ration="0.1"))
+    with pytest.raises(ConfigError, match=r"unknown configuration key 'zzz' .*; the settings are \["):
+        PipelineConfig.from_context(_context(zzz="1"))
+
+
+def test_the_cdks_own_context_keys_are_not_settings_and_pass():
+    cdk_keys = {
+        "@aws-cdk/core:someFutureFlag": True,  # feature flags
+        "aws:cdk:enable-path-metadata": True,  # the CLI's settings
+        "availability-zones:account=111122223333:region=eu-west-1": ["eu-west-1a"],  # cached lookups
+        "acknowledged-issue-numbers": [12345],  # cdk acknowledge
+    }
+    assert PipelineConfig.from_context(_context(**cdk_keys)) == PipelineConfig.from_context(_context())
+
+
+def test_the_app_refuses_a_mistyped_key_given_with_c(tmp_path):
+    """`cdk synth -c max_reject_ration=0.1`: the CLI hands the app every context key; the app reads
+    them all (not only the ones it knows), so the typo stops the synth instead of vanishing."""
+    from infra.application import build_app
+
+    with pytest.raises(ConfigError, match=r"did you mean 'max_reject_ratio'"):
+        build_app(context=_context(max_reject_ration="0.1"), outdir=str(tmp_path), nag=False)

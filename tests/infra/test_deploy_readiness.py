@@ -11,8 +11,11 @@ import fnmatch
 import json
 from typing import Any
 
+from aws_cdk import CfnElement
+
 from infra.monitoring import GLUE_METRIC_TYPES
-from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES, MWAA_SOURCE_BUCKET_READ_ACTIONS
+from infra.mwaa_environment import MWAA_LOG_GROUP_TYPES
+from infra.mwaa_execution_role import MWAA_SOURCE_BUCKET_READ_ACTIONS
 
 PSEUDO = {"AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix"}
 # Condition keys that tie a service principal's use of a resource to this account and a resource.
@@ -171,8 +174,11 @@ def test_no_physical_name_is_shared_by_two_environments(synthesized):
 
 def test_every_alarm_action_topic_allows_cloudwatch_to_publish_for_that_alarm(each_env):
     template = each_env.template
-    alarms = each_env.resources("AWS::CloudWatch::Alarm")
-    assert alarms
+    alarms = {
+        **each_env.resources("AWS::CloudWatch::Alarm"),
+        **each_env.resources("AWS::CloudWatch::CompositeAlarm"),
+    }
+    assert sum(bool(a["Properties"].get("AlarmActions")) for a in alarms.values()) >= 5
     for alarm_id, alarm in alarms.items():
         props = alarm["Properties"]
         alarm_arn = f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{props['AlarmName']}"
@@ -181,7 +187,7 @@ def test_every_alarm_action_topic_allows_cloudwatch_to_publish_for_that_alarm(ea
             *props.get("OKActions", []),
             *props.get("InsufficientDataActions", []),
         ]
-        assert actions, alarm_id
+        # An alarm without actions pages through a composite alarm (the next test).
         for action in actions:
             topic_id = ref_target(action)
             assert template["Resources"][topic_id]["Type"] == "AWS::SNS::Topic", (alarm_id, action)
@@ -260,6 +266,19 @@ def test_every_publisher_to_an_encrypted_topic_may_use_its_key(each_env):
     assert publishers
 
 
+def test_every_alarm_without_an_alarm_action_pages_through_a_composite_alarm(each_env):
+    """An alarm that does not page by itself is an input of a composite alarm that does."""
+    composites = [r["Properties"] for r in each_env.resources("AWS::CloudWatch::CompositeAlarm").values()]
+    assert composites
+    for alarm_id, alarm in each_env.resources("AWS::CloudWatch::Alarm").items():
+        if alarm["Properties"].get("AlarmActions"):
+            continue
+        assert any(
+            f"${{{alarm_id}.Arn}}" in render(c["AlarmRule"], each_env.template) and c.get("AlarmActions")
+            for c in composites
+        ), alarm_id
+
+
 # --- 3. Keys and role trusts ---------------------------------------------------------------------
 
 
@@ -319,19 +338,10 @@ def written_log_groups(synth) -> set[str]:
         enabled = {k for k, v in logging.items() if v["Enabled"]}
         assert len(enabled) == len(MWAA_LOG_GROUP_TYPES)
         groups |= {f"airflow-{env['Properties']['Name']}-{t}" for t in MWAA_LOG_GROUP_TYPES.values()}
-    configurations = {
-        c["Properties"]["Name"]: c["Properties"]["EncryptionConfiguration"]
-        for c in synth.resources("AWS::Glue::SecurityConfiguration").values()
-    }
     for job in synth.resources("AWS::Glue::Job").values():
-        props = job["Properties"]
-        # Glue 5: <prefix>/output|error (monitor-continuous-logging.html); a security configuration
-        # with CloudWatch SSE-KMS adds <configuration>-role/<role name> after the prefix.
-        base = props["DefaultArguments"]["--custom-logGroup-prefix"]
-        encryption = configurations.get(props.get("SecurityConfiguration"), {})
-        if encryption.get("CloudWatchEncryption", {}).get("CloudWatchEncryptionMode") == "SSE-KMS":
-            role_id = ref_target(props["Role"])
-            base = f"{base}/{props['SecurityConfiguration']}-role/${{{role_id}}}"
+        # Glue 5: <prefix>/output and <prefix>/error, the only form AWS documents for the prefix
+        # (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html, "Custom logging").
+        base = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
         groups |= {f"{base}/output", f"{base}/error"}
     for flow_log in synth.resources("AWS::EC2::FlowLog").values():
         groups.add(render(flow_log["Properties"]["LogGroupName"], synth.template))
@@ -360,6 +370,18 @@ def test_every_log_group_the_pipeline_writes_to_is_owned_with_retention_and_key(
         assert ref_target(owned[name]["KmsKeyId"]) == each_env.logical_id(each_env.stack.storage.key), name
 
 
+def test_the_glue_log_groups_are_exactly_the_documented_names(each_env):
+    """No name of a form AWS does not document (the role's or security configuration's name in it)."""
+    (job,) = each_env.resources("AWS::Glue::Job").values()
+    prefix = job["Properties"]["DefaultArguments"]["--custom-logGroup-prefix"]
+    glue_groups = {
+        render(g["Properties"]["LogGroupName"], each_env.template)
+        for g in each_env.resources("AWS::Logs::LogGroup").values()
+        if "LogGroupName" in g["Properties"] and "/aws-glue/" in json.dumps(g["Properties"]["LogGroupName"])
+    }
+    assert glue_groups == {f"{prefix}/output", f"{prefix}/error"}
+
+
 def test_the_glue_role_may_write_the_owned_glue_log_groups(each_env):
     policy = json.dumps(each_env.template["Resources"][each_env.logical_id(each_env.stack.glue_job.policy)])
     assert "log-group:/aws-glue/*" in policy  # covers <prefix>/output and <prefix>/error
@@ -373,10 +395,16 @@ def keys_encrypting(synth, resource: dict[str, Any]) -> set[str]:
     return {key_id for key_id in synth.resources("AWS::KMS::Key") if f'"{key_id}"' in text}
 
 
+def kept_buckets(synth) -> set[str]:
+    """Buckets that outlive the stack (plain Retain): the access-log bucket (infra/storage.py)."""
+    return {i for i, r in synth.resources("AWS::S3::Bucket").items() if r.get("DeletionPolicy") == "Retain"}
+
+
 def test_named_data_survives_updates_and_deletes_but_not_a_failed_create(each_env):
     retained = each_env.stack.storage.retain_data
     resources = each_env.template["Resources"]
-    data = {i: r for i, r in resources.items() if r["Type"] in DATA_RESOURCE_TYPES}
+    kept = kept_buckets(each_env)
+    data = {i: r for i, r in resources.items() if r["Type"] in DATA_RESOURCE_TYPES and i not in kept}
     data_keys = {key for r in data.values() for key in keys_encrypting(each_env, r)}
     assert data
     assert data_keys
@@ -385,8 +413,28 @@ def test_named_data_survives_updates_and_deletes_but_not_a_failed_create(each_en
         expected = ("RetainExceptOnCreate", "Retain") if retained else ("Delete", "Delete")
         assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == expected, logical_id
     for logical_id, resource in resources.items():
-        # Plain Retain would keep a fixed name taken after a failed create: the retry fails.
-        assert resource.get("DeletionPolicy") != "Retain", logical_id
+        # Plain Retain keeps a resource after a failed create: with a fixed name, the retry fails.
+        if resource.get("DeletionPolicy") == "Retain":
+            assert logical_id in kept, logical_id
+            assert "BucketName" not in resource["Properties"], logical_id
+
+
+def test_the_access_log_bucket_outlives_the_stack_and_empties_itself(each_env):
+    """Late server access logs (S3 delivers them best-effort, hours later) would refill an emptied log
+    bucket and fail its delete: it is kept on delete and on a failed create, holds no name a re-create
+    needs, is emptied by nothing of the stack, and expires its logs by lifecycle."""
+    logs_id = each_env.logical_id(each_env.stack.storage.access_logs_bucket)
+    assert kept_buckets(each_env) == {logs_id}
+    bucket = each_env.template["Resources"][logs_id]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "BucketName" not in bucket["Properties"]
+    emptied = json.dumps(
+        [r for r in each_env.template["Resources"].values() if r["Type"].startswith("Custom::")]
+    )
+    assert f'"{logs_id}"' not in emptied  # no auto-delete, not in the failed-create cleanup
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiry = next(r for r in rules if r["Id"] == "expire-access-logs")
+    assert expiry["ExpirationInDays"] == each_env.config.log_retention_days
 
 
 def test_a_failed_create_can_delete_every_data_resource(each_env):
@@ -394,7 +442,7 @@ def test_a_failed_create_can_delete_every_data_resource(each_env):
     auto-delete without retained data, the failed-create cleanup with it), and every deletion-protected
     table is unprotected by the cleanup."""
     resources = each_env.template["Resources"]
-    buckets = set(each_env.resources("AWS::S3::Bucket"))
+    buckets = set(each_env.resources("AWS::S3::Bucket")) - kept_buckets(each_env)
     protected_tables = {
         i
         for i, r in each_env.resources("AWS::DynamoDB::Table").items()
@@ -429,6 +477,60 @@ def test_every_writer_to_a_retained_bucket_waits_for_the_cleanup(prod):
     assert writers
     for writer in writers:
         assert cleanup_id in resources[writer].get("DependsOn", []), writer
+
+
+def dependencies(resource: dict[str, Any]) -> set[str]:
+    """The logical ids a resource waits for: DependsOn, Ref and Fn::GetAtt (pseudo parameters aside)."""
+    found = set(as_list(resource.get("DependsOn", [])))
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            target = ref_target(value) if len(value) == 1 else None
+            if target and not target.startswith("AWS::"):
+                found.add(target)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk({k: v for k, v in resource.items() if k != "DependsOn"})
+    return found
+
+
+def transitive(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph.get(todo.pop(), set()) - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_every_resource_outside_the_data_stores_waits_for_the_failed_create_cleanup(
+    prod, with_optional_parts
+):
+    """A failed first create rolls back cleanly only if every resource that can fail is created after
+    the cleanup exists (and deleted before it runs): everything but the cleanup's own inputs (the
+    buckets, table and key it names, its handler) must depend on it. Over prod and prod with every
+    optional part (chat channels, incident tool, QuickSight)."""
+    for synth in (prod, with_optional_parts):
+        resources = synth.template["Resources"]
+        graph = {logical_id: dependencies(r) for logical_id, r in resources.items()}
+        (cleanup_id,) = [i for i, r in resources.items() if r["Type"] == "Custom::FailedCreateCleanup"]
+        needed_by_cleanup = transitive(graph, cleanup_id)
+        paths = {
+            synth.stack.get_logical_id(c): c.node.path
+            for c in synth.stack.node.find_all()
+            if isinstance(c, CfnElement) and synth.stack.get_logical_id(c) in resources
+        }
+        stores = ("Storage", "KpiStore", "FailedCreateCleanup")
+        for logical_id in needed_by_cleanup:
+            assert paths[logical_id].split("/")[1] in stores, f"the cleanup waits for {paths[logical_id]}"
+        outside = set(resources) - needed_by_cleanup - {cleanup_id}
+        assert len(outside) > 40
+        late = sorted(paths.get(i, i) for i in outside if cleanup_id not in transitive(graph, i))
+        assert not late, f"{synth.env}: created beside the cleanup: {late}"
 
 
 # --- 6. Operations -----------------------------------------------------------------------------------
@@ -479,7 +581,7 @@ def test_s3_traffic_from_the_private_subnets_uses_the_gateway_endpoint(each_env)
 
 
 def test_mwaa_reads_its_source_bucket_with_the_documented_actions(each_env):
-    policy = each_env.template["Resources"][each_env.logical_id(each_env.stack.mwaa.execution_policy)]
+    policy = each_env.template["Resources"][each_env.logical_id(each_env.stack.mwaa_execution_role.policy)]
     statement = next(
         s for s in statements(policy["Properties"]["PolicyDocument"]) if s.get("Sid") == "ReadSourceBucket"
     )

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import music_contract as contract
-from tests.infra.policy_documents import assert_no_wildcard_actions, policy_of, statement
+from tests.infra.policy_documents import as_list, assert_no_wildcard_actions, policy_of, statement, statements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +88,14 @@ def test_glue_role_is_scoped_to_this_pipeline(each_env):
     assert statement(policy, "PublishJobMetrics")["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "Glue"}
     }
+
+
+def test_the_glue_role_has_no_catalog_access_the_job_does_not_use(each_env):
+    """The job reads and writes the curated tables by S3 path, never through the Glue Data Catalog."""
+    policy = policy_of(each_env, each_env.stack.glue_job.policy)
+    actions = [a for s in statements(policy) for a in as_list(s["Action"])]
+    assert actions
+    assert not [a for a in actions if a.startswith("glue:")]
+    job_code = "\n".join(p.read_text() for p in (REPO_ROOT / "glue_scripts").rglob("*.py"))
+    assert "from_catalog" not in job_code
+    assert 'client("glue")' not in job_code

@@ -26,8 +26,13 @@ def test_glue_failures_and_timeouts_reach_the_topic(each_env):
 def test_alarms_cover_glue_dynamodb_and_mwaa_and_notify_the_topic(each_env):
     alarms = [a["Properties"] for a in each_env.resources("AWS::CloudWatch::Alarm").values()]
     topic_ref = {"Ref": each_env.logical_id(each_env.stack.alerting.topic)}
+    # Every alarm pages the topic, but the stale-KPI inputs, which page through `kpis-stale`.
+    freshness_inputs = ("-kpi-freshness", "-kpi-first-report")
     for alarm in alarms:
-        assert alarm["AlarmActions"] == [topic_ref]
+        if not alarm["AlarmName"].endswith(freshness_inputs):
+            assert alarm["AlarmActions"] == [topic_ref]
+    (composite,) = [a["Properties"] for a in each_env.resources("AWS::CloudWatch::CompositeAlarm").values()]
+    assert composite["AlarmActions"] == composite["OKActions"] == [topic_ref]
     text = json.dumps(alarms)
     for metric in (
         "TriggeredRules",
@@ -93,3 +98,44 @@ def test_dashboard_shows_the_per_run_metrics(each_env):
     body = json.dumps(each_env.only("AWS::CloudWatch::Dashboard")["DashboardBody"])
     for metric in (contract.METRIC_KPI_FRESHNESS_HOURS, *contract.RUN_METRICS):
         assert metric in body, metric
+
+
+def test_stale_kpis_page_only_after_the_first_run_reported(each_env):
+    """A new environment has no KPIs and no freshness datum: the stale alarm is in ALARM from its
+    creation, but pages only through the composite, which also needs kpi-first-report OK. That one
+    turns OK with the first datum and keeps OK without data (ignore), so once runs have started, a
+    silence breaches the stale alarm and pages: quiet on day one, loud when runs stop."""
+    topic_ref = {"Ref": each_env.logical_id(each_env.stack.alerting.topic)}
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in each_env.resources("AWS::CloudWatch::Alarm").values()
+    }
+    prefix = each_env.stack.names.alarm_prefix
+    stale, first = alarms[f"{prefix}kpi-freshness"], alarms[f"{prefix}kpi-first-report"]
+    assert "AlarmActions" not in stale  # never pages by itself
+    assert "OKActions" not in stale
+    assert stale["TreatMissingData"] == "breaching"  # runs stop: ALARM
+    assert "AlarmActions" not in first
+    assert first["OKActions"] == [topic_ref]  # says once that reporting started
+    assert first["TreatMissingData"] == "ignore"  # OK for good after the first datum
+    # The same metric; every datum has a sample count of at least 1: OK, never ALARM.
+    (stale_query,), (first_query,) = stale["Metrics"], first["Metrics"]
+    assert first_query["MetricStat"]["Metric"] == stale_query["MetricStat"]["Metric"]
+    assert first_query["MetricStat"]["Stat"] == "SampleCount"
+    assert (first["ComparisonOperator"], first["Threshold"]) == ("LessThanThreshold", 1)
+    (composite,) = [a["Properties"] for a in each_env.resources("AWS::CloudWatch::CompositeAlarm").values()]
+    assert composite["AlarmName"] == f"{prefix}kpis-stale"
+    ids = {a["Properties"]["AlarmName"]: i for i, a in each_env.resources("AWS::CloudWatch::Alarm").items()}
+    assert composite["AlarmRule"] == {
+        "Fn::Join": [
+            "",
+            [
+                '(ALARM("',
+                {"Fn::GetAtt": [ids[f"{prefix}kpi-freshness"], "Arn"]},
+                '") AND OK("',
+                {"Fn::GetAtt": [ids[f"{prefix}kpi-first-report"], "Arn"]},
+                '"))',
+            ],
+        ]
+    }
+    assert composite["AlarmActions"] == [topic_ref]

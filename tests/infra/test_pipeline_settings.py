@@ -36,10 +36,10 @@ def test_glue_default_arguments_carry_the_contract_arguments_the_job_reads():
     # Glue 5.x logs in real time by itself; the stack-owned log groups are named by this prefix.
     assert "--enable-continuous-cloudwatch-log" not in args
     assert args["--custom-logGroup-prefix"] == "/aws-glue/jobs/music-streams-dev-compute-kpis"
-    # With the security configuration's CloudWatch encryption, Glue adds "<config>-role/<role name>".
-    assert glue_log_group_names(NAMES, "JobRole123") == [
-        "/aws-glue/jobs/music-streams-dev-compute-kpis/music-streams-dev-glue-role/JobRole123/output",
-        "/aws-glue/jobs/music-streams-dev-compute-kpis/music-streams-dev-glue-role/JobRole123/error",
+    # The names AWS documents for the prefix (monitor-continuous-logging.html, "Custom logging").
+    assert glue_log_group_names(NAMES) == [
+        "/aws-glue/jobs/music-streams-dev-compute-kpis/output",
+        "/aws-glue/jobs/music-streams-dev-compute-kpis/error",
     ]
     # Per-run arguments belong to the DAG, never to the job's defaults.
     assert contract.ARG_MANIFEST_KEY not in args

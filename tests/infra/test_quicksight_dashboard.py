@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from infra.quicksight_dashboard import DATASET_TABLES, table_columns
+import music_contract as contract
+from infra.quicksight_dashboard import DATASET_TABLES, QUICKSIGHT_SERVICE_ROLE_NAME, table_columns
 from tests.infra.conftest import CFN_LINT, OPTIONAL_PARTS
 
 QUICKSIGHT_TYPES = ("AWS::QuickSight::DataSource", "AWS::QuickSight::DataSet", "AWS::QuickSight::Dashboard")
@@ -48,10 +49,26 @@ def test_the_dashboard_reads_the_kpi_tables_through_the_workgroup(with_optional_
     for table, column in used:
         assert column in inputs[table], f"{table}.{column}"
     kinds = [next(iter(v)) for v in definition["Sheets"][0]["Visuals"]]
-    assert kinds == ["LineChartVisual", "BarChartVisual", "TableVisual", "BarChartVisual"]
+    assert kinds == ["LineChartVisual", "BarChartVisual", "TableVisual", "TableVisual", "BarChartVisual"]
+    # The KPI table shows every measure of the contract (a new KPI appears without a change here).
+    tables = [v["TableVisual"] for v in definition["Sheets"][0]["Visuals"] if "TableVisual" in v]
+    (kpi_table,) = [v for v in tables if v["VisualId"] == "daily-genre-kpis"]
+    shown = [c["ColumnName"] for c in _find(kpi_table["ChartConfiguration"]["FieldWells"], "Column")]
+    assert shown == [contract.PARTITION_COLUMN, "genre", *contract.KPI_MEASURES]
     for resource_type in QUICKSIGHT_TYPES:
         for resource in synth.resources(resource_type).values():
             assert [p["Principal"] for p in resource["Properties"]["Permissions"]] == [principal]
+
+
+def test_quicksight_may_query_through_the_workgroup_before_its_data_source_exists(with_optional_parts):
+    """QuickSight queries as its service role: the stack attaches the reader policy to it, and the
+    data source (which QuickSight validates when it is created) waits for that attachment."""
+    synth = with_optional_parts
+    reader_id = synth.stack.get_logical_id(synth.stack.analytics.reader_policy.node.default_child)
+    reader = synth.template["Resources"][reader_id]
+    assert reader["Properties"]["Roles"] == [QUICKSIGHT_SERVICE_ROLE_NAME]
+    (source,) = synth.resources("AWS::QuickSight::DataSource").values()
+    assert reader_id in source["DependsOn"]
 
 
 def test_the_quicksight_resources_pass_cfn_lint(with_optional_parts):

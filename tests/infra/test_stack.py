@@ -42,7 +42,8 @@ def test_every_resource_type_is_present(each_env):
         "Custom::CDKBucketDeployment": 3,  # dags/, requirements.txt, plugins.zip
         "AWS::SNS::Topic": 1,
         "AWS::Events::Rule": 1,
-        "AWS::CloudWatch::Alarm": 5,
+        "AWS::CloudWatch::Alarm": 6,  # kpi-freshness and kpi-first-report feed one composite
+        "AWS::CloudWatch::CompositeAlarm": 1,
         "AWS::CloudWatch::Dashboard": 1,
         "AWS::Athena::WorkGroup": 1,
         "AWS::Athena::NamedQuery": 4,

@@ -134,12 +134,18 @@ def test_untrusted_names_are_escaped_everywhere(view):
 
 def test_page_is_self_contained(view):
     """Nothing to fetch: no script, no source or link attribute, no CSS import, url() or web font."""
+    page = render_html(view)
     parsed = _Tags()
-    parsed.feed(render_html(view))
+    parsed.feed(page)
     assert "script" not in parsed.tags
     assert not parsed.attributes & {"src", "href", "srcset", "data", "xlink:href"}
+    # ops/report/report.css, inlined whole in the one <style> (which nothing in it may close early).
+    css = render.STYLESHEET.read_text(encoding="utf-8")
+    assert page.count("<style>") == 1
+    assert f"<style>{css}</style>" in page
+    assert "</" not in css
     for reference in ("@import", "url(", "@font-face"):
-        assert reference not in render.CSS, reference
+        assert reference not in css, reference
 
 
 def test_text_summary(view):
