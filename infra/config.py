@@ -26,11 +26,8 @@ import music_contract as contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 # provisioned: an MWAA environment (VPC, NAT, scheduler, web server); serverless: an MWAA Serverless
-# workflow (no VPC, billed per task run). docs/cost.md compares them.
+# workflow (no VPC, billed per task run). docs/cost.md compares them; infra/orchestration.py checks them.
 Orchestration = Literal["provisioned", "serverless"]
-ORCHESTRATIONS = ("provisioned", "serverless")
-# A five-field cron expression (MWAA Serverless takes cron or none: supported-airflow-parameters.html).
-CRON_PATTERN = re.compile(r"\S+( \S+){4}")
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -202,32 +199,12 @@ class PipelineConfig:
                 f"starting with a letter, got {self.env_name!r}"
             )
         self._check_deploy_time_limits()
-        self._check_orchestration()
+        from infra.orchestration import check_orchestration  # it reads this module's ConfigError
+
+        check_orchestration(self)
         self._check_alert_channels()
         self._check_analytics()
         return self
-
-    def _check_orchestration(self) -> None:
-        if self.orchestration not in ORCHESTRATIONS:
-            raise ConfigError(
-                f"orchestration must be one of {list(ORCHESTRATIONS)}, got {self.orchestration!r}"
-            )
-        if self.schedule and not CRON_PATTERN.fullmatch(self.schedule):
-            raise ConfigError(
-                f"schedule must be a five-field cron expression (UTC) such as '15 3 * * *', or empty for "
-                f"manual runs; got {self.schedule!r}"
-            )
-        if self.schedule and not self.is_serverless:
-            raise ConfigError(
-                "schedule applies to orchestration=serverless (the provisioned DAG runs on trigger)"
-            )
-        if self.is_serverless:
-            from music_pipeline.workflow import WorkflowLimitError, glue_task_timeout
-
-            try:
-                glue_task_timeout(self.glue_timeout_minutes)
-            except WorkflowLimitError as err:
-                raise ConfigError(str(err)) from err
 
     @property
     def is_serverless(self) -> bool:

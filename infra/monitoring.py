@@ -472,15 +472,13 @@ class Monitoring(Construct):
         mwaa: MwaaMetricFactory,
     ) -> cloudwatch.Dashboard:
         names = props.names
-        serverless = props.mwaa_environment is None
-        runner = "The MWAA Serverless workflow" if serverless else f"MWAA `{props.mwaa_environment_name}`"
         dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=f"{names.prefix}-pipeline", default_interval=Duration.days(7)
         )
         dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
-                    f"# {names.prefix} pipeline\n{runner} runs "
+                    f"# {names.prefix} pipeline\n{_runner(props)} runs "
                     f"`{props.glue_job_name}`, which writes KPIs to `{names.kpi_table}`."
                 ),
                 width=24,
@@ -510,14 +508,22 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
-        if serverless:
-            return dashboard
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12
-            ),
-            cloudwatch.GraphWidget(
-                title="MWAA tasks", left=[mwaa.queued_tasks(), mwaa.running_tasks()], width=12
-            ),
-        )
+        if props.mwaa_environment is not None:  # no scheduler or workers with orchestration=serverless
+            _add_mwaa_widgets(dashboard, mwaa)
         return dashboard
+
+
+def _runner(props: MonitoringProps) -> str:
+    """What runs the pipeline, as the dashboard names it."""
+    if props.mwaa_environment is None:
+        return "The MWAA Serverless workflow"
+    return f"MWAA `{props.mwaa_environment_name}`"
+
+
+def _add_mwaa_widgets(dashboard: cloudwatch.Dashboard, mwaa: MwaaMetricFactory) -> None:
+    dashboard.add_widgets(
+        cloudwatch.GraphWidget(title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12),
+        cloudwatch.GraphWidget(
+            title="MWAA tasks", left=[mwaa.queued_tasks(), mwaa.running_tasks()], width=12
+        ),
+    )

@@ -73,6 +73,38 @@ def write_definition_file(text: str, build_dir: Path | None = None) -> Path:
     return target
 
 
+def workflow_failure_message(names: ResourceNames) -> events.RuleTargetInput:
+    """A failed or timed-out workflow run as the AWS Chatbot custom notification the other alerts are
+    (infra/monitoring.py ``glue_failure_message``). The run id is read from the event's ``detail``."""
+    field = events.EventField.from_path
+    run_id = field("$.detail.runId")
+    detail_type = field("$.detail-type")
+    title = f"[{names.env_name}] {detail_type}: {names.serverless_workflow}"
+    return events.RuleTargetInput.from_object(
+        {
+            "version": "1.0",
+            "source": "custom",
+            "id": field("$.id"),
+            "content": {
+                "textType": "client-markdown",
+                "title": title,
+                "description": f"Workflow `{names.serverless_workflow}` run `{run_id}`: {detail_type}",
+                "nextSteps": [
+                    f"Task logs: CloudWatch log group {names.serverless_log_group}",
+                    f"aws mwaa-serverless get-workflow-run --workflow-arn <WorkflowArn output> --run-id {run_id}",
+                ],
+                "keywords": [names.env_name, "airflow-serverless"],
+            },
+            "metadata": {
+                "summary": f"[{names.env_name}] {names.serverless_workflow} run failed",
+                "eventType": "AirflowWorkflowRunFailed",
+                "relatedResources": [field("$.resources[0]")],
+                "additionalContext": {"environment": names.env_name, "dagRunId": run_id},
+            },
+        }
+    )
+
+
 class ServerlessWorkflow(Construct):
     """``workflow`` (the CfnWorkflow), ``role``, ``log_group``, ``failure_rule``, ``definition``."""
 
@@ -102,8 +134,21 @@ class ServerlessWorkflow(Construct):
             "Code",
             write_library_zip(serverless_code_packages(props.source_root), name="serverless-code"),
         )
-        self.role = self._build_role(props, definition_key, code_key)
-        self.workflow = mwaaserverless.CfnWorkflow(
+        self.role = self._build_role(props)
+        self.workflow = self._build_workflow(
+            props, (definition_key, definition_version), (code_key, code_version)
+        )
+        self.workflow.node.add_dependency(self.role)
+        self.failure_rule = self._failure_rule(props)
+
+    def _build_workflow(
+        self, props: ServerlessWorkflowProps, definition: tuple[str, str], code: tuple[str, str]
+    ) -> mwaaserverless.CfnWorkflow:
+        """The workflow on its definition and code package, each (key, S3 version id)."""
+        names = props.names
+        definition_key, definition_version = definition
+        code_key, code_version = code
+        return mwaaserverless.CfnWorkflow(
             self,
             "Workflow",
             name=names.serverless_workflow,
@@ -126,8 +171,6 @@ class ServerlessWorkflow(Construct):
                 log_group_name=self.log_group.log_group_name
             ),
         )
-        self.workflow.node.add_dependency(self.role)
-        self.failure_rule = self._failure_rule(props)
 
     @property
     def workflow_arn(self) -> str:
@@ -178,7 +221,7 @@ class ServerlessWorkflow(Construct):
         key = Fn.join("", [f"{WORKFLOW_PREFIX}/", Fn.select(0, deployment.object_keys)])
         return key, Fn.select(0, deployment.object_version_ids)
 
-    def _build_role(self, props: ServerlessWorkflowProps, definition_key: str, code_key: str) -> iam.Role:
+    def _build_role(self, props: ServerlessWorkflowProps) -> iam.Role:
         names = props.names
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         workflow_arn = (
@@ -199,18 +242,18 @@ class ServerlessWorkflow(Construct):
         policy = iam.ManagedPolicy(
             self,
             "ExecutionPolicy",
-            statements=self._statements(props, definition_key, code_key),
+            statements=[*self._service_statements(props), *self._task_statements(props)],
             roles=[role],
         )
         self._acknowledge_findings(props, policy)
         return role
 
     @staticmethod
-    def _statements(
-        props: ServerlessWorkflowProps, definition_key: str, code_key: str
-    ) -> list[iam.PolicyStatement]:
-        names = props.names
+    def _service_statements(props: ServerlessWorkflowProps) -> list[iam.PolicyStatement]:
+        """What the service does with the role (execution-role guide): read the definition and the
+        code package, write task logs to the workflow's log group, use the stack's keys."""
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        log_group = props.names.serverless_log_group
         return [
             iam.PolicyStatement(
                 sid="ReadWorkflowSources",
@@ -220,10 +263,22 @@ class ServerlessWorkflow(Construct):
             iam.PolicyStatement(
                 sid="WriteWorkflowLogs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:logs:{region_account}:log-group:{names.serverless_log_group}:*"
-                ],
+                resources=[f"arn:{Aws.PARTITION}:logs:{region_account}:log-group:{log_group}:*"],
             ),
+            iam.PolicyStatement(
+                sid="UseStackKeys",
+                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
+                resources=[props.key.key_arn, props.alert_key.key_arn],
+            ),
+        ]
+
+    @staticmethod
+    def _task_statements(props: ServerlessWorkflowProps) -> list[iam.PolicyStatement]:
+        """What the tasks do, as the provisioned DAG: the data bucket, this Glue job, the pipeline's
+        Variables, the alert topic and the metrics namespace."""
+        region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
+        variables_prefix = props.names.airflow_variables_prefix
+        return [
             iam.PolicyStatement(
                 sid="ListDataBucket",
                 actions=["s3:ListBucket", "s3:GetBucketLocation"],
@@ -249,7 +304,7 @@ class ServerlessWorkflow(Construct):
                 sid="ReadPipelineVariables",
                 actions=["ssm:GetParameter"],
                 resources=[
-                    f"arn:{Aws.PARTITION}:ssm:{region_account}:parameter{names.airflow_variables_prefix}/{name}"
+                    f"arn:{Aws.PARTITION}:ssm:{region_account}:parameter{variables_prefix}/{name}"
                     for name in contract.PIPELINE_VARIABLES
                 ],
             ),
@@ -261,11 +316,6 @@ class ServerlessWorkflow(Construct):
                 actions=["cloudwatch:PutMetricData"],
                 resources=["*"],
                 conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
-            ),
-            iam.PolicyStatement(
-                sid="UseStackKeys",
-                actions=["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey", "kms:Encrypt"],
-                resources=[props.key.key_arn, props.alert_key.key_arn],
             ),
         ]
 
@@ -300,9 +350,6 @@ class ServerlessWorkflow(Construct):
         """A failed or timed-out run, as the Chatbot custom notification the Glue rule and the
         provisioned DAG's callback send (one message shape on the topic)."""
         names = props.names
-        field = events.EventField.from_path
-        run_id = field("$.detail.runId")
-        detail_type = field("$.detail-type")
         rule = events.Rule(
             self,
             "WorkflowRunFailed",
@@ -317,49 +364,29 @@ class ServerlessWorkflow(Construct):
                 ),
             ),
         )
-        title = f"[{names.env_name}] {detail_type}: {names.serverless_workflow}"
-        message = events.RuleTargetInput.from_object(
-            {
-                "version": "1.0",
-                "source": "custom",
-                "id": field("$.id"),
-                "content": {
-                    "textType": "client-markdown",
-                    "title": title,
-                    "description": f"Workflow `{names.serverless_workflow}` run `{run_id}`: {detail_type}",
-                    "nextSteps": [
-                        f"Task logs: CloudWatch log group {names.serverless_log_group}",
-                        f"aws mwaa-serverless get-workflow-run --workflow-arn <WorkflowArn output> --run-id {run_id}",
-                    ],
-                    "keywords": [names.env_name, "airflow-serverless"],
-                },
-                "metadata": {
-                    "summary": f"[{names.env_name}] {names.serverless_workflow} run failed",
-                    "eventType": "AirflowWorkflowRunFailed",
-                    "relatedResources": [field("$.resources[0]")],
-                    "additionalContext": {"environment": names.env_name, "dagRunId": run_id},
-                },
-            }
-        )
-        rule.add_target(TopicTarget(props.alert_topic, message))
-        # The topic lets this rule publish, for this account and this rule only (as Alerting does for
-        # the Glue failure rule; the key already lets EventBridge use it for this topic).
-        rule_arn = (
-            f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{names.serverless_failure_rule}"
-        )
-        props.alert_topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowPublishFromWorkflowFailureRule",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                actions=["sns:Publish"],
-                resources=[props.alert_topic.topic_arn],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnEquals": {"aws:SourceArn": rule_arn},
-                },
-            )
-        )
+        rule.add_target(TopicTarget(props.alert_topic, workflow_failure_message(names)))
+        _allow_rule_to_publish(props.alert_topic, names)
         return rule
+
+
+def _allow_rule_to_publish(topic: sns.ITopic, names: ResourceNames) -> None:
+    """The topic lets the failure rule publish, for this account and this rule only (as Alerting does
+    for the Glue failure rule; the key already lets EventBridge use it for this topic)."""
+    rule_arn = (
+        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:rule/{names.serverless_failure_rule}"
+    )
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowPublishFromWorkflowFailureRule",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                "ArnEquals": {"aws:SourceArn": rule_arn},
+            },
+        )
+    )
 
 
 __all__ = ["ServerlessWorkflow", "ServerlessWorkflowProps"]

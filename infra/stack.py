@@ -130,11 +130,7 @@ class MusicStreamsStack(Stack):
         self.alert_channels = AlertChannels(
             self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
         )
-        # orchestration=serverless: an MWAA Serverless workflow instead of the network and MWAA.
-        self.serverless = self._build_serverless(config, source_root) if config.is_serverless else None
-        self.network, self.mwaa = (
-            (None, None) if self.serverless else self._build_orchestration(config, source_root)
-        )
+        self.serverless, self.network, self.mwaa = self._build_runtime(config, source_root)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -144,7 +140,7 @@ class MusicStreamsStack(Stack):
                 glue_job_name=self.glue_job.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
-                mwaa_environment=self.mwaa.environment if self.mwaa else None,
+                mwaa_environment=self.mwaa and self.mwaa.environment,
                 freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
@@ -228,6 +224,14 @@ class MusicStreamsStack(Stack):
             ),
             start_after=(*self.mwaa_sources.deployments, self.mwaa_execution_role.policy),
         )
+
+    def _build_runtime(
+        self, config: PipelineConfig, source_root: Path
+    ) -> tuple[ServerlessWorkflow | None, Network | None, MwaaEnvironment | None]:
+        """orchestration=serverless: an MWAA Serverless workflow instead of the network and MWAA."""
+        if config.is_serverless:
+            return self._build_serverless(config, source_root), None, None
+        return (None, *self._build_orchestration(config, source_root))
 
     def _build_serverless(self, config: PipelineConfig, source_root: Path) -> ServerlessWorkflow:
         return ServerlessWorkflow(
