@@ -11,7 +11,7 @@ dates' KPIs from the curated events (no raw file listed, checked or archived); `
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import dag, task
 
@@ -20,15 +20,11 @@ from music_pipeline import tasks
 from music_pipeline.alerts import publish_failure_alert
 from music_pipeline.glue import RunGlueJobOperator
 from music_pipeline.run_params import dag_params
+from music_pipeline.workflow import RETRY_POLICY
 
-DEFAULT_ARGS = {
-    "owner": "data-engineering",
-    "retries": 3,
-    "retry_delay": timedelta(minutes=5),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=30),
-    "on_failure_callback": publish_failure_alert,
-}
+# The retry policy is the workflow's (music_pipeline.workflow: one definition for this DAG and the
+# MWAA Serverless YAML); callbacks exist only here (MWAA Serverless ignores them).
+DEFAULT_ARGS = {**RETRY_POLICY, "on_failure_callback": publish_failure_alert}
 
 
 @dag(

@@ -32,7 +32,9 @@ def build_app_with_every_environment(
     for env_name in context["environments"]:
         config = PipelineConfig.from_context({**context, "env": env_name})
         stacks[env_name] = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
-        acknowledge_cdk_provided(stacks[env_name], stacks[env_name].storage.mwaa_source_bucket)
+        acknowledge_cdk_provided(
+            stacks[env_name], stacks[env_name].storage.mwaa_source_bucket, without_vpc=config.is_serverless
+        )
     add_nag_checks(app)
     return app, stacks
 
@@ -55,5 +57,7 @@ def build_app(
     stack = MusicStreamsStack(app, stack_name(config), config=config, source_root=source_root)
     if nag:
         add_nag_checks(app)
-        acknowledge_cdk_provided(stack, stack.storage.mwaa_source_bucket)
+        acknowledge_cdk_provided(
+            stack, stack.storage.mwaa_source_bucket, without_vpc=stack.config.is_serverless
+        )
     return app, stack

@@ -25,6 +25,9 @@ from typing import Any, Literal
 import music_contract as contract
 
 WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
+# provisioned: an MWAA environment (VPC, NAT, scheduler, web server); serverless: an MWAA Serverless
+# workflow (no VPC, billed per task run). docs/cost.md compares them; infra/orchestration.py checks them.
+Orchestration = Literal["provisioned", "serverless"]
 PROJECT = "music-streams"
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
@@ -93,6 +96,10 @@ class PipelineConfig:
     """Everything that differs between deployments. Defaults suit a small dev environment."""
 
     env_name: str = "dev"
+    # Orchestration: "provisioned" (an MWAA environment) or "serverless" (an MWAA Serverless workflow).
+    orchestration: Orchestration = "provisioned"
+    # Cron expression of the scheduled run (UTC); empty: manual runs only (make trigger).
+    schedule: str = ""
     # Orchestration (MWAA)
     airflow_version: str = "3.3.1"
     mwaa_environment_class: str = "mw1.small"
@@ -192,9 +199,16 @@ class PipelineConfig:
                 f"starting with a letter, got {self.env_name!r}"
             )
         self._check_deploy_time_limits()
+        from infra.orchestration import check_orchestration  # it reads this module's ConfigError
+
+        check_orchestration(self)
         self._check_alert_channels()
         self._check_analytics()
         return self
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.orchestration == "serverless"
 
     def _check_alert_channels(self) -> None:
         """Each chat channel needs all of its ids or none; the incident URL must be HTTPS."""
@@ -390,6 +404,19 @@ class ResourceNames:
     @property
     def mwaa_environment(self) -> str:
         return f"{self.prefix}-airflow"
+
+    @property
+    def serverless_workflow(self) -> str:
+        """The MWAA Serverless workflow (orchestration=serverless)."""
+        return f"{self.prefix}-pipeline"
+
+    @property
+    def serverless_log_group(self) -> str:
+        return f"/aws/mwaa-serverless/{self.serverless_workflow}"
+
+    @property
+    def serverless_failure_rule(self) -> str:
+        return f"{self.prefix}-workflow-failed"
 
     @property
     def alert_topic(self) -> str:

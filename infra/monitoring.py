@@ -286,9 +286,11 @@ class MonitoringProps:
     # The KPI table whose throttles and capacity are watched.
     kpi_table: dynamodb.ITable
     # The MWAA environment's name (its metrics' dimension) and resource: its alarms are created
-    # once it is available, not during its create.
+    # once it is available, not during its create. None with orchestration=serverless: no
+    # scheduler, no workers, so no MWAA alarm or widget (the workflow's failures reach the topic
+    # through its own rule, infra/serverless_workflow.py).
     mwaa_environment_name: str
-    mwaa_environment: CfnResource
+    mwaa_environment: CfnResource | None
     # Alarm when the newest complete KPI date is older than this (`freshness_alarm_hours`).
     freshness_alarm_hours: int
 
@@ -367,6 +369,9 @@ class Monitoring(Construct):
                 ),
             ),
         }
+        if props.mwaa_environment is None:
+            del alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]
+            return alarms
         # MWAA publishes nothing until the environment is AVAILABLE (30-40 minutes after its create starts).
         for alarm in (alarms["mwaa_scheduler_heartbeat"], alarms["mwaa_queued_tasks"]):
             alarm.node.add_dependency(props.mwaa_environment)
@@ -473,7 +478,7 @@ class Monitoring(Construct):
         dashboard.add_widgets(
             cloudwatch.TextWidget(
                 markdown=(
-                    f"# {names.prefix} pipeline\nMWAA `{props.mwaa_environment_name}` runs "
+                    f"# {names.prefix} pipeline\n{_runner(props)} runs "
                     f"`{props.glue_job_name}`, which writes KPIs to `{names.kpi_table}`."
                 ),
                 width=24,
@@ -503,12 +508,22 @@ class Monitoring(Construct):
                 width=8,
             ),
         )
-        dashboard.add_widgets(
-            cloudwatch.GraphWidget(
-                title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12
-            ),
-            cloudwatch.GraphWidget(
-                title="MWAA tasks", left=[mwaa.queued_tasks(), mwaa.running_tasks()], width=12
-            ),
-        )
+        if props.mwaa_environment is not None:  # no scheduler or workers with orchestration=serverless
+            _add_mwaa_widgets(dashboard, mwaa)
         return dashboard
+
+
+def _runner(props: MonitoringProps) -> str:
+    """What runs the pipeline, as the dashboard names it."""
+    if props.mwaa_environment is None:
+        return "The MWAA Serverless workflow"
+    return f"MWAA `{props.mwaa_environment_name}`"
+
+
+def _add_mwaa_widgets(dashboard: cloudwatch.Dashboard, mwaa: MwaaMetricFactory) -> None:
+    dashboard.add_widgets(
+        cloudwatch.GraphWidget(title="MWAA scheduler heartbeat", left=[mwaa.scheduler_heartbeat()], width=12),
+        cloudwatch.GraphWidget(
+            title="MWAA tasks", left=[mwaa.queued_tasks(), mwaa.running_tasks()], width=12
+        ),
+    )

@@ -64,11 +64,16 @@ def objects_of(bucket: IConstruct, prefix: str = "") -> str:
     return f"Resource::{_logical_id_ref(bucket)}/{prefix}*"
 
 
-def acknowledge_cdk_provided(stack: Stack, source_bucket: IConstruct) -> None:
+def acknowledge_cdk_provided(stack: Stack, source_bucket: IConstruct, *, without_vpc: bool = False) -> None:
     """What aws-cdk-lib adds to the stack by itself: its BucketDeployment handler (which uploads
-    into ``source_bucket``) and its singleton custom-resource providers."""
+    into ``source_bucket``) and its singleton custom-resource providers.
+
+    :param without_vpc: the stack has no VPC (orchestration=serverless), so neither has the handler.
+    """
     for handler in _bucket_deployment_handlers(stack):
         _acknowledge_bucket_deployment_handler(handler, objects_of(source_bucket))
+        if without_vpc:
+            _acknowledge_handler_outside_vpc(handler)
     for provider in _cdk_providers(stack):
         acknowledge(
             provider,
@@ -85,6 +90,16 @@ def _cdk_providers(stack: Stack) -> list[IConstruct]:
         for child in stack.node.children
         if child.node.id.startswith("Custom::") and child.node.id.endswith("CustomResourceProvider")
     ]
+
+
+def _acknowledge_handler_outside_vpc(handler: IConstruct) -> None:
+    reason = (
+        "orchestration=serverless has no VPC by design (no NAT or endpoint idle cost); the CDK-provided "
+        "BucketDeployment handler only copies this release's assets between two S3 buckets through S3's "
+        "API during deploys, and a VPC for it alone would bring back what the mode removes."
+    )
+    for rule_id in ("NIST.800.53.R5-LambdaInsideVPC", "lambda_inside_vpc_check"):
+        acknowledge(handler, rule_id, reason)
 
 
 def _bucket_deployment_handlers(stack: Stack) -> list[IConstruct]:

@@ -133,6 +133,12 @@ def glue_job_packages(source_root: Path) -> tuple[Path, ...]:
     return (source_root / "music_contract", source_root / "glue_scripts" / "music_kpis")
 
 
+def serverless_code_packages(source_root: Path) -> tuple[Path, ...]:
+    """The package folders of the MWAA Serverless code package (``Code.S3Location``, a zip whose root
+    is importable: user guide, custom-code-operators.html): the task code and the contract it imports."""
+    return (source_root / "dags" / "music_pipeline", source_root / "music_contract")
+
+
 def dag_folder_packages(source_root: Path) -> tuple[Path, ...]:
     """The package folders uploaded into MWAA's DAG folder beside ``music_pipeline/``."""
     return (source_root / "music_contract",)

@@ -28,6 +28,7 @@ from infra.network import Network, NetworkProps
 from infra.packaging import dag_folder_packages, glue_job_packages
 from infra.pipeline_settings import airflow_variables
 from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
+from infra.serverless_workflow import ServerlessWorkflow, ServerlessWorkflowProps
 from infra.storage import Storage, StorageProps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +130,7 @@ class MusicStreamsStack(Stack):
         self.alert_channels = AlertChannels(
             self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
         )
-        self.network, self.mwaa = self._build_orchestration(config, source_root)
+        self.serverless, self.network, self.mwaa = self._build_runtime(config, source_root)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -139,7 +140,7 @@ class MusicStreamsStack(Stack):
                 glue_job_name=self.glue_job.job_name,
                 kpi_table=self.kpi_store.table,
                 mwaa_environment_name=names.mwaa_environment,
-                mwaa_environment=self.mwaa.environment,
+                mwaa_environment=self.mwaa and self.mwaa.environment,
                 freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
@@ -224,6 +225,33 @@ class MusicStreamsStack(Stack):
             start_after=(*self.mwaa_sources.deployments, self.mwaa_execution_role.policy),
         )
 
+    def _build_runtime(
+        self, config: PipelineConfig, source_root: Path
+    ) -> tuple[ServerlessWorkflow | None, Network | None, MwaaEnvironment | None]:
+        """orchestration=serverless: an MWAA Serverless workflow instead of the network and MWAA."""
+        if config.is_serverless:
+            return self._build_serverless(config, source_root), None, None
+        return (None, *self._build_orchestration(config, source_root))
+
+    def _build_serverless(self, config: PipelineConfig, source_root: Path) -> ServerlessWorkflow:
+        return ServerlessWorkflow(
+            self,
+            "ServerlessWorkflow",
+            ServerlessWorkflowProps(
+                config=config,
+                names=self.names,
+                key=self.storage.key,
+                data_bucket=self.storage.data_bucket,
+                source_bucket=self.storage.mwaa_source_bucket,
+                glue_job_name=self.glue_job.job_name,
+                glue_job_arn=self.glue_job.job_arn,
+                glue_script_location=self.glue_job.script_location,
+                alert_topic=self.alerting.topic,
+                alert_key=self.alerting.key,
+                source_root=source_root,
+            ),
+        )
+
     def _add_failed_create_cleanup(self) -> FailedCreateCleanup | None:
         """With retained data, let a failed first create roll back (infra/failed_create_cleanup.py)."""
         if not self.storage.retain_data:
@@ -253,8 +281,11 @@ class MusicStreamsStack(Stack):
         return cleanup
 
     def _add_outputs(self) -> None:
-        environment = self.mwaa.environment
         outputs = {
+            "OrchestrationMode": (
+                self.config.orchestration,
+                "provisioned (MWAA environment) or serverless (MWAA Serverless)",
+            ),
             "DataBucketName": (self.storage.data_bucket.bucket_name, "Data bucket (docs/DESIGN.md layout)"),
             "MwaaSourceBucketName": (
                 self.storage.mwaa_source_bucket.bucket_name,
@@ -264,14 +295,17 @@ class MusicStreamsStack(Stack):
             "KpiTableName": (self.kpi_store.table.table_name, "DynamoDB table with the KPIs"),
             "GlueDatabaseName": (self.config.database_name, "Glue database of the curated tables"),
             "GlueJobName": (self.glue_job.job_name, "Glue job the DAG starts"),
-            "MwaaEnvironmentName": (environment.ref, "MWAA environment"),
-            "MwaaWebserverUrl": (
-                environment.attr_webserver_url,
-                "Airflow UI host (open it from the MWAA console)",
-            ),
             "AlertTopicArn": (self.alerting.topic.topic_arn, "SNS topic for alarms and Glue failures"),
             "DashboardName": (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard"),
             "AthenaWorkGroupName": (self.analytics.workgroup.ref, "Athena workgroup with the saved queries"),
         }
+        if self.mwaa:
+            outputs["MwaaEnvironmentName"] = (self.mwaa.environment.ref, "MWAA environment")
+            outputs["MwaaWebserverUrl"] = (
+                self.mwaa.environment.attr_webserver_url,
+                "Airflow UI host (open it from the MWAA console)",
+            )
+        if self.serverless:
+            outputs["ServerlessWorkflowArn"] = (self.serverless.workflow_arn, "MWAA Serverless workflow")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -44,6 +44,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "(reference_data/users/users.csv, reference_data/songs/songs.csv, raw_data/**/*.csv)",
     )
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default out/demo)")
+    parser.add_argument(
+        "--orchestration",
+        choices=("provisioned", "serverless"),
+        default="provisioned",
+        help="run the provisioned DAG file, or the MWAA Serverless YAML through dag-factory with the task "
+        "code from the built code package (default provisioned)",
+    )
     args = parser.parse_args(argv)
     if args.days < 1 or args.streams < 1:
         parser.error("--days and --streams must be at least 1")
@@ -87,7 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         input_dir = out / "input"
         keys, dataset = stage_input(args, input_dir)
-        pipeline = LocalPipeline(stack, GlueScriptRunner(local_spark_session, work_dir=out / "glue-runs"))
+        runner = GlueScriptRunner(local_spark_session, work_dir=out / "glue-runs")
+        if args.orchestration == "serverless":
+            from local_run.serverless_run import ServerlessLocalPipeline
+
+            pipeline = ServerlessLocalPipeline(stack, runner, work_dir=out / "serverless")
+            _progress(f"MWAA Serverless workflow {pipeline.yaml_file}, code package {pipeline.code_dir}/")
+        else:
+            pipeline = LocalPipeline(stack, runner)
         pipeline.upload(input_dir, keys)
         _progress(f"uploaded {len(keys)} file(s) to s3://{names.data_bucket}/")
 

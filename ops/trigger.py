@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 
 import music_contract as contract
 from infra.config import CDK_JSON, ConfigError, PipelineConfig, stack_name
-from ops import aws_errors
+from ops import aws_errors, orchestrators
 
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
 FINISHED_RUN_STATES = frozenset({"success", "failed"})
@@ -206,23 +206,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    mwaa_client: Any = None,
+    serverless_client: Any = None,
+    cloudformation: Any = None,
+) -> int:
+    """Trigger and follow a run. Unless a client is given, the deployed stack's outputs say which
+    orchestrator runs it (ops.orchestrators): an MWAA environment or an MWAA Serverless workflow.
+    AWS setup errors (region, credentials, stack, access) are one line (ops.aws_errors)."""
     args = parse_args(argv)
     try:
+        config = PipelineConfig.load(args.env)
         environment = mwaa_environment_name(args.env)
-        stack = stack_name(PipelineConfig.load(args.env))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    stack = stack_name(config)
     region = args.region
     try:
         if mwaa_client is None:
-            import boto3
-
             region = aws_errors.resolve_region(args.region)
-            mwaa_client = boto3.client("mwaa", region_name=region)
-        region = mwaa_client.meta.region_name
-        runs = MwaaDagRuns(mwaa_client, environment)
+        else:
+            region = mwaa_client.meta.region_name
+        runs = _dag_runs(config, region, environment, mwaa_client, serverless_client, cloudformation)
         runs.ensure_unpaused(args.unpause)
         run_id = runs.trigger(args.conf, args.run_id)
         print(f"triggered {runs.dag_id} run {run_id} on {environment}")
@@ -230,14 +237,34 @@ def main(argv: list[str] | None = None, mwaa_client: Any = None) -> int:
             return 0
         state = runs.follow(run_id, args.poll_seconds, args.timeout_minutes * 60)
     except Exception as err:
-        # The AWS setup errors (region, credentials, stack, access) as one line, then our own.
         line = aws_errors.explain(err, stack=stack, region=region)
-        if line is None and not isinstance(err, TriggerError):
+        if line is None and not isinstance(err, TriggerError | orchestrators.OrchestratorError):
             raise
         print(f"error: {line or err}", file=sys.stderr)
         return 1
     print(f"run {run_id}: {state}")
     return 0 if state == "success" else 1
+
+
+def _dag_runs(
+    config: PipelineConfig,
+    region: str | None,
+    environment: str,
+    mwaa_client: Any,
+    serverless_client: Any,
+    cloudformation: Any,
+) -> MwaaDagRuns | orchestrators.ServerlessWorkflowRuns:
+    """The runs API of the deployed orchestrator (a given client decides it, else the stack's outputs)."""
+    import boto3
+
+    if mwaa_client is not None:
+        return MwaaDagRuns(mwaa_client, environment)
+    cloudformation = cloudformation or boto3.client("cloudformation", region_name=region)
+    deployed = orchestrators.deployed(stack_name(config), cloudformation)
+    if deployed.mode == orchestrators.SERVERLESS:
+        client = serverless_client or boto3.client("mwaa-serverless", region_name=region)
+        return orchestrators.ServerlessWorkflowRuns(client, deployed.target)
+    return MwaaDagRuns(boto3.client("mwaa", region_name=region), deployed.target)
 
 
 if __name__ == "__main__":

@@ -38,7 +38,6 @@ KNOWN_OFFENDERS = {
     "infra/config.py::PipelineConfig._check_deploy_time_limits": 55,
     "infra/failed_create_cleanup.py::FailedCreateCleanup.__init__": 73,
     "infra/glue_job.py::GlueJob.__init__": 53,
-    "infra/monitoring.py::Monitoring._dashboard": 53,
     "infra/stack.py::MusicStreamsStack.__init__": 92,
     "infra/storage.py::Storage.__init__": 81,
     "local_run/generate.py::write_stream_file": 56,

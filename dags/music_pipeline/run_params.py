@@ -70,7 +70,11 @@ class RunRequest:
 def run_request(params: Mapping[str, Any]) -> RunRequest:
     """The run the params ask for; ValueError naming the param when they do not make one."""
     dates = params.get(contract.PARAM_RECOMPUTE_DATES) or []
-    first, last = params.get(contract.PARAM_REPLAY_FROM), params.get(contract.PARAM_REPLAY_TO)
+    if isinstance(dates, str):  # MWAA Serverless params are strings: comma-separated dates
+        dates = [d.strip() for d in dates.split(",") if d.strip()]
+    # An empty string is no value (MWAA Serverless params have no null).
+    first = params.get(contract.PARAM_REPLAY_FROM) or None
+    last = params.get(contract.PARAM_REPLAY_TO) or None
     replay = first is not None or last is not None
     if dates and replay:
         raise ValueError(

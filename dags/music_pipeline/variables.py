@@ -1,13 +1,41 @@
 """Airflow Variables of the DAG, read inside tasks only (never while the DAG file is parsed).
 
 On MWAA they come from SSM Parameter Store through the secrets backend; locally from ``AIRFLOW_VAR_*``.
+On MWAA Serverless (no Airflow configuration to name a secrets backend in) the task entry points
+read the same SSM parameters themselves: `from_ssm` names the prefix for the task's duration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from airflow.sdk import Variable
 
 import music_contract as contract
+
+_SSM_VARIABLES_PREFIX: ContextVar[str | None] = ContextVar("ssm_variables_prefix", default=None)
+
+
+@contextmanager
+def from_ssm(variables_prefix: str) -> Iterator[None]:
+    """Within the block, read the Variables from SSM parameters ``<variables_prefix>/<name>`` (the
+    stack's, the same ones the provisioned environment's secrets backend reads)."""
+    token = _SSM_VARIABLES_PREFIX.set(variables_prefix)
+    try:
+        yield
+    finally:
+        _SSM_VARIABLES_PREFIX.reset(token)
+
+
+def _ssm_variable(variables_prefix: str, name: str) -> str | None:
+    # The provider's backend (pre-installed on MWAA Serverless with the Amazon provider): the
+    # worker's credentials, None for a missing parameter.
+    from airflow.providers.amazon.aws.secrets.systems_manager import SystemsManagerParameterStoreBackend
+
+    backend = SystemsManagerParameterStoreBackend(variables_prefix=variables_prefix, connections_prefix=None)
+    return backend.get_variable(name)
 
 
 class MissingVariableError(LookupError):
@@ -15,7 +43,8 @@ class MissingVariableError(LookupError):
 
 
 def optional(name: str, default: str | None = None) -> str | None:
-    value = Variable.get(name, default=None)
+    prefix = _SSM_VARIABLES_PREFIX.get()
+    value = _ssm_variable(prefix, name) if prefix else Variable.get(name, default=None)
     return value if value not in (None, "") else default
 
 

@@ -14,3 +14,11 @@ def test_report_reads_the_outputs_the_stack_exports(each_env):
     assert outputs[sources.BUCKET_OUTPUT]["Value"] == {"Ref": each_env.logical_id(stack.storage.data_bucket)}
     # The stack `make report --env <env>` describes is the one `make deploy -c env=<env>` creates.
     assert stack_name(PipelineConfig.load(each_env.env)) == stack.stack_name
+
+
+def test_the_provisioned_stack_says_so_to_ops(each_env):
+    from ops import orchestrators
+
+    outputs = each_env.template["Outputs"]
+    assert outputs[orchestrators.OUTPUT_MODE]["Value"] == orchestrators.PROVISIONED
+    assert orchestrators.OUTPUT_ENVIRONMENT in outputs

@@ -1,0 +1,136 @@
+"""Which orchestrator runs the deployed pipeline, read from the stack's outputs, and the MWAA
+Serverless side of ``make trigger`` / ``make recompute`` / ``make replay``.
+
+The stack says how it was deployed (output ``OrchestrationMode``: ``provisioned`` or ``serverless``;
+a stack from before that output is provisioned): `deployed` reads it, so the user never says which.
+A provisioned environment is triggered through MWAA's ``InvokeRestApi`` (``ops.trigger.MwaaDagRuns``);
+a serverless workflow through the ``mwaa-serverless`` API (`ServerlessWorkflowRuns`: StartWorkflowRun,
+GetWorkflowRun; botocore 1.43.56 of requirements.lock ships the client). ``make report`` reads only the
+table and bucket outputs, which both modes have.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+import music_contract as contract
+
+OUTPUT_MODE = "OrchestrationMode"
+OUTPUT_WORKFLOW_ARN = "ServerlessWorkflowArn"
+OUTPUT_ENVIRONMENT = "MwaaEnvironmentName"
+PROVISIONED, SERVERLESS = "provisioned", "serverless"
+# GetWorkflowRun RunDetail.RunState (botocore's mwaa-serverless model) -> the trigger's final states.
+FINAL_RUN_STATES = {"SUCCESS": "success", "FAILED": "failed", "TIMEOUT": "failed", "STOPPED": "failed"}
+
+
+class OrchestratorError(RuntimeError):
+    """The stack or the workflow run could not be read; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """How a stack runs the pipeline: ``mode`` and the environment name or workflow ARN."""
+
+    mode: str
+    target: str
+
+
+def deployed(stack_name: str, cloudformation: Any) -> Deployed:
+    """The orchestrator of the deployed stack `stack_name`, from its outputs."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as err:
+        raise OrchestratorError(
+            f"stack {stack_name}: {err.response['Error'].get('Message', err)}; deploy it (make deploy) "
+            "or pick its region (--region)"
+        ) from err
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    mode = outputs.get(OUTPUT_MODE, PROVISIONED)
+    output = OUTPUT_WORKFLOW_ARN if mode == SERVERLESS else OUTPUT_ENVIRONMENT
+    if not outputs.get(output):
+        raise OrchestratorError(
+            f"stack {stack_name} ({mode}) has no output {output}; redeploy it with this version"
+        )
+    return Deployed(mode, outputs[output])
+
+
+def serverless_params(conf: Mapping[str, Any]) -> dict[str, str]:
+    """The run's params as MWAA Serverless takes them (strings: the workflow's ``params`` are a string
+    map): a list of dates comma-separated, no value as ""."""
+    params = {}
+    for key, value in conf.items():
+        if isinstance(value, list | tuple):
+            params[key] = ",".join(str(v) for v in value)
+        else:
+            params[key] = "" if value is None else str(value)
+    return params
+
+
+class ServerlessWorkflowRuns:
+    """Start and follow runs of one MWAA Serverless workflow (the same interface as ``MwaaDagRuns``).
+
+    :param client: a boto3 ``mwaa-serverless`` client.
+    :param workflow_arn: the stack's ``ServerlessWorkflowArn`` output.
+    """
+
+    def __init__(self, client: Any, workflow_arn: str, dag_id: str = contract.DAG_ID):
+        self.client = client
+        self.workflow_arn = workflow_arn
+        self.dag_id = dag_id
+        self.environment = workflow_arn
+
+    def ensure_unpaused(self, unpause: bool) -> None:
+        """A workflow has no pause switch: a StartWorkflowRun always starts a run."""
+
+    def trigger(self, conf: dict[str, Any], run_id: str) -> str:
+        """StartWorkflowRun with the params as OverrideParameters; `run_id` is its idempotency token
+        (a repeated trigger with the same id starts no second run). Returns the service's RunId."""
+        try:
+            response = self.client.start_workflow_run(
+                WorkflowArn=self.workflow_arn, ClientToken=run_id, OverrideParameters=serverless_params(conf)
+            )
+        except ClientError as err:
+            raise OrchestratorError(
+                f"StartWorkflowRun on {self.workflow_arn} failed: {_message(err)}"
+            ) from err
+        return str(response["RunId"])
+
+    def run_state(self, run_id: str) -> str:
+        try:
+            response = self.client.get_workflow_run(WorkflowArn=self.workflow_arn, RunId=run_id)
+        except ClientError as err:
+            raise OrchestratorError(
+                f"GetWorkflowRun {run_id} on {self.workflow_arn} failed: {_message(err)}"
+            ) from err
+        return str(response["RunDetail"]["RunState"])
+
+    def follow(
+        self,
+        run_id: str,
+        poll_seconds: float = 30,
+        timeout_seconds: float = 3 * 3600,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> str:
+        """Poll until the run ends (printing each new state); ``success`` or ``failed``."""
+        deadline = clock() + timeout_seconds
+        shown = None
+        while True:
+            state = self.run_state(run_id)
+            if state != shown:
+                print(f"  workflow run {run_id}: {state}")
+                shown = state
+            if state in FINAL_RUN_STATES:
+                return FINAL_RUN_STATES[state]
+            if clock() >= deadline:
+                raise OrchestratorError(f"run {run_id} still {state} after {timeout_seconds:.0f} s")
+            sleep(poll_seconds)
+
+
+def _message(err: ClientError) -> str:
+    return err.response.get("Error", {}).get("Message", str(err))
