@@ -225,10 +225,8 @@ def main(
     stack = stack_name(config)
     region = args.region
     try:
-        if mwaa_client is None:
-            region = aws_errors.resolve_region(args.region)
-        else:
-            region = mwaa_client.meta.region_name
+        given = mwaa_client or cloudformation  # a client given (tests) carries its region
+        region = given.meta.region_name if given else aws_errors.resolve_region(args.region)
         runs = _dag_runs(config, region, environment, mwaa_client, serverless_client, cloudformation)
         runs.ensure_unpaused(args.unpause)
         run_id = runs.trigger(args.conf, args.run_id)
