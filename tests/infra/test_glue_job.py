@@ -30,6 +30,7 @@ def test_glue_job_version_capacity_and_concurrency(each_env):
     assert job["WorkerType"] == config.glue_worker_type
     assert job["NumberOfWorkers"] == config.glue_number_of_workers
     assert job["Timeout"] == config.glue_timeout_minutes
+    assert job["ExecutionClass"] == config.glue_execution_class == "STANDARD"  # Flex only when asked
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert job["SecurityConfiguration"] == each_env.only("AWS::Glue::SecurityConfiguration")["Name"]
 
@@ -47,6 +48,7 @@ def test_glue_job_default_arguments(each_env):
     assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
     # Glue 5 logs in real time on its own; the flag was a Glue 2-4 option (monitor-continuous-logging.html).
     assert "--enable-continuous-cloudwatch-log" not in args
+    assert "--enable-auto-scaling" not in args  # off unless glue_auto_scaling is set
     assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/music-streams-{each_env.env}-compute-kpis"
 
 
@@ -88,3 +90,19 @@ def test_glue_role_is_scoped_to_this_pipeline(each_env):
     assert statement(policy, "PublishJobMetrics")["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "Glue"}
     }
+
+
+def test_glue_cheaper_execution_is_opt_in(tmp_path):
+    """Flex and auto scaling reach the job only when their keys are set (both off by default)."""
+    from infra.application import build_app
+    from infra.config import cdk_context
+
+    _, stack = build_app(
+        context={**cdk_context(), "env": "prod", "glue_execution_class": "FLEX", "glue_auto_scaling": "true"},
+        outdir=str(tmp_path),
+        nag=False,
+    )
+    job = stack.glue_job.job
+    assert job.execution_class == "FLEX"
+    assert job.default_arguments["--enable-auto-scaling"] == "true"
+    assert job.number_of_workers == 10  # the most an auto-scaled run may use
