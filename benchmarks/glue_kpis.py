@@ -16,6 +16,10 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
   does beyond the KPIs (per-row reasons, line numbers, quarantine, the curated store, the KPI
   tables, DynamoDB). Its KPIs are compared too.
 
+Each Spark process writes Spark's event log: the table gives the measured run's Spark jobs and
+stages (`spark_events`), and its DPU-seconds equivalent per million rows (its CPU seconds over a
+DPU's 4 vCPUs: `VCPUS_PER_DPU`), which docs/cost.md turns into a Glue price per run.
+
 `python -m benchmarks.glue_kpis [--quick]`; `make bench` runs it with the other suites.
 """
 
@@ -37,7 +41,7 @@ from typing import Any
 
 import music_contract as contract
 from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
-from benchmarks.spark_events import SparkWork, event_log_conf, read_event_log
+from benchmarks.spark_events import SparkWork, event_log_conf, heaviest_stages, read_event_log
 from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -321,6 +325,8 @@ def _spark_work(event_log: Path, since_ms: int) -> dict:
 
     SparkSession.getActiveSession().stop()
     work = read_event_log(event_log, since_ms)
+    for seconds, stage, name in heaviest_stages(event_log, since_ms):  # read in the child's output
+        print(f"   stage {stage}: {seconds:.1f} s of tasks, {name}", flush=True)
     shutil.rmtree(event_log, ignore_errors=True)
     return work.to_dict()
 

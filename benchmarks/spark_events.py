@@ -42,28 +42,48 @@ class SparkWork:
         return f"{self.jobs} jobs, {self.stages} stages ({self.skipped_stages} skipped), {self.tasks} tasks"
 
 
+def _events(folder: Path):
+    for log in sorted(p for p in folder.iterdir() if p.is_file()):
+        with log.open() as lines:
+            for line in lines:
+                yield json.loads(line)
+
+
+def heaviest_stages(folder: Path, since_ms: int, count: int = 8) -> list[tuple[float, int, str]]:
+    """The `count` stages with the most executor run time: (seconds, stage id, Spark's call site)."""
+    names, seconds = {}, {}
+    for event in _events(folder):
+        kind = event.get("Event")
+        if kind == "SparkListenerStageCompleted":
+            info = event["Stage Info"]
+            if info.get("Submission Time", 0) >= since_ms:
+                names[info["Stage ID"]] = info["Stage Name"]
+        elif kind == "SparkListenerTaskEnd" and event["Task Info"]["Launch Time"] >= since_ms:
+            run_ms = (event.get("Task Metrics") or {}).get("Executor Run Time", 0)
+            seconds[event["Stage ID"]] = seconds.get(event["Stage ID"], 0) + run_ms / 1000
+    ranked = sorted(((s, stage, names.get(stage, "?")) for stage, s in seconds.items()), reverse=True)
+    return ranked[:count]
+
+
 def read_event_log(folder: Path, since_ms: int) -> SparkWork:
     """Sum the work of every job submitted at or after `since_ms` (epoch milliseconds)."""
     jobs, planned, ran, tasks = 0, set(), set(), 0
     task_ms = spilled = shuffled = 0
-    for log in sorted(p for p in folder.iterdir() if p.is_file()):
-        with log.open() as lines:
-            for line in lines:
-                event = json.loads(line)
-                kind = event.get("Event")
-                if kind == "SparkListenerJobStart" and event["Submission Time"] >= since_ms:
-                    jobs += 1
-                    planned.update(event["Stage IDs"])
-                elif kind == "SparkListenerStageCompleted":
-                    info = event["Stage Info"]
-                    if info.get("Submission Time", 0) >= since_ms:
-                        ran.add(info["Stage ID"])
-                elif kind == "SparkListenerTaskEnd" and event["Task Info"]["Launch Time"] >= since_ms:
-                    tasks += 1
-                    metrics = event.get("Task Metrics") or {}
-                    task_ms += metrics.get("Executor Run Time", 0)
-                    spilled += metrics.get("Memory Bytes Spilled", 0)
-                    shuffled += (metrics.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
+    for event in _events(folder):
+        kind = event.get("Event")
+        if kind == "SparkListenerJobStart" and event["Submission Time"] >= since_ms:
+            jobs += 1
+            planned.update(event["Stage IDs"])
+        elif kind == "SparkListenerStageCompleted":
+            info = event["Stage Info"]
+            if info.get("Submission Time", 0) >= since_ms:
+                ran.add(info["Stage ID"])
+        elif kind == "SparkListenerTaskEnd" and event["Task Info"]["Launch Time"] >= since_ms:
+            tasks += 1
+            metrics = event.get("Task Metrics") or {}
+            task_ms += metrics.get("Executor Run Time", 0)
+            spilled += metrics.get("Memory Bytes Spilled", 0)
+            shuffled += (metrics.get("Shuffle Write Metrics") or {}).get("Shuffle Bytes Written", 0)
     return SparkWork(
         jobs=jobs,
         stages=len(ran),
