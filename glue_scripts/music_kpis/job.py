@@ -10,7 +10,9 @@ tables only: the curated events are the input, left as they are).
 The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
 reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it
 touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on. What a
-step caches lives as long as the run's `RunCache` (a context manager around the steps).
+step caches lives as long as the run's `RunCache` (a context manager around the steps), or less:
+a frame is released as soon as its last reader is done, so the run's peak memory is its largest
+step's, not the sum of all.
 """
 
 from __future__ import annotations
@@ -500,8 +502,8 @@ def merge_into_curated(
 @dataclass(frozen=True)
 class Kpis:
     """The KPI tables of the touched dates (docs/DESIGN.md, "KPI definitions"), each computed once
-    and held as a one-partition local frame (`local_copy`): collecting or writing it again costs
-    no Spark stage."""
+    and held as a one-partition local frame (`local_copy`): collecting or writing it again is one
+    task over the driver's copy, nothing is recomputed."""
 
     daily_genre_kpis: DataFrame
     top_songs: DataFrame
