@@ -25,7 +25,7 @@ INPUT_BYTES_PER_SHUFFLE_PARTITION = 128 * 2**20
 def shuffle_settings(input_bytes: int, parallelism: int) -> dict[str, str]:
     """Shuffle settings for a run reading `input_bytes` on `parallelism` executor cores.
 
-    Spark's default of 200 shuffle partitions (which Glue keeps) means 200 tasks per shuffle
+    Spark's default of 200 shuffle partitions means 200 tasks per shuffle
     and 200 blocks per map task even for a daily batch of 50 MB. One partition per core, more only
     when the input needs them, keeps every core busy and each task's share of a shuffle bounded.
     Both are runtime SQL settings: a Glue job honours them when the script sets them.
