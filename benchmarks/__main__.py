@@ -23,7 +23,10 @@ SUITES = {
     "glue": "benchmarks.glue_kpis",
     "e2e": "benchmarks.end_to_end",
 }
-COLUMNS = ("what", "size", "time s", "rows/s", "peak MB", "baseline", "baseline s", "ratio")
+COLUMNS = (
+    "what", "size", "time s", "rows/s", "peak MB", "baseline", "baseline s", "ratio", "Spark jobs/stages",
+    "DPU-s/M rows",
+)  # fmt: skip
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -35,7 +38,8 @@ def table(results: list[BenchResult]) -> str:
     rows = [
         (
             r.what, r.size, _fmt(r.seconds, ".2f"), _fmt(r.rows_per_second, ",.0f"), _fmt(r.peak_memory_mb, ",.0f"),
-            r.baseline, _fmt(r.baseline_seconds, ".2f"), _fmt(r.ratio, ".2f"),
+            r.baseline, _fmt(r.baseline_seconds, ".2f"), _fmt(r.ratio, ".2f"), r.spark_work,
+            _fmt(r.dpu_seconds_per_million_rows, ".1f"),
         )
         for r in results
     ]  # fmt: skip

@@ -16,6 +16,10 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
   does beyond the KPIs (per-row reasons, line numbers, quarantine, the curated store, the KPI
   tables, DynamoDB). Its KPIs are compared too.
 
+Each Spark process writes Spark's event log: the table gives the measured run's Spark jobs and
+stages (`spark_events`), and its DPU-seconds equivalent per million rows (its CPU seconds over a
+DPU's 4 vCPUs: `VCPUS_PER_DPU`), which docs/cost.md turns into a Glue price per run.
+
 `python -m benchmarks.glue_kpis [--quick]`; `make bench` runs it with the other suites.
 """
 
@@ -29,13 +33,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import music_contract as contract
-from benchmarks.results import BenchResult, PeakMemory
+from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
+from benchmarks.spark_events import SparkWork, event_log_conf, heaviest_stages, read_event_log
 from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +52,25 @@ CORES = 2
 RESULT_PREFIX = "GLUE_KPIS_RESULT "
 # A Glue G.1X worker has 16 GB; the local driver (which is also the executor) gets half of that.
 DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
+# One Glue DPU is 4 vCPUs and 16 GB (Glue API, StartJobRun MaxCapacity). A run's DPU-seconds
+# equivalent is its CPU seconds (driver and JVM, user + system) / VCPUS_PER_DPU: the DPU time the
+# work needs with every vCPU busy. CPU time, unlike wall time, barely moves with the load of a
+# shared machine. docs/cost.md projects the per-run price from it.
+VCPUS_PER_DPU = 4
+
+
+def dpu_seconds_per_million_rows(cpu: float, rows: int) -> float:
+    """The run's DPU-seconds equivalent per million rows (see VCPUS_PER_DPU)."""
+    return cpu / VCPUS_PER_DPU / (rows / 1e6)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One measured Spark run: wall seconds, CPU seconds (driver and JVM), start (epoch ms)."""
+
+    seconds: float
+    cpu_seconds: float
+    started_ms: int
 
 
 def dataset(rows: int) -> tuple[Path, list[str], int]:
@@ -144,12 +169,14 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
     return {"kpis": kpis, "top_songs": top_songs, "top_genres": top_genres}
 
 
-def _warm_local_session():
-    """The local Spark session (2 cores, DRIVER_MEMORY), its JVM started and warmed up: not timed."""
+def _warm_local_session(event_log: Path | None = None):
+    """The local Spark session (2 cores, DRIVER_MEMORY), its JVM started and warmed up: not timed.
+
+    With `event_log`, Spark writes its event log there (`spark_events`)."""
     from music_kpis.session import local_spark_session
 
     os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY  # read when the session (and its JVM) starts
-    spark = local_spark_session(cores=CORES)
+    spark = local_spark_session(cores=CORES, extra_conf=event_log_conf(event_log) if event_log else None)
     spark.range(1000).selectExpr("sum(id)").collect()
     return spark
 
@@ -185,13 +212,15 @@ FROM totals t JOIN listeners l USING (listen_date, genre)
 """
 
 
-def spark_sql_kpis(root: Path, stream_keys: list[str]) -> tuple[float, list[tuple]]:
-    """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (seconds, KPI rows)."""
+def spark_sql_kpis(
+    root: Path, stream_keys: list[str], event_log: Path | None = None
+) -> tuple[Timing, list[tuple]]:
+    """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (its timing, KPI rows)."""
     from music_kpis.job import configure
 
-    spark = _warm_local_session()
+    spark = _warm_local_session(event_log)
     configure(spark)
-    start = time.perf_counter()
+    started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
     csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
     songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
     songs.createOrReplaceTempView("songs_csv")
@@ -204,12 +233,14 @@ def spark_sql_kpis(root: Path, stream_keys: list[str]) -> tuple[float, list[tupl
         union = union.unionByName(frame)
     union.createOrReplaceTempView("streams_csv")
     rows = sorted(tuple(r) for r in spark.sql(SPARK_SQL_KPIS).collect())
-    return time.perf_counter() - start, rows
+    return Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms), rows
 
 
 # --- the Glue job on local Spark ------------------------------------------------------------
-def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, DataQualityReport, list[tuple]]:
-    """Run the job once on a fresh copy of the bucket's inputs; (seconds, report, daily genre KPIs)."""
+def spark_job(
+    root: Path, stream_keys: list[str], work: Path, event_log: Path | None = None
+) -> tuple[Timing, DataQualityReport, list[tuple]]:
+    """Run the job once on a fresh copy of the bucket's inputs; (its timing, report, daily genre KPIs)."""
     import boto3
 
     from local_run.emulator import running_emulator
@@ -230,7 +261,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, Da
     (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
     (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
 
-    spark = _warm_local_session()
+    spark = _warm_local_session(event_log)
     with running_emulator():
         table = f"bench-kpis-{len(stream_keys)}-{time.time_ns()}"
         boto3.client("dynamodb").create_table(
@@ -246,9 +277,9 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, Da
             data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
-        start = time.perf_counter()
+        started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
         result = run_job(spark, args)
-        seconds = time.perf_counter() - start
+        timing = Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms)
     kpis = sorted(
         (
             item["date"], item["genre"], int(item["listen_count"]), int(item["unique_listeners"]),
@@ -257,7 +288,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, Da
         for item in result.items
         if item["record_type"] == contract.RECORD_DAILY_GENRE_KPI
     )  # fmt: skip
-    return seconds, result.report, kpis
+    return timing, result.report, kpis
 
 
 def in_fresh_process(mode: str, rows: int) -> dict[str, Any]:
@@ -275,28 +306,57 @@ def in_fresh_process(mode: str, rows: int) -> dict[str, Any]:
     return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
-def spark_job_in_fresh_process(rows: int) -> tuple[float, DataQualityReport, list[tuple]]:
+def spark_job_in_fresh_process(rows: int) -> tuple[dict, DataQualityReport, list[tuple], SparkWork]:
     out = in_fresh_process("spark-job", rows)
     kpis = [(d, g, c, u, Decimal(t), Decimal(a)) for d, g, c, u, t, a in out["kpis"]]
-    return out["seconds"], DataQualityReport.from_json(json.dumps(out["report"])), kpis
+    report = DataQualityReport.from_json(json.dumps(out["report"]))
+    return out, report, kpis, SparkWork(**out["spark"])
+
+
+def _fresh_event_log(mode: str, rows: int) -> Path:
+    folder = BENCH_DIR / f"events-{mode}-{rows}"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
+
+
+def _spark_work(event_log: Path, since_ms: int) -> dict:
+    """Stop the session (its event log is then complete) and sum the measured run's work."""
+    from pyspark.sql import SparkSession
+
+    SparkSession.getActiveSession().stop()
+    work = read_event_log(event_log, since_ms)
+    for seconds, stage, name in heaviest_stages(event_log, since_ms):  # read in the child's output
+        print(f"   stage {stage}: {seconds:.1f} s of tasks, {name}", flush=True)
+    shutil.rmtree(event_log, ignore_errors=True)
+    return work.to_dict()
 
 
 def _spark_job_main(rows: int) -> None:
     root, keys, _ = dataset(rows)
-    seconds, report, kpis = spark_job(root, keys, BENCH_DIR / f"work-{rows}")
+    event_log = _fresh_event_log("spark-job", rows)
+    timing, report, kpis = spark_job(root, keys, BENCH_DIR / f"work-{rows}", event_log)
     shutil.rmtree(BENCH_DIR / f"work-{rows}", ignore_errors=True)
     body = {
-        "seconds": seconds,
+        "seconds": timing.seconds,
+        "cpu_seconds": timing.cpu_seconds,
         "report": report.to_dict(),
         "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis],
+        "spark": _spark_work(event_log, timing.started_ms),
     }
     print(RESULT_PREFIX + json.dumps(body, default=str), flush=True)
 
 
 def _spark_sql_main(rows: int) -> None:
     root, keys, _ = dataset(rows)
-    seconds, kpis = spark_sql_kpis(root, keys)
-    print(RESULT_PREFIX + json.dumps({"seconds": seconds, "kpis": kpis}), flush=True)
+    event_log = _fresh_event_log("spark-sql", rows)
+    timing, kpis = spark_sql_kpis(root, keys, event_log)
+    body = {
+        "seconds": timing.seconds,
+        "cpu_seconds": timing.cpu_seconds,
+        "kpis": kpis,
+        "spark": _spark_work(event_log, timing.started_ms),
+    }
+    print(RESULT_PREFIX + json.dumps(body), flush=True)
 
 
 def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
@@ -315,10 +375,12 @@ def run(quick: bool = False) -> list[BenchResult]:
         duck_seconds, duck_mb, duck = _measure(
             lambda root=root, keys=keys: duckdb_kpis(root, keys), children=False
         )
-        _, spark_mb, (spark_seconds, report, spark_kpis) = _measure(
+        _, spark_mb, (job, report, spark_kpis, spark_work) = _measure(
             lambda rows=rows: spark_job_in_fresh_process(rows), children=True
         )
+        spark_seconds = job["seconds"]
         _, sql_mb, sql = _measure(lambda rows=rows: in_fresh_process("spark-sql", rows), children=True)
+        sql_work = SparkWork(**sql["spark"])
         # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
         duck_kpis = [
             (d, g, c, u, Decimal(t).scaleb(-3), Decimal(a).scaleb(-3)) for d, g, c, u, t, a in duck["kpis"]
@@ -329,7 +391,9 @@ def run(quick: bool = False) -> list[BenchResult]:
             f"   {size}: Spark job {spark_seconds:.1f}s, plain Spark SQL {sql['seconds']:.1f}s, "
             f"DuckDB {duck_seconds:.1f}s, {len(spark_kpis)} daily genre KPIs, identical: {same and sql_same}; "
             f"{report.rows_read:,} rows read, {report.rows_rejected:,} rejected, "
-            f"{report.duplicates_dropped:,} duplicates",
+            f"{report.duplicates_dropped:,} duplicates; the job: {spark_work.summary}, "
+            f"{spark_work.spilled_mb:,.0f} MB spilled, {job['cpu_seconds']:.1f} CPU s; plain Spark SQL: "
+            f"{sql_work.summary}, {sql['cpu_seconds']:.1f} CPU s",
             flush=True,
         )
         if not same:
@@ -340,13 +404,16 @@ def run(quick: bool = False) -> list[BenchResult]:
             BenchResult(
                 what="Glue job, local Spark (2 cores)", size=size, seconds=spark_seconds, rows=data_rows,
                 peak_memory_mb=spark_mb, baseline="DuckDB (2 threads)", baseline_seconds=duck_seconds,
+                spark_work=f"{spark_work.jobs} / {spark_work.stages}",
+                dpu_seconds_per_million_rows=dpu_seconds_per_million_rows(job["cpu_seconds"], data_rows),
             )
         )  # fmt: skip
         results.append(
             BenchResult(
                 what="Plain Spark SQL, DuckDB's query (2 cores)", size=size, seconds=sql["seconds"],
                 rows=data_rows, peak_memory_mb=sql_mb, baseline="DuckDB (2 threads)",
-                baseline_seconds=duck_seconds,
+                baseline_seconds=duck_seconds, spark_work=f"{sql_work.jobs} / {sql_work.stages}",
+                dpu_seconds_per_million_rows=dpu_seconds_per_million_rows(sql["cpu_seconds"], data_rows),
             )
         )  # fmt: skip
         results.append(

@@ -26,6 +26,10 @@ class BenchResult:
     peak_memory_mb: float | None = None
     baseline: str = ""
     baseline_seconds: float | None = None
+    # Spark runs: "<jobs> jobs / <stages> stages" from the event log (benchmarks.spark_events).
+    spark_work: str = ""
+    # Glue cost proxy: the run's machine time in Glue DPU-seconds per million rows (glue_kpis).
+    dpu_seconds_per_million_rows: float | None = None
 
     @property
     def rows_per_second(self) -> float | None:
@@ -41,6 +45,19 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its children (the Spark JVM) so far.
+
+    On a shared machine a process's CPU time varies far less with the load than its wall time."""
+    me = psutil.Process()
+    total = 0.0
+    for process in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 class PeakMemory:

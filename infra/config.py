@@ -54,6 +54,11 @@ MWAA_ENVIRONMENT_CLASSES = frozenset(
 MAX_VPC_PREFIX_LENGTH = 18
 # Glue job timeout in minutes: 1 to 10080 (7 days) for glueetl jobs (AWS::Glue::Job Timeout).
 MAX_GLUE_TIMEOUT_MINUTES = 10080
+# Glue execution classes (AWS::Glue::Job ExecutionClass). FLEX runs on spare capacity: cheaper, its
+# start and run times vary; Glue 3.0+ Spark (glueetl) jobs on G.1X or G.2X workers only
+# (docs.aws.amazon.com/glue/latest/dg/add-job.html; aws.amazon.com/blogs/big-data/introducing-aws-glue-flex-jobs-cost-savings-on-etl-workloads/).
+GLUE_EXECUTION_CLASSES = frozenset({"STANDARD", "FLEX"})
+GLUE_FLEX_WORKER_TYPES = frozenset({"G.1X", "G.2X"})
 # Glue/Athena database names: lower-case letters, digits and underscores (Athena needs no quoting).
 DATABASE_NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,254}")
 # Athena's smallest per-query scan limit: 10 MB (AWS::Athena::WorkGroup BytesScannedCutoffPerQuery).
@@ -114,6 +119,10 @@ class PipelineConfig:
     glue_worker_type: str = "G.1X"
     glue_number_of_workers: int = 2
     glue_timeout_minutes: int = 60
+    # STANDARD, or FLEX for runs that can wait (cheaper per DPU-hour, start time not guaranteed).
+    glue_execution_class: str = "STANDARD"
+    # Glue auto scaling (Glue 3.0+): glue_number_of_workers becomes the most a run may use.
+    glue_auto_scaling: bool = False
     max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
     # Empty: `default_database_name(env_name)`; set it only to adopt an existing database.
     database_name: str = ""
@@ -299,6 +308,15 @@ class PipelineConfig:
         if not 1 <= self.glue_timeout_minutes <= MAX_GLUE_TIMEOUT_MINUTES:
             raise ConfigError(
                 f"glue_timeout_minutes must be within [1, {MAX_GLUE_TIMEOUT_MINUTES}], got {self.glue_timeout_minutes}"
+            )
+        if self.glue_execution_class not in GLUE_EXECUTION_CLASSES:
+            raise ConfigError(
+                f"glue_execution_class must be one of {sorted(GLUE_EXECUTION_CLASSES)}, got {self.glue_execution_class!r}"
+            )
+        if self.glue_execution_class == "FLEX" and self.glue_worker_type not in GLUE_FLEX_WORKER_TYPES:
+            raise ConfigError(
+                f"glue_execution_class FLEX runs on {sorted(GLUE_FLEX_WORKER_TYPES)} workers only, "
+                f"got glue_worker_type {self.glue_worker_type!r}"
             )
         try:
             network = ipaddress.IPv4Network(self.vpc_cidr)

@@ -85,6 +85,7 @@ class GlueJob(Construct):
             worker_type=config.glue_worker_type,
             number_of_workers=config.glue_number_of_workers,
             timeout=config.glue_timeout_minutes,
+            execution_class=config.glue_execution_class,
             max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
             execution_property=glue.CfnJob.ExecutionPropertyProperty(
                 max_concurrent_runs=contract.GLUE_MAX_CONCURRENT_RUNS

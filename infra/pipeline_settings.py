@@ -65,6 +65,8 @@ def glue_default_arguments(
         # Glue 5 logs every job in real time (no --enable-continuous-cloudwatch-log); this prefix
         # starts the names of its two log groups (`glue_log_group_names`), which the stack owns.
         GLUE_LOG_GROUP_PREFIX_ARGUMENT: names.glue_log_group_prefix,
+        # Auto scaling (Glue 3.0+; NumberOfWorkers is then the maximum): docs.aws.amazon.com/glue/latest/dg/auto-scaling.html.
+        **({"--enable-auto-scaling": "true"} if config.glue_auto_scaling else {}),
     }
 
 

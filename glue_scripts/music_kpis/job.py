@@ -10,7 +10,9 @@ tables only: the curated events are the input, left as they are).
 The order keeps a failed run unpublished: every check (manifest, reference files, stream headers,
 reject ratio) passes before the first write to `curated/` or DynamoDB. A run only replaces what it
 touched: the curated partitions and DynamoDB items of the dates its accepted rows fall on. What a
-step caches lives as long as the run's `RunCache` (a context manager around the steps).
+step caches lives as long as the run's `RunCache` (a context manager around the steps), or less:
+a frame is released as soon as its last reader is done, so the run's peak memory is its largest
+step's, not the sum of all.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from music_kpis.datasets import (
     write_quarantine,
     write_report,
 )
-from music_kpis.session import JOB_CONF
+from music_kpis.session import JOB_CONF, size_shuffles
 
 log = logging.getLogger("music_kpis")
 
@@ -242,6 +244,11 @@ class RunCache:
         self._frames.append(frame)
         return frame
 
+    def release_frame(self, frame: DataFrame) -> None:
+        """Unpersist one frame early (its last reader is done)."""
+        frame.unpersist()
+        self._frames = [kept for kept in self._frames if kept is not frame]
+
     def release(self) -> None:
         for frame in self._frames:
             frame.unpersist()
@@ -304,6 +311,7 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
     if not inputs.streams:
         log.warning("the manifest lists no stream files: nothing to do")
         return
+    size_shuffles(spark, inputs.stream_bytes)
     lines = validate_lines(spark, root, inputs, cache)
     bases, source_ids = count_quality(lines, inputs.streams, report)
     rows = lines.where(~F.col("_blank") & ~F.col("_header"))
@@ -313,6 +321,7 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, result: JobRes
         return
     staging = publication.Staging(root, run_id)
     events = merge_into_curated(spark, root, staging, rows, source_ids, report)
+    cache.release_frame(lines)  # the staged events are the KPIs' input: the lines' memory is free again
     kpis = compute_kpis(events, inputs.songs, cache)
     result.dates = report.dates_affected
     result.items = dynamo.kpi_items(*kpis.collected(), run_id, updated_at)
@@ -368,6 +377,7 @@ class RunInputs:
     stream_sources: list[CsvSource]
     songs: DataFrame
     users: DataFrame
+    stream_bytes: int = 0  # the stream files' total size (sizes the run's shuffles)
 
 
 def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: RunCache) -> RunInputs:
@@ -375,7 +385,8 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     need; fails (before reading any data) otherwise, and on a reference file with no rows."""
     manifest = read_manifest(root, manifest_key)
     streams = list({s.key: s for s in manifest.streams}.values())  # a key listed twice counts once
-    missing = [s.key for s in streams if root.size(s.key) is None]
+    sizes = {s.key: root.size(s.key) for s in streams}
+    missing = [key for key, size in sizes.items() if size is None]
     if missing:
         raise DataError(f"stream files of the manifest are gone: {[root.uri(k) for k in missing]}")
     users_key = manifest.reference.get("users", contract.USERS_KEY)
@@ -391,7 +402,7 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     empty = [root.uri(source.key) for source, frame in references if frame.isEmpty()]
     if empty:
         raise DataError(f"reference files with no rows: {empty}")
-    return RunInputs(streams, stream_sources, songs, users)
+    return RunInputs(streams, stream_sources, songs, users, sum(size or 0 for size in sizes.values()))
 
 
 def load_songs(spark: SparkSession, root: DataRoot, source: CsvSource, cache: RunCache) -> DataFrame:
@@ -530,7 +541,9 @@ def merge_into_curated(
 # --- 6. compute KPIs --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Kpis:
-    """The KPI tables of the touched dates (docs/DESIGN.md, "KPI definitions")."""
+    """The KPI tables of the touched dates (docs/DESIGN.md, "KPI definitions"), each computed once
+    and held as a one-partition local frame (`local_copy`): collecting or writing it again is one
+    task over the driver's copy, nothing is recomputed."""
 
     daily_genre_kpis: DataFrame
     top_songs: DataFrame
@@ -550,10 +563,23 @@ class Kpis:
 
 
 def compute_kpis(events: DataFrame, songs: DataFrame, cache: RunCache) -> Kpis:
-    """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events."""
+    """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events.
+
+    The tables are small (a few rows per genre and day): each is computed once and kept on the
+    driver (`local_copy`), so the DynamoDB items and the staged tables read the same rows and no
+    table is computed twice. Only the per-track plays, which both tables aggregate, are cached.
+    """
     plays = cache.persist(transforms.track_plays(events, songs))
-    kpis = cache.persist(transforms.daily_genre_kpis(events, songs, plays))
-    return Kpis(kpis, cache.persist(transforms.top_songs(plays)), transforms.top_genres(kpis))
+    daily = local_copy(transforms.daily_genre_kpis(events, songs, plays))
+    top_songs = local_copy(transforms.top_songs(plays))
+    cache.release_frame(plays)  # nothing reads the plays again: free the memory before publishing
+    return Kpis(daily, top_songs, local_copy(transforms.top_genres(daily)))
+
+
+def local_copy(frame: DataFrame) -> DataFrame:
+    """`frame` computed once: its rows on the driver, as a frame of one partition (for a small table)."""
+    rows = frame.collect()
+    return frame.sparkSession.createDataFrame(rows, frame.schema).coalesce(1)
 
 
 # --- 7. publish --------------------------------------------------------------------------------

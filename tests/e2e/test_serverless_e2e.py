@@ -8,7 +8,7 @@ import dataclasses
 from datetime import date
 
 import pytest
-from tests.e2e.expected_kpis import expected_items
+from ops.kpi_oracle import expected_items
 
 from local_run.generate import generate_dataset
 from local_run.glue_script_runner import GlueScriptRunner

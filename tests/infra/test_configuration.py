@@ -52,6 +52,10 @@ def test_command_line_overrides_arrive_as_strings_and_are_typed():
         ({"mwaa_max_workers": "26"}, "mwaa_max_workers must be at most 25"),
         ({"mwaa_environment_class": "mw1.huge"}, "mwaa_environment_class"),
         ({"glue_timeout_minutes": "10081"}, "glue_timeout_minutes"),
+        ({"glue_execution_class": "SPOT"}, "glue_execution_class must be one of"),
+        # Flex runs on G.1X and G.2X workers only (docs.aws.amazon.com/glue/latest/dg/add-job.html).
+        ({"glue_execution_class": "FLEX", "glue_worker_type": "G.4X"}, "FLEX runs on"),
+        ({"glue_auto_scaling": "maybe"}, "glue_auto_scaling"),
         ({"vpc_cidr": "10.40.0.0/20"}, "vpc_cidr must be /18"),
         ({"vpc_cidr": "10.40.0.0/33"}, "vpc_cidr must be an IPv4 network"),
         ({"database_name": "music-streams"}, "database_name"),

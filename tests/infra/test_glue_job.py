@@ -30,6 +30,7 @@ def test_glue_job_version_capacity_and_concurrency(each_env):
     assert job["WorkerType"] == config.glue_worker_type
     assert job["NumberOfWorkers"] == config.glue_number_of_workers
     assert job["Timeout"] == config.glue_timeout_minutes
+    assert job["ExecutionClass"] == config.glue_execution_class == "STANDARD"  # Flex only when asked
     assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     # A run started while another is still going (STOPPING after a kill) waits as WAITING.
     assert job["JobRunQueuingEnabled"] is True
@@ -49,6 +50,7 @@ def test_glue_job_default_arguments(each_env):
     assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
     # Glue 5 logs in real time on its own; the flag was a Glue 2-4 option (monitor-continuous-logging.html).
     assert "--enable-continuous-cloudwatch-log" not in args
+    assert "--enable-auto-scaling" not in args  # off unless glue_auto_scaling is set
     assert args["--custom-logGroup-prefix"] == f"/aws-glue/jobs/music-streams-{each_env.env}-compute-kpis"
 
 
@@ -101,3 +103,19 @@ def test_the_glue_role_has_no_catalog_access_the_job_does_not_use(each_env):
     job_code = "\n".join(p.read_text() for p in (REPO_ROOT / "glue_scripts").rglob("*.py"))
     assert "from_catalog" not in job_code
     assert 'client("glue")' not in job_code
+
+
+def test_glue_cheaper_execution_is_opt_in(tmp_path):
+    """Flex and auto scaling reach the job only when their keys are set (both off by default)."""
+    from infra.application import build_app
+    from infra.config import cdk_context
+
+    _, stack = build_app(
+        context={**cdk_context(), "env": "prod", "glue_execution_class": "FLEX", "glue_auto_scaling": "true"},
+        outdir=str(tmp_path),
+        nag=False,
+    )
+    job = stack.glue_job.job
+    assert job.execution_class == "FLEX"
+    assert job.default_arguments["--enable-auto-scaling"] == "true"
+    assert job.number_of_workers == 10  # the most an auto-scaled run may use
