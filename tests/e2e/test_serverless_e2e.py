@@ -8,7 +8,6 @@ import dataclasses
 from datetime import date
 
 import pytest
-from ops.kpi_oracle import expected_items
 
 from local_run.generate import generate_dataset
 from local_run.glue_script_runner import GlueScriptRunner
@@ -16,6 +15,7 @@ from local_run.pipeline import LocalPipeline
 from local_run.resources import create_local_stack, load_config, read_kpi_items
 from local_run.serverless_run import ServerlessLocalPipeline
 from music_pipeline import workflow
+from ops.kpi_oracle import expected_items
 from tests.e2e.test_pipeline_e2e import _comparable
 
 pytestmark = pytest.mark.e2e
