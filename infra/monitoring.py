@@ -20,6 +20,7 @@ import music_contract as contract
 from infra.alerting import TopicTarget
 from infra.config import ResourceNames
 from infra.nag import acknowledge
+from music_contract.alerts import EVENT_GLUE_JOB_RUN_FAILED, chatbot_notification
 
 # Glue job states that mean "the KPIs of this run did not land".
 GLUE_FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
@@ -53,32 +54,23 @@ def glue_job_metric(job_name: str, metric_name: str, label: str) -> cloudwatch.M
 
 
 def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTargetInput:
-    """A failed Glue run as an AWS Chatbot custom notification (version 1.0, source custom:
-    docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot drops SNS messages in
-    no format it knows, and renders this one in Slack/Teams; e-mail and an incident tool get the same
-    JSON, whose ``title`` is the one line that says what failed, where and which run."""
+    """A failed Glue run as the contract's Chatbot notification (`music_contract.alerts`), filled in
+    from the Glue event by EventBridge."""
     detail = events.EventField.from_path
     run_id, state = detail("$.detail.jobRunId"), detail("$.detail.state")
     url = contract.glue_job_run_console_url(Aws.REGION, job_name, run_id)
     return events.RuleTargetInput.from_object(
-        {
-            "version": "1.0",
-            "source": "custom",
-            "id": detail("$.id"),
-            "content": {
-                "textType": "client-markdown",
-                "title": f"[{names.env_name}] Glue job run {state}: {job_name} run {run_id}",
-                "description": f"{detail('$.detail.message')}",
-                "nextSteps": [f"Open the run: {url}"],
-                "keywords": [names.env_name, "glue", state],
-            },
-            "metadata": {
-                "summary": f"[{names.env_name}] {job_name} {state}",
-                "eventType": "GlueJobRunFailed",
-                "relatedResources": [url],
-                "additionalContext": {"environment": names.env_name, "jobRunId": run_id},
-            },
-        }
+        chatbot_notification(
+            notification_id=detail("$.id"),
+            title=f"[{names.env_name}] Glue job run {state}: {job_name} run {run_id}",
+            description=f"{detail('$.detail.message')}",
+            next_steps=[f"Open the run: {url}"],
+            keywords=[names.env_name, "glue", state],
+            summary=f"[{names.env_name}] {job_name} {state}",
+            event_type=EVENT_GLUE_JOB_RUN_FAILED,
+            related_resources=[url],
+            additional_context={"environment": names.env_name, "jobRunId": run_id},
+        )
     )
 
 

@@ -38,6 +38,7 @@ from infra.nag import acknowledge, objects_of
 from infra.packaging import BUILD_DIR, serverless_code_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables
 from infra.serverless_definition import workflow_definition, workflow_yaml
+from music_contract.alerts import EVENT_WORKFLOW_RUN_FAILED, chatbot_notification
 
 WORKFLOW_PREFIX = "serverless"
 SERVICE_PRINCIPAL = "airflow-serverless.amazonaws.com"
@@ -74,34 +75,27 @@ def write_definition_file(text: str, build_dir: Path | None = None) -> Path:
 
 
 def workflow_failure_message(names: ResourceNames) -> events.RuleTargetInput:
-    """A failed or timed-out workflow run as the AWS Chatbot custom notification the other alerts are
-    (infra/monitoring.py ``glue_failure_message``). The run id is read from the event's ``detail``."""
+    """A failed or timed-out workflow run as the contract's Chatbot notification
+    (`music_contract.alerts`). The run id is read from the event's ``detail``."""
     field = events.EventField.from_path
     run_id = field("$.detail.runId")
     detail_type = field("$.detail-type")
     title = f"[{names.env_name}] {detail_type}: {names.serverless_workflow}"
     return events.RuleTargetInput.from_object(
-        {
-            "version": "1.0",
-            "source": "custom",
-            "id": field("$.id"),
-            "content": {
-                "textType": "client-markdown",
-                "title": title,
-                "description": f"Workflow `{names.serverless_workflow}` run `{run_id}`: {detail_type}",
-                "nextSteps": [
-                    f"Task logs: CloudWatch log group {names.serverless_log_group}",
-                    f"aws mwaa-serverless get-workflow-run --workflow-arn <WorkflowArn output> --run-id {run_id}",
-                ],
-                "keywords": [names.env_name, "airflow-serverless"],
-            },
-            "metadata": {
-                "summary": f"[{names.env_name}] {names.serverless_workflow} run failed",
-                "eventType": "AirflowWorkflowRunFailed",
-                "relatedResources": [field("$.resources[0]")],
-                "additionalContext": {"environment": names.env_name, "dagRunId": run_id},
-            },
-        }
+        chatbot_notification(
+            notification_id=field("$.id"),
+            title=title,
+            description=f"Workflow `{names.serverless_workflow}` run `{run_id}`: {detail_type}",
+            next_steps=[
+                f"Task logs: CloudWatch log group {names.serverless_log_group}",
+                f"aws mwaa-serverless get-workflow-run --workflow-arn <WorkflowArn output> --run-id {run_id}",
+            ],
+            keywords=[names.env_name, "airflow-serverless"],
+            summary=f"[{names.env_name}] {names.serverless_workflow} run failed",
+            event_type=EVENT_WORKFLOW_RUN_FAILED,
+            related_resources=[field("$.resources[0]")],
+            additional_context={"environment": names.env_name, "dagRunId": run_id},
+        )
     )
 
 

@@ -6,9 +6,9 @@ is logged, and the task's own error stays what Airflow reports.
 One formatter (`failure_message`) says what failed (the DAG task, or the Glue run with its state and
 error), in which environment (Variable `environment_name`), which run, and links to act on (the
 task's Airflow log, the Glue console's run page). The message is an AWS Chatbot custom notification,
-the same shape the stack's EventBridge rule sends for a failed Glue run (infra/monitoring.py
-``glue_failure_message``; docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html): Chatbot
-drops SNS messages in no format it knows, so a plain-text body would never reach Slack or Teams.
+built by the contract's one builder (`music_contract.alerts`), as the stack's EventBridge rules build
+theirs: Chatbot drops SNS messages in no format it knows, so a plain-text body would never reach
+Slack or Teams.
 The SNS subject (e-mail) is the notification's title, made a valid subject.
 """
 
@@ -20,6 +20,7 @@ import re
 from typing import Any
 
 import music_contract as contract
+from music_contract.alerts import EVENT_AIRFLOW_TASK_FAILED, EVENT_GLUE_JOB_RUN_FAILED, chatbot_notification
 
 log = logging.getLogger(__name__)
 
@@ -73,32 +74,23 @@ def failure_notification(context: Any, environment: str) -> dict[str, Any]:
         description = _error_text(error)
         keywords = [environment, "airflow", ti.task_id]
     title = f"[{environment}] {what}"
-    return {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": title,
-            "description": (
-                f"DAG `{ti.dag_id}` task `{ti.task_id}` run `{ti.run_id}` try {ti.try_number}: {description}"
-            ),
-            "nextSteps": next_steps,
-            "keywords": keywords,
+    return chatbot_notification(
+        title=title,
+        description=f"DAG `{ti.dag_id}` task `{ti.task_id}` run `{ti.run_id}` try {ti.try_number}: {description}",
+        next_steps=next_steps,
+        keywords=keywords,
+        summary=sns_subject(title),
+        event_type=EVENT_GLUE_JOB_RUN_FAILED if glue_run is not None else EVENT_AIRFLOW_TASK_FAILED,
+        related_resources=related,
+        additional_context={
+            "environment": environment,
+            "dagId": ti.dag_id,
+            "taskId": ti.task_id,
+            "dagRunId": ti.run_id,
+            "try": str(ti.try_number),
+            **({"jobRunId": glue_run["job_run_id"]} if glue_run is not None else {}),
         },
-        "metadata": {
-            "summary": sns_subject(title),
-            "eventType": "GlueJobRunFailed" if glue_run is not None else "AirflowTaskFailed",
-            "relatedResources": related,
-            "additionalContext": {
-                "environment": environment,
-                "dagId": ti.dag_id,
-                "taskId": ti.task_id,
-                "dagRunId": ti.run_id,
-                "try": str(ti.try_number),
-                **({"jobRunId": glue_run["job_run_id"]} if glue_run is not None else {}),
-            },
-        },
-    }
+    )
 
 
 def failure_message(context: Any, environment: str = UNKNOWN_ENVIRONMENT) -> tuple[str, str]:
