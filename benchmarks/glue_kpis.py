@@ -213,7 +213,7 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, Da
     import boto3
 
     from local_run.emulator import running_emulator
-    from music_kpis.job import JobArguments, run_job
+    from music_kpis import arguments, job
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -242,12 +242,12 @@ def spark_job(root: Path, stream_keys: list[str], work: Path) -> tuple[float, Da
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
         )
-        args = JobArguments(
+        args = arguments.JobArguments(
             data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
         start = time.perf_counter()
-        result = run_job(spark, args)
+        result = job.run_job(spark, args)
         seconds = time.perf_counter() - start
     kpis = sorted(
         (
