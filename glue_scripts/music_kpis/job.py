@@ -25,7 +25,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 import music_contract as contract
-from music_contract.quality import STATUS_FAILED, STATUS_SUCCEEDED, DataQualityReport
+from music_contract.quality import STATUS_FAILED, STATUS_RUNNING, STATUS_SUCCEEDED, DataQualityReport
 from music_kpis import dynamo, publication, rules, steps
 from music_kpis.arguments import JobArguments
 from music_kpis.datasets import DataRoot, csv_source, write_report
@@ -80,9 +80,14 @@ class RunRecord:
 
 
 def quality_report(
-    args: JobArguments, record: RunRecord, started_at: str, finished_at: str, error: str | None = None
+    args: JobArguments,
+    record: RunRecord,
+    started_at: str,
+    finished_at: str,
+    status: str = STATUS_SUCCEEDED,
+    error: str | None = None,
 ) -> DataQualityReport:
-    """The run's data-quality report, from what its steps returned; failed when `error` is given."""
+    """The run's data-quality report, from what its steps returned, ended in `status`."""
     counts = record.counts
     read, rejected = (counts.rows_read, counts.rows_rejected) if counts else (0, 0)
     report = DataQualityReport(
@@ -90,7 +95,7 @@ def quality_report(
         args.manifest_key,
         args.max_reject_ratio,
         started_at,
-        status=STATUS_FAILED if error is not None else STATUS_SUCCEEDED,
+        status=status,
         rows_read=read,
         rows_accepted=read - rejected,
         rows_rejected=rejected,
@@ -127,19 +132,20 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
     """
     configure(spark)
     root = DataRoot(spark, args.root)
-    started_at, record, error = _now(), RunRecord(), None
+    started_at, record, status, error = _now(), RunRecord(), STATUS_RUNNING, None
     try:
         with steps.run_cache() as cache:
             _run(spark, root, args, record, cache)
+        status = STATUS_SUCCEEDED
     except Exception as err:
-        error = f"{type(err).__name__}: {err}"
+        status, error = STATUS_FAILED, f"{type(err).__name__}: {err}"
         try:  # what a failed run staged is removed now; a sealed copy stays for the next run
             publication.Staging(root, args.safe_run_id).discard()
         except Exception:
             log.exception("could not remove the run's staged data (the lifecycle rule expires it)")
         raise
     finally:
-        report = quality_report(args, record, started_at, _now(), error)
+        report = quality_report(args, record, started_at, _now(), status, error)
         try:
             write_report(root, args.safe_run_id, report)
         except Exception:  # the run's own error matters more than a report that could not be written

@@ -62,7 +62,7 @@ def test_the_report_is_built_once_from_what_the_steps_returned():
     record = RunRecord(["earlier"], counts, counts.dates, new_events=10)
     args = JobArguments("bucket", "manifests/m.json", "r1", "kpis", max_reject_ratio=0.5)
 
-    report = quality_report(args, record, "t0", "t1", error="RuntimeError: boom")
+    report = quality_report(args, record, "t0", "t1", "failed", "RuntimeError: boom")
 
     assert (report.status, report.error, report.started_at, report.finished_at) == (
         "failed", "RuntimeError: boom", "t0", "t1",
