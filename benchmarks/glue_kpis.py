@@ -244,7 +244,7 @@ def spark_job(
     import boto3
 
     from local_run.emulator import running_emulator
-    from music_kpis.job import JobArguments, run_job
+    from music_kpis import arguments, job
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -273,12 +273,12 @@ def spark_job(
                 {"AttributeName": "sk", "KeyType": "RANGE"},
             ],
         )
-        args = JobArguments(
+        args = arguments.JobArguments(
             data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
         started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
-        result = run_job(spark, args)
+        result = job.run_job(spark, args)
         timing = Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms)
     kpis = sorted(
         (

@@ -26,7 +26,8 @@ from pyspark.sql import SparkSession
 
 import music_contract as contract
 from local_run import bucket_mirror
-from music_kpis.job import arguments_from, run_job
+from music_kpis.arguments import arguments_from
+from music_kpis.job import run_job
 
 log = logging.getLogger(__name__)
 

@@ -328,9 +328,9 @@ def undocumented_options(docs: list[Doc]) -> list[str]:
 
 
 def job_arguments() -> set[str]:
-    from music_kpis import job
+    from music_kpis import arguments
 
-    return {f"--{name}" for name in (*job.REQUIRED_ARGUMENTS, *job.OPTIONAL_ARGUMENTS)}
+    return {f"--{name}" for name in (*arguments.REQUIRED_ARGUMENTS, *arguments.OPTIONAL_ARGUMENTS)}
 
 
 def dag_params() -> set[str]:

@@ -2,7 +2,10 @@
 
 The stock operator calls ``GlueJobHook.initialize_job``, which creates the job when it is missing
 (``get_or_create_glue_job``) or redefines it (``update_config=True``). `ExistingGlueJobHook` replaces
-both with a check that the job exists, so the operator only ever calls ``StartJobRun``.
+both with a check that the job exists, so the operator only ever calls ``StartJobRun``. The hook
+also holds the rules below: rejoining a run an earlier try left going (`start_or_rejoin`) and what a
+run's end means (`check_succeeded`); the operator wires hook, trigger and metrics together and runs
+none of ``GlueJobOperator.execute`` (provider internals it still relies on: tests/dags/test_glue_provider.py).
 
 The wait is deferred, on ``music_triggers.glue.StoppableGlueJobCompleteTrigger``: the provider's
 ``GlueJobCompleteTrigger`` (polled with aiobotocore, hence the provider's ``aiobotocore`` extra) plus
@@ -30,14 +33,19 @@ replaces it (``local_run.glue_local.substitute_job_start``); nothing test-only s
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
+from airflow.providers.amazon.aws.links.glue import GlueJobRunDetailsLink
 from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
-from airflow.providers.amazon.aws.triggers.glue import GlueJobCompleteTrigger
 from airflow.providers.amazon.aws.utils import validate_execute_complete_event
+from airflow.providers.common.compat.openlineage.utils.spark import (
+    inject_parent_job_information_into_glue_arguments,
+    inject_transport_information_into_glue_arguments,
+)
 from airflow.sdk.exceptions import AirflowFailException
 
 import music_contract as contract
@@ -111,7 +119,9 @@ JOB_NAME_TEMPLATE = f"{{{{ var.value.get('{contract.VAR_GLUE_JOB_NAME}', '') }}}
 
 
 class ExistingGlueJobHook(GlueJobHook):
-    """``GlueJobHook`` that starts runs of an existing job and refuses to create or update one."""
+    """``GlueJobHook`` for the stack's job: starts runs of it and refuses to create or update it,
+    rejoins a run a DAG run's earlier try left going, and says how a run ended (the rules of the
+    module docstring). The operator only wires these together."""
 
     def _require_job(self) -> str:
         if self.job_name is None:
@@ -133,16 +143,65 @@ class ExistingGlueJobHook(GlueJobHook):
         job_name = self._require_job()
         return start_job_run(self, job_name, script_arguments or {}, run_kwargs or {})
 
+    def find_active_run(self, job_name: str, sanitized_run_id: str) -> str | None:
+        """Id of a still-active run of `job_name` started for this DAG run (by an earlier try), if any."""
+        paginator = self.conn.get_paginator("get_job_runs")
+        for page in paginator.paginate(JobName=job_name):
+            for run in page.get("JobRuns", []):
+                arguments = run.get("Arguments") or {}
+                if (
+                    run["JobRunState"] in ACTIVE_STATES
+                    and arguments.get(contract.ARG_RUN_ID) == sanitized_run_id
+                ):
+                    return run["Id"]
+        return None
 
-def find_active_run(hook: GlueJobHook, job_name: str, sanitized_run_id: str) -> str | None:
-    """Id of a still-active run of `job_name` started for this DAG run (by an earlier try), if any."""
-    paginator = hook.conn.get_paginator("get_job_runs")
-    for page in paginator.paginate(JobName=job_name):
-        for run in page.get("JobRuns", []):
-            arguments = run.get("Arguments") or {}
-            if run["JobRunState"] in ACTIVE_STATES and arguments.get(contract.ARG_RUN_ID) == sanitized_run_id:
-                return run["Id"]
-    return None
+    def start_or_rejoin(
+        self, arguments: Mapping[str, str], run_kwargs: Mapping[str, Any] | None, *, rejoin: bool
+    ) -> tuple[str, bool]:
+        """``(job run id, rejoined)``: with `rejoin` (a retried task), the still-active run of the
+        same DAG run (``--run_id``) if there is one, else a new run."""
+        if rejoin and (active := self.find_active_run(self.job_name, arguments[contract.ARG_RUN_ID])):
+            return active, True
+        return self.initialize_job(dict(arguments), dict(run_kwargs or {}))["JobRunId"], False
+
+    def stop_run(self, job_name: str, job_run_id: str) -> None:
+        """Stop a run (``BatchStopJobRun``); Glue reports a run it could not stop instead of raising."""
+        response = self.conn.batch_stop_job_run(JobName=job_name, JobRunIds=[job_run_id])
+        if not response["SuccessfulSubmissions"]:
+            self.log.error("Failed to stop AWS Glue Job: %s. Run Id: %s", job_name, job_run_id)
+
+    def check_succeeded(self, job_name: str, job_run_id: str, event: Mapping[str, Any]) -> None:
+        """Return when the run succeeded; else raise what its end means (module docstring).
+
+        The trigger reports a final failure, an API error it could not retry and a wait that ran out
+        alike (``status: error``), so the run's own state, read once more, decides.
+        """
+        if event["status"] == "success":
+            return
+        job_run = self.conn.get_job_run(JobName=job_name, RunId=job_run_id)["JobRun"]
+        state = job_run["JobRunState"]
+        if state == SUCCEEDED:
+            return
+        if state not in FAILED_FINAL_STATES and state != FAILED:
+            raise GlueWaitError(
+                f"Waiting for Glue job {job_name} run {job_run_id} broke off while the run is {state}: "
+                f"{event.get('message', '')}. The retry rejoins the run."
+            )
+        reason = job_run.get("ErrorMessage") or event.get("message", "")
+        run = {"job_name": job_name, "job_run_id": job_run_id, "state": state, "reason": reason}
+        run["region"] = self.conn_region_name or ""
+        if is_final_failure(state, reason):
+            raise GlueRunFailedError(
+                f"Glue job {job_name} run {job_run_id} ended {state}: {reason}. "
+                "Not retried: a new run would fail the same way; fix the cause, then clear the task.",
+                **run,
+            )
+        raise GlueRunFailedRetryableError(
+            f"Glue job {job_name} run {job_run_id} ended {state}: {reason}. "
+            "Not a data error: the task's retry starts a new run.",
+            **run,
+        )
 
 
 class RunGlueJobOperator(GlueJobOperator):
@@ -151,7 +210,9 @@ class RunGlueJobOperator(GlueJobOperator):
     Job arguments: ``--manifest_key``, ``--run_id`` (the sanitized Airflow run id) and
     ``--database_name`` (Variable `database_name`); the job's default arguments (bucket, table, ...)
     come from the stack. A retried task first looks for a run of this DAG run that is still active
-    and waits for it instead of starting a second one.
+    and waits for it instead of starting a second one (`ExistingGlueJobHook.start_or_rejoin`).
+    With ``deferrable`` set to False, `execute` returns the run's id once started and the caller
+    waits (MWAA Serverless has no triggerer for our trigger: `music_pipeline.serverless`).
 
     :param manifest_key: the run's manifest key (templated: the XCom of `validate_data_files`).
     :param poll_seconds: seconds between two status polls of the deferred wait.
@@ -183,6 +244,7 @@ class RunGlueJobOperator(GlueJobOperator):
             **kwargs,
         )
         self.manifest_key = manifest_key
+        self.job_run_id: str | None = None  # the run this task started or rejoined
 
     def job_arguments(self, run_id: str, params: Any = None) -> dict[str, str]:
         """The run's Glue arguments (on top of the job's default arguments set by the stack): the
@@ -202,73 +264,72 @@ class RunGlueJobOperator(GlueJobOperator):
         }
 
     def execute(self, context: Any) -> str:
+        """Start (or rejoin) the run, link it in the UI, then defer to `StoppableGlueJobCompleteTrigger`."""
         if not self.job_name:  # the template rendered empty: the Variable is not set
             raise variables.missing(contract.VAR_GLUE_JOB_NAME)
-        self.script_args = self.job_arguments(context["run_id"], context.get("params"))
-        if context["ti"].try_number > 1:
-            self._job_run_id = find_active_run(
-                self.hook, self.job_name, self.script_args[contract.ARG_RUN_ID]
-            )
-            if self._job_run_id:
-                self.log.info("Glue run %s of this DAG run is still active: waiting for it", self._job_run_id)
-        return super().execute(context)
+        self.script_args = self._with_openlineage(
+            self.job_arguments(context["run_id"], context.get("params")), context
+        )
+        retried = context["ti"].try_number > 1
+        self.job_run_id, rejoined = self.hook.start_or_rejoin(
+            self.script_args, self.run_job_kwargs, rejoin=retried
+        )
+        if rejoined:
+            self.log.info("Glue run %s of this DAG run is still active: waiting for it", self.job_run_id)
+        else:  # as the provider's operator does: the run's id for whoever reads the task's XComs
+            context["ti"].xcom_push(key="glue_job_run_id", value=self.job_run_id)
+        region, quoted_name = self.hook.conn_region_name, urllib.parse.quote(self.job_name, safe="")
+        GlueJobRunDetailsLink.persist(
+            context=context,
+            operator=self,
+            region_name=region,
+            aws_partition=self.hook.conn_partition,
+            job_name=quoted_name,
+            job_run_id=self.job_run_id,
+        )
+        console = contract.glue_job_run_console_url(region, quoted_name, self.job_run_id)
+        self.log.info("You can monitor this Glue Job run at: %s", console)
+        if not self.deferrable:
+            return self.job_run_id
+        trigger = StoppableGlueJobCompleteTrigger(
+            job_name=self.job_name,
+            run_id=self.job_run_id,
+            verbose=self.verbose,
+            aws_conn_id=self.aws_conn_id,
+            waiter_delay=self.waiter_delay,
+            waiter_max_attempts=self.waiter_max_attempts,
+            region_name=self.region_name,
+            stop_job_run_on_kill=self.stop_job_run_on_kill,
+        )
+        # The job name travels to `execute_complete` (a resumed operator is a new object).
+        self.defer(trigger=trigger, method_name="execute_complete", kwargs={"job_name": self.job_name})
 
-    def defer(
-        self, *, trigger: Any, method_name: str, kwargs: dict | None = None, timeout: Any = None
-    ) -> None:
-        """Defer to `StoppableGlueJobCompleteTrigger` instead of the provider's trigger.
-
-        ``GlueJobOperator.execute`` builds the provider's trigger itself; its serialized arguments are
-        the subclass's. The job name travels to `execute_complete` (a resumed operator is a new object).
-        """
-        if type(trigger) is GlueJobCompleteTrigger:
-            _, arguments = trigger.serialize()
-            trigger = StoppableGlueJobCompleteTrigger(
-                **arguments, stop_job_run_on_kill=self.stop_job_run_on_kill
-            )
-        kwargs = {**(kwargs or {}), "job_name": self.job_name}
-        super().defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+    def _with_openlineage(self, arguments: dict[str, str], context: Any) -> dict[str, str]:
+        """`arguments` plus the OpenLineage settings the provider's operator adds when configured to."""
+        if self.openlineage_inject_parent_job_info:
+            arguments = inject_parent_job_information_into_glue_arguments(arguments, context)
+        if self.openlineage_inject_transport_info:
+            arguments = inject_transport_information_into_glue_arguments(arguments, context)
+        return arguments
 
     def execute_complete(
         self, context: Any, event: dict[str, Any] | None = None, job_name: str | None = None
     ) -> str:
-        """Succeed on a succeeded run; fail for good on a run that ended failed; else fail this try.
-
-        The trigger reports a final failure, an API error it could not retry and a wait that ran out
-        alike (``status: error``), so the run's own state, read once more, decides.
-        """
+        """Succeed on a succeeded run (and publish its metrics); else raise what the hook decides
+        (`ExistingGlueJobHook.check_succeeded`): fail for good, fail this try, or rejoin on retry."""
         event = validate_execute_complete_event(event)
-        run_id = event["run_id"]
         self.job_name = job_name or self.job_name
-        state = SUCCEEDED
-        if event["status"] != "success":
-            job_run = self.hook.conn.get_job_run(JobName=self.job_name, RunId=run_id)["JobRun"]
-            state = job_run["JobRunState"]
-        if state == SUCCEEDED:
-            # Never raises: a metrics failure is a warning (run_metrics).
-            run_metrics.publish_after_success(self.hook.conn, self.job_name, run_id, context["run_id"])
-            return run_id
-        if state in FAILED_FINAL_STATES or state == FAILED:
-            reason = job_run.get("ErrorMessage") or event.get("message", "")
-            run = {
-                "job_name": self.job_name,
-                "job_run_id": run_id,
-                "state": state,
-                "reason": reason,
-                "region": self.hook.conn_region_name or "",
-            }
-            if is_final_failure(state, reason):
-                raise GlueRunFailedError(
-                    f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
-                    "Not retried: a new run would fail the same way; fix the cause, then clear the task.",
-                    **run,
-                )
-            raise GlueRunFailedRetryableError(
-                f"Glue job {self.job_name} run {run_id} ended {state}: {reason}. "
-                "Not a data error: the task's retry starts a new run.",
-                **run,
-            )
-        raise GlueWaitError(
-            f"Waiting for Glue job {self.job_name} run {run_id} broke off while the run is {state}: "
-            f"{event.get('message', '')}. The retry rejoins the run."
-        )
+        self.hook.check_succeeded(self.job_name, event["run_id"], event)
+        self.publish_run_metrics(context, event["run_id"])
+        return event["run_id"]
+
+    def publish_run_metrics(self, context: Any, job_run_id: str) -> None:
+        """The one place a succeeded run's metrics are published (`run_metrics`, docs/DESIGN.md,
+        "Pipeline metrics"). Never raises: a metrics failure is a warning."""
+        run_metrics.publish_after_success(self.hook.conn, self.job_name, job_run_id, context["run_id"])
+
+    def on_kill(self) -> None:
+        """Stop the run when the task is killed before it deferred (the trigger's `on_kill` after)."""
+        if self.stop_job_run_on_kill and self.job_run_id:
+            self.log.info("Stopping AWS Glue Job: %s. Run Id: %s", self.job_name, self.job_run_id)
+            self.hook.stop_run(self.job_name, self.job_run_id)

@@ -8,7 +8,6 @@ the Spark session; data files go through Spark readers and writers.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -259,39 +258,8 @@ def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[Csv
         "listen_time",
         (F.trim(F.col("value")) == "").alias("_blank"),
         ((F.col("_block") == 0) & (F.col("_row") == 0)).alias("_header"),
-        F.xxhash64("value").alias("_line_hash"),  # the file's content id (`content_ids`)
+        F.xxhash64("value").alias("_line_hash"),  # the file's source id (`rules.content_ids`)
     )
-
-
-def content_ids(stats: Sequence, keys: Sequence[str]) -> list[str]:
-    """Each stream file's identity in the curated store, from its content: `<key>#<digest>`.
-
-    Not its ETag: an object encrypted with SSE-KMS (the data bucket's encryption) or SSE-C has an
-    ETag that is not an MD5 digest of its data (Amazon S3 API Reference, the `Object` data type,
-    ETag), so an identical re-upload gets a new one. The digest is
-    over the file's lines (their count and two 31-bit sums of each line's xxhash64, summed without
-    overflow by `count_quality`), whatever the line order or the splits Spark read.
-
-    :param stats: rows with `source_index`, `n` (lines) and the sums `hash_lo`, `hash_hi`.
-    """
-    totals = [[0, 0, 0] for _ in keys]
-    for row in stats:
-        total = totals[row["source_index"]]
-        total[0] += row["n"]
-        total[1] += row["hash_lo"]
-        total[2] += row["hash_hi"]
-    return [
-        f"{key}#{hashlib.sha256(f'{n}:{lo}:{hi}'.encode()).hexdigest()[:32]}"
-        for key, (n, lo, hi) in zip(keys, totals, strict=True)
-    ]
-
-
-def line_hash_sums() -> list[Column]:
-    """Aggregates of `_line_hash` for `content_ids`: 31-bit parts summed (no long overflow)."""
-    return [
-        F.sum(F.col("_line_hash").bitwiseAND(F.lit(0x7FFFFFFF))).alias("hash_lo"),
-        F.sum(F.shiftrightunsigned("_line_hash", 33)).alias("hash_hi"),
-    ]
 
 
 def read_csv(spark: SparkSession, storage: DataRoot, source: CsvSource, names: Sequence[str]) -> DataFrame:

@@ -11,7 +11,8 @@ import logging
 import os
 import sys
 
-from music_kpis.job import parse_arguments, run_job
+from music_kpis.arguments import parse_arguments
+from music_kpis.job import run_job
 
 
 def spark_session():

@@ -137,21 +137,19 @@ def test_a_broken_alert_path_is_logged_and_never_raises(world, monkeypatch, capl
 def test_a_retry_finds_the_still_running_glue_run_of_its_dag_run(world):
     import threading
 
-    from airflow.providers.amazon.aws.hooks.glue import GlueJobHook
-
     from local_run.glue_local import local_glue_jobs
-    from music_pipeline.glue import ExistingGlueJobHook, find_active_run
+    from music_pipeline.glue import ExistingGlueJobHook
 
     release = threading.Event()
     hook = ExistingGlueJobHook(job_name=world.glue_job, aws_conn_id=contract.AWS_CONN_ID)
     with local_glue_jobs(lambda name, args: release.wait(30)) as glue:
         job_run_id = hook.initialize_job({contract.ARG_RUN_ID: "manual__run_a"})["JobRunId"]
-        reader = GlueJobHook(aws_conn_id=contract.AWS_CONN_ID)
+        reader = ExistingGlueJobHook(aws_conn_id=contract.AWS_CONN_ID)
 
-        assert find_active_run(reader, world.glue_job, "manual__run_a") == job_run_id
-        assert find_active_run(reader, world.glue_job, "manual__run_b") is None
+        assert reader.find_active_run(world.glue_job, "manual__run_a") == job_run_id
+        assert reader.find_active_run(world.glue_job, "manual__run_b") is None
         release.set()
         glue.wait(timeout=30)
 
     assert [r.state for r in glue.runs] == ["SUCCEEDED"]
-    assert find_active_run(reader, world.glue_job, "manual__run_a") is None
+    assert reader.find_active_run(world.glue_job, "manual__run_a") is None

@@ -156,7 +156,7 @@ def write_manifest(root: Path, keys: Sequence[str], run_id: str | None = None) -
 
 
 def job_arguments(root: Path, table: str, manifest_key: str, run_id: str, **extra):
-    from music_kpis.job import JobArguments
+    from music_kpis.arguments import JobArguments
 
     return JobArguments(
         data_bucket="bucket", manifest_key=manifest_key, run_id=run_id, kpi_table=table,

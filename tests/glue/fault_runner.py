@@ -27,8 +27,8 @@ import threading
 
 from botocore.client import BaseClient
 
-import music_kpis.job
 import music_kpis.publication
+import music_kpis.steps
 from music_kpis import entry
 
 NOT_REACHED = 3
@@ -68,8 +68,8 @@ def _kill_after_api_call(operation: str, after: int) -> None:
 
 
 STEPS = {
-    "write_quarantine": music_kpis.job,
-    "write_partitions": music_kpis.job,
+    "write_quarantine": music_kpis.steps,
+    "write_partitions": music_kpis.steps,
     "seal": music_kpis.publication,
     "clear_partition": music_kpis.publication,
     "fill_partition": music_kpis.publication,

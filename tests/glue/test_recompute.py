@@ -11,8 +11,9 @@ import pytest
 
 import music_contract as contract
 from music_kpis import entry
+from music_kpis.arguments import parse_arguments
 from music_kpis.datasets import DataError
-from music_kpis.job import parse_arguments, run_job
+from music_kpis.job import run_job
 from tests.glue.bucket import (
     D1,
     D2,
@@ -25,7 +26,8 @@ from tests.glue.bucket import (
     write_manifest,
 )
 from tests.glue.conftest import create_kpi_table
-from tests.glue.test_job import ARGS, LENIENT, PARSERS, glue_resolved_options
+from tests.glue.test_arguments import ARGS, PARSERS, glue_resolved_options
+from tests.glue.test_job import LENIENT
 
 KPI_TABLES = [name for name in contract.CURATED_TABLES if name != "streams"]
 

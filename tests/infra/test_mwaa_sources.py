@@ -43,7 +43,6 @@ def test_requirements_are_pinned_by_the_deployed_object_version(each_env):
 
 
 def test_plugins_zip_holds_the_trigger_the_dag_defers_to_pinned_by_object_version(each_env):
-    from music_pipeline.glue import RunGlueJobOperator
     from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
     staged = _pinned_upload(each_env, "plugins/", "Plugins")
@@ -55,7 +54,8 @@ def test_plugins_zip_holds_the_trigger_the_dag_defers_to_pinned_by_object_versio
     assert classpath == "music_triggers.glue.StoppableGlueJobCompleteTrigger"
     assert module == (REPO_ROOT / "plugins" / "music_triggers" / "glue.py").read_bytes()
     assert sorted(names) == ["music_triggers/__init__.py", "music_triggers/glue.py"]
-    assert RunGlueJobOperator.defer.__module__ == "music_pipeline.glue"
+    # The operator defers to this class (tests/dags/test_glue_provider.py, the deferral test).
+    assert StoppableGlueJobCompleteTrigger.__module__ == "music_triggers.glue"
     # One source: no trigger class is defined under dags/ (the DAG package imports music_triggers).
     dag_sources = [p.read_text() for p in (REPO_ROOT / "dags").rglob("*.py")]
     assert not [text for text in dag_sources if "Trigger):" in text or "Trigger, " in text]
