@@ -10,8 +10,10 @@ Reads where everything is from the stack's outputs (``MusicStreams-<env>``), the
    unless ``--allow-prod``;
 2. writes a small generated batch whose events all fall on a reserved date far in the past
    (``SMOKE_TEST_DATE``, 2000-01-01), built from the deployment's own reference files;
-3. triggers the pipeline and follows it (`run_pipeline`: provisioned MWAA through ``InvokeRestApi``,
-   or an Airflow API server given with ``--airflow-url``, the local `make airflow`);
+3. triggers the pipeline and follows it (`pipeline_runs`, by the stack's ``OrchestrationMode`` output
+   as `ops.orchestrators` reads it: provisioned MWAA through ``InvokeRestApi``, MWAA Serverless through
+   StartWorkflowRun and GetWorkflowRun; or an Airflow API server given with ``--airflow-url``, the
+   local `make airflow`);
 4. checks the KPI items of that date against an independent computation over the batch
    (`ops.kpi_oracle`), that the batch was archived and the data-quality report written, and that
    the run published no freshness datum (the DAG leaves the reserved date out of it: no alarm moves);
@@ -20,8 +22,8 @@ Reads where everything is from the stack's outputs (``MusicStreams-<env>``), the
 
 Prints a pass/fail table with the time of each step; exit code 0 when every step passed.
 Permissions: cloudformation:DescribeStacks; s3:ListBucket, GetObject, PutObject, DeleteObject on the
-data bucket; dynamodb:Query, BatchWriteItem on the table; airflow:InvokeRestApi;
-cloudwatch:GetMetricStatistics.
+data bucket; dynamodb:Query, BatchWriteItem on the table; airflow:InvokeRestApi (provisioned) or
+airflow-serverless:StartWorkflowRun, GetWorkflowRun (serverless); cloudwatch:GetMetricStatistics.
 """
 
 from __future__ import annotations
@@ -43,15 +45,14 @@ from typing import Any, Protocol
 import music_contract as contract
 from infra.config import ConfigError, PipelineConfig, stack_name
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
-from ops import aws_errors
+from ops import aws_errors, orchestrators
 from ops.kpi_oracle import expected_items
 from ops.trigger import MwaaDagRuns, TriggerError
 
 SMOKE_ROWS = 240
 SMOKE_PREFIX = f"{contract.RAW_PREFIX}smoke/"
-PROVISIONED = "provisioned"
-# Stack outputs smoke reads (infra/stack.py).
-OUTPUT_BUCKET, OUTPUT_TABLE, OUTPUT_MWAA = "DataBucketName", "KpiTableName", "MwaaEnvironmentName"
+# Stack outputs smoke reads beside the orchestrator's (infra/stack.py).
+OUTPUT_BUCKET, OUTPUT_TABLE = "DataBucketName", "KpiTableName"
 
 
 class SmokeError(RuntimeError):
@@ -64,29 +65,29 @@ class Refused(RuntimeError):
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where one environment's parts are, from its stack's outputs."""
+    """Where one environment's parts are, from its stack's outputs: the bucket, the table and the
+    orchestrator (`ops.orchestrators`: its mode, and the MWAA environment or the workflow ARN)."""
 
     stack: str
     env_name: str
     bucket: str
     table: str
-    orchestration: str
-    mwaa_environment: str = ""
+    orchestrator: orchestrators.Deployed
+
+    @property
+    def orchestration(self) -> str:
+        return self.orchestrator.mode
 
     @classmethod
     def from_stack(cls, cloudformation: Any, stack: str, env_name: str) -> Deployment:
-        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        outputs = orchestrators.stack_outputs(stack, cloudformation)
         missing = [key for key in (OUTPUT_BUCKET, OUTPUT_TABLE) if not outputs.get(key)]
         if missing:
             raise SmokeError(
                 f"stack {stack} has no output {', '.join(missing)}: redeploy it with this version"
             )
-        # The orchestration mode each stack has, by the outputs it carries (provisioned MWAA today).
-        mode = PROVISIONED if outputs.get(OUTPUT_MWAA) else "unknown"
-        return cls(
-            stack, env_name, outputs[OUTPUT_BUCKET], outputs[OUTPUT_TABLE], mode, outputs.get(OUTPUT_MWAA, "")
-        )
+        orchestrator = orchestrators.orchestrator_of(stack, outputs)
+        return cls(stack, env_name, outputs[OUTPUT_BUCKET], outputs[OUTPUT_TABLE], orchestrator)
 
 
 class PipelineRuns(Protocol):
@@ -111,16 +112,34 @@ class DagRuns:
         return self.api.follow(run_id, poll_seconds, timeout_seconds)
 
 
+@dataclass
+class WorkflowRuns:
+    """A `PipelineRuns` over an MWAA Serverless workflow: smoke's run id is the StartWorkflowRun
+    idempotency token, the service's RunId is what GetWorkflowRun follows."""
+
+    api: orchestrators.ServerlessWorkflowRuns
+    service_run_ids: dict[str, str] = field(default_factory=dict)
+
+    def start(self, run_id: str) -> str:
+        self.service_run_ids[run_id] = self.api.trigger({}, run_id)
+        return self.service_run_ids[run_id]
+
+    def wait(self, run_id: str, poll_seconds: float, timeout_seconds: float) -> str:
+        return self.api.follow(self.service_run_ids[run_id], poll_seconds, timeout_seconds)
+
+
 def pipeline_runs(deployment: Deployment, session: Any, airflow_url: str | None = None) -> PipelineRuns:
-    """The one way smoke triggers and follows: by the deployment's orchestration mode (the serverless
-    mode plugs in here), or an Airflow API server reached directly (`--airflow-url`)."""
+    """The one way smoke triggers and follows: by the deployment's orchestration mode (MWAA's
+    ``InvokeRestApi`` or MWAA Serverless's StartWorkflowRun/GetWorkflowRun), or an Airflow API server
+    reached directly (`--airflow-url`)."""
     if airflow_url:
         from ops.airflow_rest import AirflowRestDagRuns
 
         return DagRuns(AirflowRestDagRuns(airflow_url))
-    if deployment.orchestration == PROVISIONED:
-        return DagRuns(MwaaDagRuns(session.client("mwaa"), deployment.mwaa_environment))
-    raise SmokeError(f"stack {deployment.stack}: no orchestration output smoke knows (MwaaEnvironmentName)")
+    target = deployment.orchestrator.target
+    if deployment.orchestration == orchestrators.SERVERLESS:
+        return WorkflowRuns(orchestrators.ServerlessWorkflowRuns(session.client("mwaa-serverless"), target))
+    return DagRuns(MwaaDagRuns(session.client("mwaa"), target))
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -234,26 +253,54 @@ def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
     return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
 
 
-def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str) -> list[str]:
+def archived_batches(s3: Any, bucket: str, raw_key: str) -> list[str]:
+    """The archived copies of the batch `raw_key` (an archive key ends with the path under raw_data/)."""
+    tail = "/" + raw_key.removeprefix(contract.RAW_PREFIX)
+    return [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if k.endswith(tail)]
+
+
+def run_id_of(archive_key: str) -> str:
+    """The (sanitized) run id in an archive key ``archived_data/YYYY/MM/DD/run_id=<id>/...``."""
+    return archive_key.split("/run_id=", 1)[1].split("/", 1)[0]
+
+
+def pipeline_run_ids(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> set[str]:
+    """The run ids the pipeline wrote the batch's objects under: smoke's own (an Airflow run takes the id
+    it is given), and the one the orchestrator chose when it does not take it (MWAA Serverless names
+    its Airflow run itself): read from the batch's archive key, or from a manifest written since
+    `since` that lists the batch (a run that failed before archiving)."""
+    ids = {safe_run_id} | {run_id_of(k) for k in archived_batches(s3, bucket, raw_key)}
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=contract.MANIFESTS_PREFIX)
+    for obj in (o for page in pages for o in page.get("Contents", []) if o["LastModified"] >= since):
+        if raw_key.encode() in read_object(s3, bucket, obj["Key"]):
+            ids.add(obj["Key"].split("run_id=", 1)[1].removesuffix(".json"))
+    return ids
+
+
+def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> list[str]:
     """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
     partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
     partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
     curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
-    archived = [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if f"/run_id={safe_run_id}/" in k]
-    run_prefixes = (
-        contract.quarantine_prefix(safe_run_id),
-        contract.report_key(safe_run_id).rsplit("/", 1)[0] + "/",
-        contract.staging_prefix(safe_run_id),
-    )
-    own = [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
-    manifest = [k for k in keys_under(s3, bucket, contract.manifest_key(safe_run_id))]
+    archived = archived_batches(s3, bucket, raw_key)
+    own = []
+    for run_id in pipeline_run_ids(s3, bucket, safe_run_id, raw_key, since):
+        run_prefixes = (
+            contract.quarantine_prefix(run_id),
+            contract.report_key(run_id).rsplit("/", 1)[0] + "/",
+            contract.staging_prefix(run_id),
+            contract.manifest_key(run_id),
+        )
+        own += [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
     raw = [k for k in keys_under(s3, bucket, raw_key)]
-    return sorted({*raw, *curated, *archived, *own, *manifest})
+    return sorted({*raw, *curated, *archived, *own})
 
 
-def clean_up(s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, raw_key: str) -> str:
+def clean_up(
+    s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, raw_key: str, since: datetime
+) -> str:
     """Remove what the smoke run wrote; a summary of what was removed."""
-    keys = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
+    keys = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key, since)
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]
         s3.delete_objects(Bucket=deployment.bucket, Delete={"Objects": batch, "Quiet": True})
@@ -263,7 +310,7 @@ def clean_up(s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, r
             writer.delete_item(
                 Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
             )
-    left = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
+    left = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key, since)
     left_items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
     if left or left_items:
         raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
@@ -331,8 +378,8 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                     f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{deployment.bucket}/{raw_key}"
                 )
             with steps.step("trigger") as step:
-                runs.start(run_id)
-                step.detail = f"run {run_id}"
+                started = runs.start(run_id)
+                step.detail = f"run {run_id}" + (f" (service run {started})" if started != run_id else "")
             with steps.step("follow") as step:
                 state = runs.wait(run_id, options.poll_seconds, options.timeout_minutes * 60)
                 step.detail = f"run {state}"
@@ -340,29 +387,28 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                     raise SmokeError(f"run {run_id} ended {state}")
             with steps.step("KPI items") as step:
                 expected = expected_items(root, [raw_key])
-                found = comparable(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+                found = comparable(
+                    contract.current_items(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+                )
                 if found != expected:
                     wrong = sorted(
                         k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k)
                     )
                     raise SmokeError(
-                        f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}"
+                        f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}: "
+                        f"expected {expected.get(wrong[0])}, found {found.get(wrong[0])}"
                     )
                 step.detail = (
                     f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
                 )
             with steps.step("archived") as step:
-                archived = [
-                    k
-                    for k in keys_under(s3, deployment.bucket, contract.ARCHIVE_PREFIX)
-                    if f"/run_id={safe_run_id}/" in k
-                ]
+                archived = archived_batches(s3, deployment.bucket, raw_key)
                 if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
                     raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
                 step.detail = archived[0]
             with steps.step("data-quality report") as step:
                 report = DataQualityReport.from_json(
-                    read_object(s3, deployment.bucket, contract.report_key(safe_run_id))
+                    read_object(s3, deployment.bucket, contract.report_key(run_id_of(archived[0])))
                 )
                 counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
                 if counts != (STATUS_SUCCEEDED, options.rows, options.rows, 0):
@@ -379,7 +425,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         else:
             try:
                 with steps.step("cleanup") as step:
-                    step.detail = clean_up(s3, dynamodb, deployment, safe_run_id, raw_key)
+                    step.detail = clean_up(s3, dynamodb, deployment, safe_run_id, raw_key, since)
             except Exception:
                 pass
 
@@ -439,7 +485,7 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
         return 2
     except Exception as err:
         line = aws_errors.explain(err, stack=stack, region=region)
-        if line is None and not isinstance(err, SmokeError | TriggerError):
+        if line is None and not isinstance(err, SmokeError | TriggerError | orchestrators.OrchestratorError):
             raise
         if steps.done:
             print(steps.table())
