@@ -16,6 +16,11 @@ State lives in one folder (default out/airflow/): the Airflow home (metadata DB,
 components' logs and the Glue runs' scratch space. The emulated AWS lives in memory: every start
 begins with the sample batch waiting. --reset empties the folder first.
 
+Beside the DAG, the MWAA Serverless workflow is listed as ``<dag id>_serverless``: the workflow YAML
+the stack writes (`infra.serverless_definition`), loaded by dag-factory from a second DAG bundle
+(`write_serverless_bundle`) with the built code package, its Variables in SSM as the stack writes
+them, so both run side by side from the UI.
+
 The emulated stack is also registered as a CloudFormation stack (`MusicStreams-dev`) with the
 deployed stack's outputs, so `ops.smoke` and `ops.report` find it as they find a deployment;
 out/airflow/emulator.json says where the emulator and the UI listen.
@@ -49,6 +54,23 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 STOP_GRACE_SECONDS = 30
 READY_TIMEOUT_SECONDS = 300
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+LOCAL_DAG_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+SERVERLESS_BUNDLE = "serverless-workflow"
+# The workflow's DAG id here: the YAML's own id is the DAG's, and one Airflow lists one DAG per id.
+SERVERLESS_DAG_SUFFIX = "_serverless"
+# The bundle's DAG file: dag-factory loads the workflow YAML with the task code of the code package
+# (its folder first on sys.path, as the service's worker imports the package's root).
+SERVERLESS_LOADER = '''"""The MWAA Serverless workflow YAML, loaded by dag-factory (written by `make airflow`)."""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE / "code"))
+
+from dagfactory import load_yaml_dags  # noqa: E402
+
+load_yaml_dags(globals_dict=globals(), config_filepath=str(HERE / "workflow.yaml"))
+'''
 
 
 class LaunchError(RuntimeError):
@@ -232,6 +254,41 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def write_serverless_bundle(stack, bundle: Path) -> str:
+    """The serverless workflow as a DAG bundle in `bundle` (the YAML under the id `<dag id>_serverless`,
+    the unpacked code package, the loader, an .airflowignore keeping the package out of parsing), and
+    its Variables as SSM parameters; returns the DAG id."""
+    import yaml
+
+    import music_contract as contract
+    from infra.serverless_definition import workflow_yaml
+    from local_run.serverless_run import put_ssm_variables, write_workflow
+
+    shutil.rmtree(bundle, ignore_errors=True)
+    yaml_file, _ = write_workflow(stack, bundle)
+    dag_id = contract.DAG_ID + SERVERLESS_DAG_SUFFIX
+    body = yaml.safe_load(yaml_file.read_text())[contract.DAG_ID]
+    yaml_file.write_text(workflow_yaml({dag_id: {**body, "dag_id": dag_id}}))
+    (bundle / "serverless_workflow.py").write_text(SERVERLESS_LOADER)
+    (bundle / ".airflowignore").write_text("code\n")
+    put_ssm_variables(stack)
+    return dag_id
+
+
+def dag_bundles(serverless_bundle: Path) -> str:
+    """``[dag_processor] dag_bundle_config_list``: the DAG folder (as MWAA gets it) and the workflow."""
+    return json.dumps(
+        [
+            {"name": "dags-folder", "classpath": LOCAL_DAG_BUNDLE, "kwargs": {}},
+            {
+                "name": SERVERLESS_BUNDLE,
+                "classpath": LOCAL_DAG_BUNDLE,
+                "kwargs": {"path": str(serverless_bundle)},
+            },
+        ]
+    )
+
+
 def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
     """Settings every component shares: LocalExecutor, the simple auth manager with every local user
     an admin (no sign-in), the DAG unpaused on arrival, the API server on 127.0.0.1:`port`."""
@@ -345,7 +402,14 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
 
     with running_emulator() as emulator:
         stack = _prepare_stack(args, state, emulator)
-        env = {**os.environ, **airflow_component_environment(home, args.port)}
+        serverless_dag_id = write_serverless_bundle(stack, state / SERVERLESS_BUNDLE)
+        stack.apply_airflow_variables()  # the DAG's AIRFLOW_VAR_* (the workflow reads SSM)
+        env = {
+            **os.environ,
+            **airflow_component_environment(home, args.port),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": dag_bundles(state / SERVERLESS_BUNDLE),
+        }
+        _progress(f"the serverless workflow is listed as {serverless_dag_id}")
         _progress("checking the DAG and migrating the metadata database")
         airflow = str(Path(sys.executable).with_name("airflow"))
         migrate = subprocess.Popen(
