@@ -18,7 +18,7 @@ begins with the sample batch waiting. --reset empties the folder first.
 
 Beside the DAG, the MWAA Serverless workflow is listed as ``<dag id>_serverless``: the workflow YAML
 the stack writes (`infra.serverless_definition`), loaded by dag-factory from a second DAG bundle
-(`write_serverless_bundle`) with the built code package, its Variables in SSM as the stack writes
+(`local_run.serverless_bundle`) with the built code package, its Variables in SSM as the stack writes
 them, so both run side by side from the UI.
 
 The emulated stack is also registered as a CloudFormation stack (`MusicStreams-dev`) with the
@@ -29,7 +29,6 @@ out/airflow/emulator.json says where the emulator and the UI listen.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -43,34 +42,16 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import toolchain
+from local_run.process_groups import STOP_GRACE_SECONDS, Components, stop_spark, wait_for_leftovers
 
 STATE_DIR = Path("out/airflow")
 DEFAULT_PORT = 8080
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-STOP_GRACE_SECONDS = 30
 READY_TIMEOUT_SECONDS = 300
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-LOCAL_DAG_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
-SERVERLESS_BUNDLE = "serverless-workflow"
-# The workflow's DAG id here: the YAML's own id is the DAG's, and one Airflow lists one DAG per id.
-SERVERLESS_DAG_SUFFIX = "_serverless"
-# The bundle's DAG file: dag-factory loads the workflow YAML with the task code of the code package
-# (its folder first on sys.path, as the service's worker imports the package's root).
-SERVERLESS_LOADER = '''"""The MWAA Serverless workflow YAML, loaded by dag-factory (written by `make airflow`)."""
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "code"))
-
-from dagfactory import load_yaml_dags  # noqa: E402
-
-load_yaml_dags(globals_dict=globals(), config_filepath=str(HERE / "workflow.yaml"))
-'''
 
 
 class LaunchError(RuntimeError):
@@ -144,149 +125,6 @@ def dag_import_error(dag_file: Path, env: dict[str, str]) -> str | None:
     path, error = next(iter(errors.items()))
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
     return f"{path}: {lines[-1] if lines else 'does not import'}"
-
-
-# --- the components --------------------------------------------------------------------------------
-
-
-@dataclass
-class Components:
-    """Airflow's processes, each the leader of its own process group."""
-
-    log_dir: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own group: Ctrl-C reaches us, and we stop the whole group
-            )  # fmt: skip
-
-    def exited(self) -> dict[str, int]:
-        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
-
-    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> list[str]:
-        """SIGTERM every group, SIGKILL what is left after the grace period; the groups that had to be
-        killed. Every process of every group is gone when this returns."""
-        for process in self.processes.values():
-            _signal_group(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        killed = []
-        for name, process in self.processes.items():
-            while _group_alive(process.pid) and time.monotonic() < deadline:
-                process.poll()  # reap the leader, so the group empties
-                time.sleep(0.2)
-            if _group_alive(process.pid):
-                killed.append(name)
-                _signal_group(process.pid, signal.SIGKILL)
-            process.wait()
-            while _group_alive(process.pid):
-                time.sleep(0.1)
-        return killed
-
-
-def _stop_spark(spark) -> None:
-    """Stop the Spark session and wait for its JVM, which exits when its stdin closes (pyspark's
-    java_gateway) a moment after the session stops. Ctrl-C reaches the JVM too (our process group):
-    it may be gone already."""
-    from pyspark import SparkContext
-
-    jvm = getattr(SparkContext._gateway, "proc", None)
-    with contextlib.suppress(Exception):
-        spark.stop()
-    if jvm is None:
-        return
-    with contextlib.suppress(Exception):
-        jvm.stdin.close()
-    try:
-        jvm.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        jvm.kill()
-        jvm.wait()
-
-
-def _processes_with_home(home: Path) -> list[int]:
-    """Processes other than this one whose environment has ``AIRFLOW_HOME=<home>``: everything this
-    command started carries it (the components, their task processes, Spark's JVM and workers)."""
-    marker = f"AIRFLOW_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _wait_for_leftovers(home: Path, seconds: float = 15) -> list[str]:
-    """Wait for the processes this command started to be gone; SIGKILL and name any still there."""
-    deadline = time.monotonic() + seconds
-    while (left := _processes_with_home(home)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in left:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    return [str(pid) for pid in left]
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of group `pgid` is left (a zombie leader not yet reaped counts as gone)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
-def write_serverless_bundle(stack, bundle: Path) -> str:
-    """The serverless workflow as a DAG bundle in `bundle` (the YAML under the id `<dag id>_serverless`,
-    the unpacked code package, the loader, an .airflowignore keeping the package out of parsing), and
-    its Variables as SSM parameters; returns the DAG id."""
-    import yaml
-
-    import music_contract as contract
-    from infra.serverless_definition import workflow_yaml
-    from local_run.serverless_run import put_ssm_variables, write_workflow
-
-    shutil.rmtree(bundle, ignore_errors=True)
-    yaml_file, _ = write_workflow(stack, bundle)
-    dag_id = contract.DAG_ID + SERVERLESS_DAG_SUFFIX
-    body = yaml.safe_load(yaml_file.read_text())[contract.DAG_ID]
-    yaml_file.write_text(workflow_yaml({dag_id: {**body, "dag_id": dag_id}}))
-    (bundle / "serverless_workflow.py").write_text(SERVERLESS_LOADER)
-    (bundle / ".airflowignore").write_text("code\n")
-    put_ssm_variables(stack)
-    return dag_id
-
-
-def dag_bundles(serverless_bundle: Path) -> str:
-    """``[dag_processor] dag_bundle_config_list``: the DAG folder (as MWAA gets it) and the workflow."""
-    return json.dumps(
-        [
-            {"name": "dags-folder", "classpath": LOCAL_DAG_BUNDLE, "kwargs": {}},
-            {
-                "name": SERVERLESS_BUNDLE,
-                "classpath": LOCAL_DAG_BUNDLE,
-                "kwargs": {"path": str(serverless_bundle)},
-            },
-        ]
-    )
 
 
 def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
@@ -402,6 +240,8 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
 
     with running_emulator() as emulator:
         stack = _prepare_stack(args, state, emulator)
+        from local_run.serverless_bundle import SERVERLESS_BUNDLE, dag_bundles, write_serverless_bundle
+
         serverless_dag_id = write_serverless_bundle(stack, state / SERVERLESS_BUNDLE)
         stack.apply_airflow_variables()  # the DAG's AIRFLOW_VAR_* (the workflow reads SSM)
         env = {
@@ -484,8 +324,8 @@ def _serve(args, started, stop_requested, stack, env, airflow, logs, dag_id, emu
         if killed:
             _progress(f"killed {', '.join(killed)} after {STOP_GRACE_SECONDS} s")
         if isinstance(runner._spark, SparkSession):  # started by a Glue run
-            _stop_spark(runner.spark)
-    left = _wait_for_leftovers(args.state.resolve() / "home")
+            stop_spark(runner.spark)
+    left = wait_for_leftovers(args.state.resolve() / "home")
     if left:
         print(
             f"error: killed {len(left)} process(es) left after stopping: {', '.join(left)}", file=sys.stderr

@@ -29,9 +29,6 @@ airflow-serverless:StartWorkflowRun, GetWorkflowRun (serverless); cloudwatch:Get
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import random
 import sys
 import tempfile
 import time
@@ -47,16 +44,23 @@ from infra.config import ConfigError, PipelineConfig, stack_name
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 from ops import aws_errors, orchestrators
 from ops.kpi_oracle import expected_items
+from ops.smoke_data import (
+    SmokeError,
+    archived_batches,
+    clean_up,
+    comparable,
+    date_items,
+    keys_under,
+    read_object,
+    run_id_of,
+    smoke_batch,
+)
 from ops.trigger import MwaaDagRuns, TriggerError
 
 SMOKE_ROWS = 240
 SMOKE_PREFIX = f"{contract.RAW_PREFIX}smoke/"
 # Stack outputs smoke reads beside the orchestrator's (infra/stack.py).
 OUTPUT_BUCKET, OUTPUT_TABLE = "DataBucketName", "KpiTableName"
-
-
-class SmokeError(RuntimeError):
-    """A check did not hold; the message says what was expected and what was found."""
 
 
 class Refused(RuntimeError):
@@ -188,135 +192,6 @@ class Steps:
         return "\n".join(lines)
 
 
-# --- the batch and its expected KPIs ---------------------------------------------------------------
-
-
-def read_object(s3: Any, bucket: str, key: str) -> bytes:
-    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str:
-    """A CSV of `rows` distinct listening events on SMOKE_TEST_DATE by known users of known tracks."""
-    songs = list(csv.DictReader(io.StringIO(songs_csv.decode("utf-8-sig"))))
-    users = list(csv.DictReader(io.StringIO(users_csv.decode("utf-8-sig"))))
-    track_ids = sorted({row["track_id"] for row in songs if row.get("track_id")})
-    user_ids = sorted({row["user_id"] for row in users if row.get("user_id")})
-    if not track_ids or not user_ids:
-        raise SmokeError("the deployment's reference files name no track or no user: upload them first")
-    rng = random.Random(seed)
-    tracks = rng.sample(track_ids, min(len(track_ids), 25))
-    listeners = rng.sample(user_ids, min(len(user_ids), 40))
-    day = datetime.fromisoformat(contract.SMOKE_TEST_DATE)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(contract.STREAMS_COLUMNS)
-    for index in range(rows):  # one event per second: no duplicates
-        when = day + timedelta(seconds=index * 7 + rng.randrange(7))
-        writer.writerow([rng.choice(listeners), rng.choice(tracks), when.strftime("%Y-%m-%d %H:%M:%S")])
-    return out.getvalue()
-
-
-def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
-    """Items keyed by (pk, sk), without the per-run bookkeeping attributes."""
-    skip = (
-        contract.TABLE_PARTITION_KEY,
-        contract.TABLE_SORT_KEY,
-        contract.ITEM_RUN_ID,
-        contract.ITEM_UPDATED_AT,
-    )
-    return {
-        (item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]): {
-            k: v for k, v in item.items() if k not in skip
-        }
-        for item in items
-    }
-
-
-def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
-    """Every item of `day` (partition ``DATE#<day>``), all pages."""
-    items, kwargs = [], {}
-    while True:
-        page = dynamodb.Table(table).query(
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-            ExpressionAttributeValues={":pk": contract.date_pk(day)},
-            **kwargs,
-        )
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
-
-
-def archived_batches(s3: Any, bucket: str, raw_key: str) -> list[str]:
-    """The archived copies of the batch `raw_key` (an archive key ends with the path under raw_data/)."""
-    tail = "/" + raw_key.removeprefix(contract.RAW_PREFIX)
-    return [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if k.endswith(tail)]
-
-
-def run_id_of(archive_key: str) -> str:
-    """The (sanitized) run id in an archive key ``archived_data/YYYY/MM/DD/run_id=<id>/...``."""
-    return archive_key.split("/run_id=", 1)[1].split("/", 1)[0]
-
-
-def pipeline_run_ids(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> set[str]:
-    """The run ids the pipeline wrote the batch's objects under: smoke's own (an Airflow run takes the id
-    it is given), and the one the orchestrator chose when it does not take it (MWAA Serverless names
-    its Airflow run itself): read from the batch's archive key, or from a manifest written since
-    `since` that lists the batch (a run that failed before archiving)."""
-    ids = {safe_run_id} | {run_id_of(k) for k in archived_batches(s3, bucket, raw_key)}
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=contract.MANIFESTS_PREFIX)
-    for obj in (o for page in pages for o in page.get("Contents", []) if o["LastModified"] >= since):
-        if raw_key.encode() in read_object(s3, bucket, obj["Key"]):
-            ids.add(obj["Key"].split("run_id=", 1)[1].removesuffix(".json"))
-    return ids
-
-
-def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> list[str]:
-    """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
-    partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
-    partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
-    curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
-    archived = archived_batches(s3, bucket, raw_key)
-    own = []
-    for run_id in pipeline_run_ids(s3, bucket, safe_run_id, raw_key, since):
-        run_prefixes = (
-            contract.quarantine_prefix(run_id),
-            contract.report_key(run_id).rsplit("/", 1)[0] + "/",
-            contract.staging_prefix(run_id),
-            contract.manifest_key(run_id),
-        )
-        own += [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
-    raw = [k for k in keys_under(s3, bucket, raw_key)]
-    return sorted({*raw, *curated, *archived, *own})
-
-
-def clean_up(
-    s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, raw_key: str, since: datetime
-) -> str:
-    """Remove what the smoke run wrote; a summary of what was removed."""
-    keys = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key, since)
-    for start in range(0, len(keys), 1000):
-        batch = [{"Key": key} for key in keys[start : start + 1000]]
-        s3.delete_objects(Bucket=deployment.bucket, Delete={"Objects": batch, "Quiet": True})
-    items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
-    with dynamodb.Table(deployment.table).batch_writer() as writer:
-        for item in items:
-            writer.delete_item(
-                Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
-            )
-    left = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key, since)
-    left_items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
-    if left or left_items:
-        raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
-    return f"removed {len(keys)} object(s), {len(items)} item(s)"
-
-
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -337,6 +212,16 @@ class Options:
     seed: int = 1
 
 
+def refuse_while_raw_files_wait(s3: Any, bucket: str) -> None:
+    """`Refused` when files wait in raw_data/: the run would process them (real data)."""
+    waiting = keys_under(s3, bucket, contract.RAW_PREFIX)
+    if waiting:
+        raise Refused(
+            f"{len(waiting)} raw file(s) wait in s3://{bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
+            "smoke would process them; run it when the pipeline has processed them"
+        )
+
+
 def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None = None) -> None:
     """Every step into `steps`; raises `Refused` before writing anything when smoke must not run."""
     config = PipelineConfig.load(options.env)
@@ -349,12 +234,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         step.detail = (
             f"{stack}: bucket {deployment.bucket}, table {deployment.table}, {deployment.orchestration}"
         )
-    waiting = keys_under(s3, deployment.bucket, contract.RAW_PREFIX)
-    if waiting:
-        raise Refused(
-            f"{len(waiting)} raw file(s) wait in s3://{deployment.bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
-            "smoke would process them; run it when the pipeline has processed them"
-        )
+    refuse_while_raw_files_wait(s3, deployment.bucket)
     run_id = run_id or default_run_id()
     safe_run_id = contract.sanitize_run_id(run_id)
     raw_key = f"{SMOKE_PREFIX}{safe_run_id}.csv"
@@ -366,17 +246,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
             root = Path(scratch)
             with steps.step("write batch") as step:
-                songs = read_object(s3, deployment.bucket, contract.SONGS_KEY)
-                users = read_object(s3, deployment.bucket, contract.USERS_KEY)
-                batch = smoke_batch(songs, users, options.rows, options.seed)
-                (root / contract.SONGS_KEY).parent.mkdir(parents=True)
-                (root / contract.SONGS_KEY).write_bytes(songs)
-                (root / raw_key).parent.mkdir(parents=True)
-                (root / raw_key).write_text(batch)
-                s3.put_object(Bucket=deployment.bucket, Key=raw_key, Body=batch.encode())
-                step.detail = (
-                    f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{deployment.bucket}/{raw_key}"
-                )
+                step.detail = write_batch(s3, deployment.bucket, root, raw_key, options)
             with steps.step("trigger") as step:
                 started = runs.start(run_id)
                 step.detail = f"run {run_id}" + (f" (service run {started})" if started != run_id else "")
@@ -385,35 +255,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                 step.detail = f"run {state}"
                 if state != "success":
                     raise SmokeError(f"run {run_id} ended {state}")
-            with steps.step("KPI items") as step:
-                expected = expected_items(root, [raw_key])
-                found = comparable(
-                    contract.current_items(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
-                )
-                if found != expected:
-                    wrong = sorted(
-                        k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k)
-                    )
-                    raise SmokeError(
-                        f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}: "
-                        f"expected {expected.get(wrong[0])}, found {found.get(wrong[0])}"
-                    )
-                step.detail = (
-                    f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
-                )
-            with steps.step("archived") as step:
-                archived = archived_batches(s3, deployment.bucket, raw_key)
-                if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
-                    raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
-                step.detail = archived[0]
-            with steps.step("data-quality report") as step:
-                report = DataQualityReport.from_json(
-                    read_object(s3, deployment.bucket, contract.report_key(run_id_of(archived[0])))
-                )
-                counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
-                if counts != (STATUS_SUCCEEDED, options.rows, options.rows, 0):
-                    raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
-                step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
+            check_results(steps, s3, dynamodb, deployment, root, raw_key, options.rows)
             with steps.step("no freshness datum") as step:
                 published = freshness_samples(session, deployment.env_name, since) - freshness_before
                 if published:
@@ -425,9 +267,55 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         else:
             try:
                 with steps.step("cleanup") as step:
-                    step.detail = clean_up(s3, dynamodb, deployment, safe_run_id, raw_key, since)
+                    step.detail = clean_up(
+                        s3, dynamodb, deployment.bucket, deployment.table, safe_run_id, raw_key, since
+                    )
             except Exception:
                 pass
+
+
+def write_batch(s3: Any, bucket: str, root: Path, raw_key: str, options: Options) -> str:
+    """Upload the smoke batch to `raw_key`, keeping it and the songs file under `root` for the oracle."""
+    songs = read_object(s3, bucket, contract.SONGS_KEY)
+    users = read_object(s3, bucket, contract.USERS_KEY)
+    batch = smoke_batch(songs, users, options.rows, options.seed)
+    (root / contract.SONGS_KEY).parent.mkdir(parents=True)
+    (root / contract.SONGS_KEY).write_bytes(songs)
+    (root / raw_key).parent.mkdir(parents=True)
+    (root / raw_key).write_text(batch)
+    s3.put_object(Bucket=bucket, Key=raw_key, Body=batch.encode())
+    return f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{bucket}/{raw_key}"
+
+
+def check_results(
+    steps: Steps, s3: Any, dynamodb: Any, deployment: Deployment, root: Path, raw_key: str, rows: int
+) -> None:
+    """The KPI items, archive and data-quality report the run left, each a step."""
+    with steps.step("KPI items") as step:
+        expected = expected_items(root, [raw_key])
+        found = comparable(
+            contract.current_items(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+        )
+        if found != expected:
+            wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+            raise SmokeError(
+                f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}: "
+                f"expected {expected.get(wrong[0])}, found {found.get(wrong[0])}"
+            )
+        step.detail = f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
+    with steps.step("archived") as step:
+        archived = archived_batches(s3, deployment.bucket, raw_key)
+        if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
+            raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
+        step.detail = archived[0]
+    with steps.step("data-quality report") as step:
+        report = DataQualityReport.from_json(
+            read_object(s3, deployment.bucket, contract.report_key(run_id_of(archived[0])))
+        )
+        counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
+        if counts != (STATUS_SUCCEEDED, rows, rows, 0):
+            raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
+        step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
 
 
 def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
