@@ -32,6 +32,8 @@ def airflow_environment(home: Path, logging_level: str = "INFO") -> dict[str, st
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": logging_level,
+        # dag-factory (the serverless workflow) sends usage data to a remote endpoint unless told not to.
+        "AIRFLOW__DAG_FACTORY__ENABLE_TELEMETRY": "False",
     }
 
 

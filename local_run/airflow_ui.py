@@ -16,6 +16,11 @@ State lives in one folder (default out/airflow/): the Airflow home (metadata DB,
 components' logs and the Glue runs' scratch space. The emulated AWS lives in memory: every start
 begins with the sample batch waiting. --reset empties the folder first.
 
+Beside the DAG, the MWAA Serverless workflow is listed as ``<dag id>_serverless``: the workflow YAML
+the stack writes (`infra.serverless_definition`), loaded by dag-factory from a second DAG bundle
+(`local_run.serverless_bundle`) with the built code package, its Variables in SSM as the stack writes
+them, so both run side by side from the UI.
+
 The emulated stack is also registered as a CloudFormation stack (`MusicStreams-dev`) with the
 deployed stack's outputs, so `ops.smoke` and `ops.report` find it as they find a deployment;
 out/airflow/emulator.json says where the emulator and the UI listen.
@@ -24,7 +29,6 @@ out/airflow/emulator.json says where the emulator and the UI listen.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -38,15 +42,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import toolchain
+from local_run.process_groups import STOP_GRACE_SECONDS, Components, stop_spark, wait_for_leftovers
 
 STATE_DIR = Path("out/airflow")
 DEFAULT_PORT = 8080
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-STOP_GRACE_SECONDS = 30
 READY_TIMEOUT_SECONDS = 300
 SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
 
@@ -122,114 +125,6 @@ def dag_import_error(dag_file: Path, env: dict[str, str]) -> str | None:
     path, error = next(iter(errors.items()))
     lines = [line.strip() for line in error.strip().splitlines() if line.strip()]
     return f"{path}: {lines[-1] if lines else 'does not import'}"
-
-
-# --- the components --------------------------------------------------------------------------------
-
-
-@dataclass
-class Components:
-    """Airflow's processes, each the leader of its own process group."""
-
-    log_dir: Path
-    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "ab") as log:
-            self.processes[name] = subprocess.Popen(
-                command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own group: Ctrl-C reaches us, and we stop the whole group
-            )  # fmt: skip
-
-    def exited(self) -> dict[str, int]:
-        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
-
-    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> list[str]:
-        """SIGTERM every group, SIGKILL what is left after the grace period; the groups that had to be
-        killed. Every process of every group is gone when this returns."""
-        for process in self.processes.values():
-            _signal_group(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        killed = []
-        for name, process in self.processes.items():
-            while _group_alive(process.pid) and time.monotonic() < deadline:
-                process.poll()  # reap the leader, so the group empties
-                time.sleep(0.2)
-            if _group_alive(process.pid):
-                killed.append(name)
-                _signal_group(process.pid, signal.SIGKILL)
-            process.wait()
-            while _group_alive(process.pid):
-                time.sleep(0.1)
-        return killed
-
-
-def _stop_spark(spark) -> None:
-    """Stop the Spark session and wait for its JVM, which exits when its stdin closes (pyspark's
-    java_gateway) a moment after the session stops. Ctrl-C reaches the JVM too (our process group):
-    it may be gone already."""
-    from pyspark import SparkContext
-
-    jvm = getattr(SparkContext._gateway, "proc", None)
-    with contextlib.suppress(Exception):
-        spark.stop()
-    if jvm is None:
-        return
-    with contextlib.suppress(Exception):
-        jvm.stdin.close()
-    try:
-        jvm.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        jvm.kill()
-        jvm.wait()
-
-
-def _processes_with_home(home: Path) -> list[int]:
-    """Processes other than this one whose environment has ``AIRFLOW_HOME=<home>``: everything this
-    command started carries it (the components, their task processes, Spark's JVM and workers)."""
-    marker = f"AIRFLOW_HOME={home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
-def _wait_for_leftovers(home: Path, seconds: float = 15) -> list[str]:
-    """Wait for the processes this command started to be gone; SIGKILL and name any still there."""
-    deadline = time.monotonic() + seconds
-    while (left := _processes_with_home(home)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in left:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    return [str(pid) for pid in left]
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether any process of group `pgid` is left (a zombie leader not yet reaped counts as gone)."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid pgrp ...
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
@@ -345,7 +240,16 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
 
     with running_emulator() as emulator:
         stack = _prepare_stack(args, state, emulator)
-        env = {**os.environ, **airflow_component_environment(home, args.port)}
+        from local_run.serverless_bundle import SERVERLESS_BUNDLE, dag_bundles, write_serverless_bundle
+
+        serverless_dag_id = write_serverless_bundle(stack, state / SERVERLESS_BUNDLE)
+        stack.apply_airflow_variables()  # the DAG's AIRFLOW_VAR_* (the workflow reads SSM)
+        env = {
+            **os.environ,
+            **airflow_component_environment(home, args.port),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": dag_bundles(state / SERVERLESS_BUNDLE),
+        }
+        _progress(f"the serverless workflow is listed as {serverless_dag_id}")
         _progress("checking the DAG and migrating the metadata database")
         airflow = str(Path(sys.executable).with_name("airflow"))
         migrate = subprocess.Popen(
@@ -420,8 +324,8 @@ def _serve(args, started, stop_requested, stack, env, airflow, logs, dag_id, emu
         if killed:
             _progress(f"killed {', '.join(killed)} after {STOP_GRACE_SECONDS} s")
         if isinstance(runner._spark, SparkSession):  # started by a Glue run
-            _stop_spark(runner.spark)
-    left = _wait_for_leftovers(args.state.resolve() / "home")
+            stop_spark(runner.spark)
+    left = wait_for_leftovers(args.state.resolve() / "home")
     if left:
         print(
             f"error: killed {len(left)} process(es) left after stopping: {', '.join(left)}", file=sys.stderr

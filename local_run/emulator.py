@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from moto.server import ThreadedMotoServer
 
 import music_contract as contract
-from local_run import moto_glue  # noqa: F401  (Glue behaviours moto lacks, patched in at import)
+from local_run import moto_glue, moto_mwaa_serverless  # noqa: F401  (what moto lacks, patched in)
 
 # moto accepts any credentials; these are not secrets, and real AWS would reject them.
 FAKE_ACCOUNT_ID = "123456789012"

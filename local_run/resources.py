@@ -143,6 +143,13 @@ def read_kpi_items(stack: LocalStack) -> list[dict]:
     return sources.read_kpi_items(stack.names.kpi_table)
 
 
+def serverless_workflow_arn(stack: LocalStack) -> str:
+    """The ARN of the stack's MWAA Serverless workflow (``arn:aws:airflow-serverless:<region>:<account>:
+    workflow/<name>``, as the stack's execution role scopes it) in the emulator."""
+    names = stack.names
+    return f"arn:aws:airflow-serverless:{names.region}:{names.account}:workflow/{names.serverless_workflow}"
+
+
 def register_stack_outputs(stack: LocalStack) -> str:
     """Register the emulated resources as the CloudFormation stack `cdk deploy` would create
     (``MusicStreams-<env>``), with the outputs the operator commands read (infra/stack.py names them),
@@ -159,9 +166,13 @@ def register_stack_outputs(stack: LocalStack) -> str:
         "KpiTableName": names.kpi_table,
         "GlueDatabaseName": stack.config.database_name,
         "GlueJobName": names.glue_job,
-        "MwaaEnvironmentName": names.mwaa_environment,
         "AlertTopicArn": stack.alert_topic_arn,
+        "OrchestrationMode": stack.config.orchestration,
     }
+    if stack.config.is_serverless:
+        outputs["ServerlessWorkflowArn"] = serverless_workflow_arn(stack)
+    else:
+        outputs["MwaaEnvironmentName"] = names.mwaa_environment
     template = {
         # A stack needs one resource; a wait condition handle creates nothing.
         "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},

@@ -18,11 +18,12 @@ import importlib.machinery
 import io
 import os
 import sys
+import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 
@@ -32,9 +33,11 @@ from infra.serverless_definition import workflow_definition, workflow_yaml
 from local_run import glue_local
 from local_run.airflow_home import LOCAL_POLL_SECONDS, REPO_ROOT, make_fast, run_dag_test
 from local_run.glue_script_runner import GlueScriptRunner
+from local_run.moto_mwaa_serverless import run_queued, serving_workflow
 from local_run.pipeline import LocalPipeline, RunOutcome
-from local_run.resources import LocalStack
+from local_run.resources import LocalStack, serverless_workflow_arn
 
+T = TypeVar("T")
 CODE_PACKAGE_NAMES = ("music_pipeline", "music_contract")
 
 
@@ -146,3 +149,28 @@ class ServerlessLocalPipeline(LocalPipeline):
         outcome.archived_keys = self.archived_keys(outcome.safe_run_id)
         outcome.quality_report = self.quality_report(outcome.safe_run_id)
         return outcome
+
+
+def serve_workflow_while(pipeline: ServerlessLocalPipeline, client: Callable[[], T]) -> T:
+    """`client()` (say ``make smoke``) on another thread, with the emulator's StartWorkflowRun on the
+    stack's workflow ARN running `pipeline` here, on this (the main) thread, with the run's parameters
+    as its conf, as MWAA Serverless runs it; returns what `client` returned (or raises what it raised)."""
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = client()
+        except BaseException as err:  # re-raised on the calling thread
+            outcome["error"] = err
+
+    def run(parameters: Mapping[str, str]) -> str:
+        return pipeline.run(dict(parameters) or None).state
+
+    with serving_workflow(serverless_workflow_arn(pipeline.stack), run):
+        worker = threading.Thread(target=call, name="workflow-client")
+        worker.start()
+        run_queued(until=lambda: not worker.is_alive())
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -21,13 +21,18 @@ def _rows(path: Path):
         yield from csv.DictReader(handle)
 
 
-def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], dict]:
-    """(pk, sk) -> the item's attributes (without run_id/updated_at) for the given stream files."""
+def _songs(root: Path) -> dict[str, dict]:
+    """track_id -> its row of the songs file (the lowest ``id`` of a repeated track)."""
     songs: dict[str, dict] = {}
     for row in _rows(root / contract.SONGS_KEY):
         kept = songs.get(row["track_id"])
         if kept is None or int(row["id"]) < int(kept["id"]):
             songs[row["track_id"]] = row
+    return songs
+
+
+def _events(root: Path, stream_keys: list[str], songs: dict[str, dict]) -> set[tuple[str, str, datetime]]:
+    """The distinct valid (user, track, time) events of the stream files, of known tracks."""
     events: set[tuple[str, str, datetime]] = set()
     for key in stream_keys:
         for row in _rows(root / key):
@@ -39,7 +44,34 @@ def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], 
             except ValueError:
                 continue
             events.add((user_id, track_id, when))
+    return events
 
+
+def _top_songs(day: str, genre: str, day_plays: list[tuple[str, str]], songs: dict[str, dict]) -> dict:
+    """The top-songs item of one genre and day."""
+    per_track = Counter(track for _, track in day_plays)
+    ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_SONGS_PER_GENRE]
+    return {
+        "record_type": contract.RECORD_TOP_SONGS,
+        "date": day,
+        "genre": genre,
+        "top_songs": [
+            {
+                "rank": rank,
+                "track_id": track,
+                "track_name": songs[track]["track_name"],
+                "artists": songs[track]["artists"],
+                "listen_count": count,
+            }
+            for rank, (track, count) in enumerate(ranked, start=1)
+        ],
+    }
+
+
+def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], dict]:
+    """(pk, sk) -> the item's attributes (without run_id/updated_at) for the given stream files."""
+    songs = _songs(root)
+    events = _events(root, stream_keys, songs)
     plays: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
     for user_id, track_id, when in events:
         plays[(when.date().isoformat(), songs[track_id]["track_genre"])].append((user_id, track_id))
@@ -63,23 +95,9 @@ def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], 
             "gsi1sk": contract.date_pk(day),
         }
         genre_counts[day][genre] = len(day_plays)
-        per_track = Counter(track for _, track in day_plays)
-        ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_SONGS_PER_GENRE]
-        items[(contract.date_pk(day), contract.top_songs_sk(genre))] = {
-            "record_type": contract.RECORD_TOP_SONGS,
-            "date": day,
-            "genre": genre,
-            "top_songs": [
-                {
-                    "rank": rank,
-                    "track_id": track,
-                    "track_name": songs[track]["track_name"],
-                    "artists": songs[track]["artists"],
-                    "listen_count": count,
-                }
-                for rank, (track, count) in enumerate(ranked, start=1)
-            ],
-        }
+        items[(contract.date_pk(day), contract.top_songs_sk(genre))] = _top_songs(
+            day, genre, day_plays, songs
+        )
     for day, counts in genre_counts.items():
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_GENRES_PER_DAY]
         items[(contract.date_pk(day), contract.TOP_GENRES_SK)] = {

@@ -40,8 +40,9 @@ class Deployed:
     target: str
 
 
-def deployed(stack_name: str, cloudformation: Any) -> Deployed:
-    """The orchestrator of the deployed stack `stack_name`, from its outputs."""
+def stack_outputs(stack_name: str, cloudformation: Any) -> dict[str, str]:
+    """The outputs of the deployed stack `stack_name` (key -> value): the one reading of them that
+    ``make trigger`` and ``make smoke`` share."""
     try:
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     except ClientError as err:
@@ -49,7 +50,11 @@ def deployed(stack_name: str, cloudformation: Any) -> Deployed:
             f"stack {stack_name}: {err.response['Error'].get('Message', err)}; deploy it (make deploy) "
             "or pick its region (--region)"
         ) from err
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def orchestrator_of(stack_name: str, outputs: Mapping[str, str]) -> Deployed:
+    """The orchestrator that the stack outputs `outputs` name."""
     mode = outputs.get(OUTPUT_MODE, PROVISIONED)
     output = OUTPUT_WORKFLOW_ARN if mode == SERVERLESS else OUTPUT_ENVIRONMENT
     if not outputs.get(output):
@@ -57,6 +62,11 @@ def deployed(stack_name: str, cloudformation: Any) -> Deployed:
             f"stack {stack_name} ({mode}) has no output {output}; redeploy it with this version"
         )
     return Deployed(mode, outputs[output])
+
+
+def deployed(stack_name: str, cloudformation: Any) -> Deployed:
+    """The orchestrator of the deployed stack `stack_name`, from its outputs."""
+    return orchestrator_of(stack_name, stack_outputs(stack_name, cloudformation))
 
 
 def serverless_params(conf: Mapping[str, Any]) -> dict[str, str]:

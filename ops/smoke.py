@@ -10,8 +10,10 @@ Reads where everything is from the stack's outputs (``MusicStreams-<env>``), the
    unless ``--allow-prod``;
 2. writes a small generated batch whose events all fall on a reserved date far in the past
    (``SMOKE_TEST_DATE``, 2000-01-01), built from the deployment's own reference files;
-3. triggers the pipeline and follows it (`run_pipeline`: provisioned MWAA through ``InvokeRestApi``,
-   or an Airflow API server given with ``--airflow-url``, the local `make airflow`);
+3. triggers the pipeline and follows it (`pipeline_runs`, by the stack's ``OrchestrationMode`` output
+   as `ops.orchestrators` reads it: provisioned MWAA through ``InvokeRestApi``, MWAA Serverless through
+   StartWorkflowRun and GetWorkflowRun; or an Airflow API server given with ``--airflow-url``, the
+   local `make airflow`);
 4. checks the KPI items of that date against an independent computation over the batch
    (`ops.kpi_oracle`), that the batch was archived and the data-quality report written, and that
    the run published no freshness datum (the DAG leaves the reserved date out of it: no alarm moves);
@@ -20,16 +22,13 @@ Reads where everything is from the stack's outputs (``MusicStreams-<env>``), the
 
 Prints a pass/fail table with the time of each step; exit code 0 when every step passed.
 Permissions: cloudformation:DescribeStacks; s3:ListBucket, GetObject, PutObject, DeleteObject on the
-data bucket; dynamodb:Query, BatchWriteItem on the table; airflow:InvokeRestApi;
-cloudwatch:GetMetricStatistics.
+data bucket; dynamodb:Query, BatchWriteItem on the table; airflow:InvokeRestApi (provisioned) or
+airflow-serverless:StartWorkflowRun, GetWorkflowRun (serverless); cloudwatch:GetMetricStatistics.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import random
 import sys
 import tempfile
 import time
@@ -43,19 +42,25 @@ from typing import Any, Protocol
 import music_contract as contract
 from infra.config import ConfigError, PipelineConfig, stack_name
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
-from ops import aws_errors
+from ops import aws_errors, orchestrators
 from ops.kpi_oracle import expected_items
+from ops.smoke_data import (
+    SmokeError,
+    archived_batches,
+    clean_up,
+    comparable,
+    date_items,
+    keys_under,
+    read_object,
+    run_id_of,
+    smoke_batch,
+)
 from ops.trigger import MwaaDagRuns, TriggerError
 
 SMOKE_ROWS = 240
 SMOKE_PREFIX = f"{contract.RAW_PREFIX}smoke/"
-PROVISIONED = "provisioned"
-# Stack outputs smoke reads (infra/stack.py).
-OUTPUT_BUCKET, OUTPUT_TABLE, OUTPUT_MWAA = "DataBucketName", "KpiTableName", "MwaaEnvironmentName"
-
-
-class SmokeError(RuntimeError):
-    """A check did not hold; the message says what was expected and what was found."""
+# Stack outputs smoke reads beside the orchestrator's (infra/stack.py).
+OUTPUT_BUCKET, OUTPUT_TABLE = "DataBucketName", "KpiTableName"
 
 
 class Refused(RuntimeError):
@@ -64,29 +69,29 @@ class Refused(RuntimeError):
 
 @dataclass(frozen=True)
 class Deployment:
-    """Where one environment's parts are, from its stack's outputs."""
+    """Where one environment's parts are, from its stack's outputs: the bucket, the table and the
+    orchestrator (`ops.orchestrators`: its mode, and the MWAA environment or the workflow ARN)."""
 
     stack: str
     env_name: str
     bucket: str
     table: str
-    orchestration: str
-    mwaa_environment: str = ""
+    orchestrator: orchestrators.Deployed
+
+    @property
+    def orchestration(self) -> str:
+        return self.orchestrator.mode
 
     @classmethod
     def from_stack(cls, cloudformation: Any, stack: str, env_name: str) -> Deployment:
-        described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
-        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        outputs = orchestrators.stack_outputs(stack, cloudformation)
         missing = [key for key in (OUTPUT_BUCKET, OUTPUT_TABLE) if not outputs.get(key)]
         if missing:
             raise SmokeError(
                 f"stack {stack} has no output {', '.join(missing)}: redeploy it with this version"
             )
-        # The orchestration mode each stack has, by the outputs it carries (provisioned MWAA today).
-        mode = PROVISIONED if outputs.get(OUTPUT_MWAA) else "unknown"
-        return cls(
-            stack, env_name, outputs[OUTPUT_BUCKET], outputs[OUTPUT_TABLE], mode, outputs.get(OUTPUT_MWAA, "")
-        )
+        orchestrator = orchestrators.orchestrator_of(stack, outputs)
+        return cls(stack, env_name, outputs[OUTPUT_BUCKET], outputs[OUTPUT_TABLE], orchestrator)
 
 
 class PipelineRuns(Protocol):
@@ -111,16 +116,34 @@ class DagRuns:
         return self.api.follow(run_id, poll_seconds, timeout_seconds)
 
 
+@dataclass
+class WorkflowRuns:
+    """A `PipelineRuns` over an MWAA Serverless workflow: smoke's run id is the StartWorkflowRun
+    idempotency token, the service's RunId is what GetWorkflowRun follows."""
+
+    api: orchestrators.ServerlessWorkflowRuns
+    service_run_ids: dict[str, str] = field(default_factory=dict)
+
+    def start(self, run_id: str) -> str:
+        self.service_run_ids[run_id] = self.api.trigger({}, run_id)
+        return self.service_run_ids[run_id]
+
+    def wait(self, run_id: str, poll_seconds: float, timeout_seconds: float) -> str:
+        return self.api.follow(self.service_run_ids[run_id], poll_seconds, timeout_seconds)
+
+
 def pipeline_runs(deployment: Deployment, session: Any, airflow_url: str | None = None) -> PipelineRuns:
-    """The one way smoke triggers and follows: by the deployment's orchestration mode (the serverless
-    mode plugs in here), or an Airflow API server reached directly (`--airflow-url`)."""
+    """The one way smoke triggers and follows: by the deployment's orchestration mode (MWAA's
+    ``InvokeRestApi`` or MWAA Serverless's StartWorkflowRun/GetWorkflowRun), or an Airflow API server
+    reached directly (`--airflow-url`)."""
     if airflow_url:
         from ops.airflow_rest import AirflowRestDagRuns
 
         return DagRuns(AirflowRestDagRuns(airflow_url))
-    if deployment.orchestration == PROVISIONED:
-        return DagRuns(MwaaDagRuns(session.client("mwaa"), deployment.mwaa_environment))
-    raise SmokeError(f"stack {deployment.stack}: no orchestration output smoke knows (MwaaEnvironmentName)")
+    target = deployment.orchestrator.target
+    if deployment.orchestration == orchestrators.SERVERLESS:
+        return WorkflowRuns(orchestrators.ServerlessWorkflowRuns(session.client("mwaa-serverless"), target))
+    return DagRuns(MwaaDagRuns(session.client("mwaa"), target))
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -169,107 +192,6 @@ class Steps:
         return "\n".join(lines)
 
 
-# --- the batch and its expected KPIs ---------------------------------------------------------------
-
-
-def read_object(s3: Any, bucket: str, key: str) -> bytes:
-    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-
-def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str:
-    """A CSV of `rows` distinct listening events on SMOKE_TEST_DATE by known users of known tracks."""
-    songs = list(csv.DictReader(io.StringIO(songs_csv.decode("utf-8-sig"))))
-    users = list(csv.DictReader(io.StringIO(users_csv.decode("utf-8-sig"))))
-    track_ids = sorted({row["track_id"] for row in songs if row.get("track_id")})
-    user_ids = sorted({row["user_id"] for row in users if row.get("user_id")})
-    if not track_ids or not user_ids:
-        raise SmokeError("the deployment's reference files name no track or no user: upload them first")
-    rng = random.Random(seed)
-    tracks = rng.sample(track_ids, min(len(track_ids), 25))
-    listeners = rng.sample(user_ids, min(len(user_ids), 40))
-    day = datetime.fromisoformat(contract.SMOKE_TEST_DATE)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(contract.STREAMS_COLUMNS)
-    for index in range(rows):  # one event per second: no duplicates
-        when = day + timedelta(seconds=index * 7 + rng.randrange(7))
-        writer.writerow([rng.choice(listeners), rng.choice(tracks), when.strftime("%Y-%m-%d %H:%M:%S")])
-    return out.getvalue()
-
-
-def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
-    """Items keyed by (pk, sk), without the per-run bookkeeping attributes."""
-    skip = (
-        contract.TABLE_PARTITION_KEY,
-        contract.TABLE_SORT_KEY,
-        contract.ITEM_RUN_ID,
-        contract.ITEM_UPDATED_AT,
-    )
-    return {
-        (item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]): {
-            k: v for k, v in item.items() if k not in skip
-        }
-        for item in items
-    }
-
-
-def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
-    """Every item of `day` (partition ``DATE#<day>``), all pages."""
-    items, kwargs = [], {}
-    while True:
-        page = dynamodb.Table(table).query(
-            KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-            ExpressionAttributeValues={":pk": contract.date_pk(day)},
-            **kwargs,
-        )
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
-
-
-def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str) -> list[str]:
-    """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
-    partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
-    partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
-    curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
-    archived = [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if f"/run_id={safe_run_id}/" in k]
-    run_prefixes = (
-        contract.quarantine_prefix(safe_run_id),
-        contract.report_key(safe_run_id).rsplit("/", 1)[0] + "/",
-        contract.staging_prefix(safe_run_id),
-    )
-    own = [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
-    manifest = [k for k in keys_under(s3, bucket, contract.manifest_key(safe_run_id))]
-    raw = [k for k in keys_under(s3, bucket, raw_key)]
-    return sorted({*raw, *curated, *archived, *own, *manifest})
-
-
-def clean_up(s3: Any, dynamodb: Any, deployment: Deployment, safe_run_id: str, raw_key: str) -> str:
-    """Remove what the smoke run wrote; a summary of what was removed."""
-    keys = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
-    for start in range(0, len(keys), 1000):
-        batch = [{"Key": key} for key in keys[start : start + 1000]]
-        s3.delete_objects(Bucket=deployment.bucket, Delete={"Objects": batch, "Quiet": True})
-    items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
-    with dynamodb.Table(deployment.table).batch_writer() as writer:
-        for item in items:
-            writer.delete_item(
-                Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
-            )
-    left = smoke_keys(s3, deployment.bucket, safe_run_id, raw_key)
-    left_items = date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE)
-    if left or left_items:
-        raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
-    return f"removed {len(keys)} object(s), {len(items)} item(s)"
-
-
 # --- the run ---------------------------------------------------------------------------------------
 
 
@@ -290,6 +212,16 @@ class Options:
     seed: int = 1
 
 
+def refuse_while_raw_files_wait(s3: Any, bucket: str) -> None:
+    """`Refused` when files wait in raw_data/: the run would process them (real data)."""
+    waiting = keys_under(s3, bucket, contract.RAW_PREFIX)
+    if waiting:
+        raise Refused(
+            f"{len(waiting)} raw file(s) wait in s3://{bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
+            "smoke would process them; run it when the pipeline has processed them"
+        )
+
+
 def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None = None) -> None:
     """Every step into `steps`; raises `Refused` before writing anything when smoke must not run."""
     config = PipelineConfig.load(options.env)
@@ -302,12 +234,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         step.detail = (
             f"{stack}: bucket {deployment.bucket}, table {deployment.table}, {deployment.orchestration}"
         )
-    waiting = keys_under(s3, deployment.bucket, contract.RAW_PREFIX)
-    if waiting:
-        raise Refused(
-            f"{len(waiting)} raw file(s) wait in s3://{deployment.bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
-            "smoke would process them; run it when the pipeline has processed them"
-        )
+    refuse_while_raw_files_wait(s3, deployment.bucket)
     run_id = run_id or default_run_id()
     safe_run_id = contract.sanitize_run_id(run_id)
     raw_key = f"{SMOKE_PREFIX}{safe_run_id}.csv"
@@ -319,55 +246,16 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
             root = Path(scratch)
             with steps.step("write batch") as step:
-                songs = read_object(s3, deployment.bucket, contract.SONGS_KEY)
-                users = read_object(s3, deployment.bucket, contract.USERS_KEY)
-                batch = smoke_batch(songs, users, options.rows, options.seed)
-                (root / contract.SONGS_KEY).parent.mkdir(parents=True)
-                (root / contract.SONGS_KEY).write_bytes(songs)
-                (root / raw_key).parent.mkdir(parents=True)
-                (root / raw_key).write_text(batch)
-                s3.put_object(Bucket=deployment.bucket, Key=raw_key, Body=batch.encode())
-                step.detail = (
-                    f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{deployment.bucket}/{raw_key}"
-                )
+                step.detail = write_batch(s3, deployment.bucket, root, raw_key, options)
             with steps.step("trigger") as step:
-                runs.start(run_id)
-                step.detail = f"run {run_id}"
+                started = runs.start(run_id)
+                step.detail = f"run {run_id}" + (f" (service run {started})" if started != run_id else "")
             with steps.step("follow") as step:
                 state = runs.wait(run_id, options.poll_seconds, options.timeout_minutes * 60)
                 step.detail = f"run {state}"
                 if state != "success":
                     raise SmokeError(f"run {run_id} ended {state}")
-            with steps.step("KPI items") as step:
-                expected = expected_items(root, [raw_key])
-                found = comparable(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
-                if found != expected:
-                    wrong = sorted(
-                        k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k)
-                    )
-                    raise SmokeError(
-                        f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}"
-                    )
-                step.detail = (
-                    f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
-                )
-            with steps.step("archived") as step:
-                archived = [
-                    k
-                    for k in keys_under(s3, deployment.bucket, contract.ARCHIVE_PREFIX)
-                    if f"/run_id={safe_run_id}/" in k
-                ]
-                if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
-                    raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
-                step.detail = archived[0]
-            with steps.step("data-quality report") as step:
-                report = DataQualityReport.from_json(
-                    read_object(s3, deployment.bucket, contract.report_key(safe_run_id))
-                )
-                counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
-                if counts != (STATUS_SUCCEEDED, options.rows, options.rows, 0):
-                    raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
-                step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
+            check_results(steps, s3, dynamodb, deployment, root, raw_key, options.rows)
             with steps.step("no freshness datum") as step:
                 published = freshness_samples(session, deployment.env_name, since) - freshness_before
                 if published:
@@ -379,9 +267,55 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         else:
             try:
                 with steps.step("cleanup") as step:
-                    step.detail = clean_up(s3, dynamodb, deployment, safe_run_id, raw_key)
+                    step.detail = clean_up(
+                        s3, dynamodb, deployment.bucket, deployment.table, safe_run_id, raw_key, since
+                    )
             except Exception:
                 pass
+
+
+def write_batch(s3: Any, bucket: str, root: Path, raw_key: str, options: Options) -> str:
+    """Upload the smoke batch to `raw_key`, keeping it and the songs file under `root` for the oracle."""
+    songs = read_object(s3, bucket, contract.SONGS_KEY)
+    users = read_object(s3, bucket, contract.USERS_KEY)
+    batch = smoke_batch(songs, users, options.rows, options.seed)
+    (root / contract.SONGS_KEY).parent.mkdir(parents=True)
+    (root / contract.SONGS_KEY).write_bytes(songs)
+    (root / raw_key).parent.mkdir(parents=True)
+    (root / raw_key).write_text(batch)
+    s3.put_object(Bucket=bucket, Key=raw_key, Body=batch.encode())
+    return f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{bucket}/{raw_key}"
+
+
+def check_results(
+    steps: Steps, s3: Any, dynamodb: Any, deployment: Deployment, root: Path, raw_key: str, rows: int
+) -> None:
+    """The KPI items, archive and data-quality report the run left, each a step."""
+    with steps.step("KPI items") as step:
+        expected = expected_items(root, [raw_key])
+        found = comparable(
+            contract.current_items(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+        )
+        if found != expected:
+            wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+            raise SmokeError(
+                f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}: "
+                f"expected {expected.get(wrong[0])}, found {found.get(wrong[0])}"
+            )
+        step.detail = f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
+    with steps.step("archived") as step:
+        archived = archived_batches(s3, deployment.bucket, raw_key)
+        if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
+            raise SmokeError(f"the batch is not archived once: {archived or 'nothing archived'}")
+        step.detail = archived[0]
+    with steps.step("data-quality report") as step:
+        report = DataQualityReport.from_json(
+            read_object(s3, deployment.bucket, contract.report_key(run_id_of(archived[0])))
+        )
+        counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
+        if counts != (STATUS_SUCCEEDED, rows, rows, 0):
+            raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
+        step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
 
 
 def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
@@ -439,7 +373,7 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
         return 2
     except Exception as err:
         line = aws_errors.explain(err, stack=stack, region=region)
-        if line is None and not isinstance(err, SmokeError | TriggerError):
+        if line is None and not isinstance(err, SmokeError | TriggerError | orchestrators.OrchestratorError):
             raise
         if steps.done:
             print(steps.table())

@@ -4,7 +4,10 @@ the smoke test against the emulated stack that `make airflow` serves.
 One local Airflow for the module (it takes a minute to start), used in order: smoke refuses while
 the sample batch waits; the DAG is triggered from the UI's form and runs its four tasks to success
 with a task log readable in the page, and again with a param (`recompute_dates`); smoke then
-passes and leaves the bucket and table as it found them; Ctrl-C stops every process and frees every port. Screenshots: out/airflow-screenshots/.
+passes and leaves the bucket and table as it found them; the serverless workflow (its YAML through
+dag-factory) is listed beside the DAG and runs from the API; Ctrl-C stops every process and frees
+every port. Screenshots: out/airflow-screenshots/. (`make smoke` in serverless mode:
+tests/e2e/test_serverless_e2e.py.)
 """
 
 from __future__ import annotations
@@ -253,6 +256,27 @@ def test_smoke_passes_and_leaves_the_bucket_and_table_as_it_found_them(local_air
         assert any(line.startswith(step) and " PASS " in line for line in out.splitlines()), (step, out)
     assert "PASSED" in out
     assert _everything(emulated_aws) == before
+
+
+def test_the_serverless_workflow_is_listed_beside_the_dag_and_runs(local_airflow):
+    serverless_id = contract.DAG_ID + "_serverless"
+    api = AirflowRestDagRuns(local_airflow.base_url, dag_id=serverless_id)
+    deadline, listed = time.monotonic() + 120, {}
+    while serverless_id not in listed and time.monotonic() < deadline:  # parsed after the DAG, maybe
+        listed = {d["dag_id"]: d for d in api.call("GET", "/dags")["dags"]}
+        time.sleep(1)
+    assert {contract.DAG_ID, serverless_id} <= listed.keys(), (
+        listed.keys(),
+        local_airflow.log.read_text()[-2000:],
+    )
+    assert listed[serverless_id]["is_paused"] is False
+    assert listed[serverless_id]["bundle_name"] == "serverless-workflow"
+    run_id = api.trigger({}, f"manual__serverless-{time.time_ns()}")
+    assert api.follow(run_id, poll_seconds=3, timeout_seconds=RUN_TIMEOUT) == "success"
+    # No raw file waits (the runs before processed the batch): the workflow validates and skips the rest.
+    tasks = api.task_states(run_id)
+    assert set(tasks) == set(TASKS)
+    assert tasks["validate_data_files"] in ("success", "skipped")
 
 
 def test_ctrl_c_stops_every_process_and_frees_every_port(local_airflow):

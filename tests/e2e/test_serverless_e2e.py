@@ -1,21 +1,24 @@
 """Both orchestrations on the same input: the provisioned DAG file and the MWAA Serverless YAML
 (through dag-factory, task code from the built code package, Variables from SSM) write the same KPIs
-and archive the same files."""
+and archive the same files; and `make smoke` passes against an emulated serverless deployment."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import date
 
+import boto3
 import pytest
 
 from local_run.generate import generate_dataset
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.pipeline import LocalPipeline
-from local_run.resources import create_local_stack, load_config, read_kpi_items
-from local_run.serverless_run import ServerlessLocalPipeline
+from local_run.resources import create_local_stack, load_config, read_kpi_items, register_stack_outputs
+from local_run.serverless_run import ServerlessLocalPipeline, serve_workflow_while
 from music_pipeline import workflow
+from ops import smoke
 from ops.kpi_oracle import expected_items
+from tests.e2e.test_local_airflow import _everything
 from tests.e2e.test_pipeline_e2e import _comparable
 
 pytestmark = pytest.mark.e2e
@@ -62,3 +65,35 @@ def test_a_run_with_no_stream_file_is_skipped_not_failed(moto_server, spark, air
 
     assert outcome.state == "success"
     assert set(outcome.task_states.values()) == {"skipped"}
+
+
+def test_smoke_passes_on_a_serverless_deployment_and_leaves_it_as_found(
+    moto_server, spark, airflow_db, tmp_path, capsys
+):
+    """`make smoke --env dev` against the emulated dev stack deployed with ``orchestration: serverless``:
+    the mode comes from the stack's outputs, the run starts and is followed through the mwaa-serverless
+    API (the emulator runs the workflow YAML), and cleanup restores every key and item."""
+    config = dataclasses.replace(load_config("dev"), orchestration="serverless")
+    stack = create_local_stack(moto_server, config)
+    root = tmp_path / "input"
+    data = generate_dataset(root, days=1, streams=10, songs=200, users=100, seed=3, start=date(2026, 11, 20))
+    pipeline = ServerlessLocalPipeline(
+        stack, GlueScriptRunner(spark, work_dir=tmp_path / "g"), tmp_path / "sls"
+    )
+    pipeline.upload(root, [k for k in data.keys if k not in data.stream_keys])  # reference files only
+    register_stack_outputs(stack)
+    session = boto3.session.Session(region_name=moto_server.region)
+    before = _everything(session)
+
+    argv = ["--env", "dev", "--poll-seconds", "1", "--timeout-minutes", "20"]
+    code = serve_workflow_while(pipeline, lambda: smoke.main(argv, session=session))
+
+    out = capsys.readouterr().out
+    (tmp_path.parent / "smoke-serverless.txt").write_text(out)
+    assert code == 0, out
+    assert any(line.startswith("stack outputs") and "serverless" in line for line in out.splitlines()), out
+    for step in ("write batch", "trigger", "follow", "KPI items", "archived", "data-quality report",
+                 "no freshness datum", "cleanup"):  # fmt: skip
+        assert any(line.startswith(step) and " PASS " in line for line in out.splitlines()), (step, out)
+    assert "removed 0 object(s)" not in out
+    assert _everything(session) == before

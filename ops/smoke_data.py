@@ -1,0 +1,142 @@
+"""What ``make smoke`` writes to and reads from a deployment (`ops.smoke`): the generated batch, the
+date's KPI items, every object the run may have written, and their removal."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+import music_contract as contract
+
+
+class SmokeError(RuntimeError):
+    """A check did not hold; the message says what was expected and what was found."""
+
+
+def read_object(s3: Any, bucket: str, key: str) -> bytes:
+    return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str:
+    """A CSV of `rows` distinct listening events on SMOKE_TEST_DATE by known users of known tracks."""
+    songs = list(csv.DictReader(io.StringIO(songs_csv.decode("utf-8-sig"))))
+    users = list(csv.DictReader(io.StringIO(users_csv.decode("utf-8-sig"))))
+    track_ids = sorted({row["track_id"] for row in songs if row.get("track_id")})
+    user_ids = sorted({row["user_id"] for row in users if row.get("user_id")})
+    if not track_ids or not user_ids:
+        raise SmokeError("the deployment's reference files name no track or no user: upload them first")
+    rng = random.Random(seed)
+    tracks = rng.sample(track_ids, min(len(track_ids), 25))
+    listeners = rng.sample(user_ids, min(len(user_ids), 40))
+    day = datetime.fromisoformat(contract.SMOKE_TEST_DATE)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(contract.STREAMS_COLUMNS)
+    for index in range(rows):  # one event per second: no duplicates
+        when = day + timedelta(seconds=index * 7 + rng.randrange(7))
+        writer.writerow([rng.choice(listeners), rng.choice(tracks), when.strftime("%Y-%m-%d %H:%M:%S")])
+    return out.getvalue()
+
+
+def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
+    """Items keyed by (pk, sk), without the per-run bookkeeping attributes."""
+    skip = (
+        contract.TABLE_PARTITION_KEY,
+        contract.TABLE_SORT_KEY,
+        contract.ITEM_RUN_ID,
+        contract.ITEM_UPDATED_AT,
+    )
+    return {
+        (item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]): {
+            k: v for k, v in item.items() if k not in skip
+        }
+        for item in items
+    }
+
+
+def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
+    """Every item of `day` (partition ``DATE#<day>``), all pages."""
+    items, kwargs = [], {}
+    while True:
+        page = dynamodb.Table(table).query(
+            KeyConditionExpression="#pk = :pk",
+            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
+            ExpressionAttributeValues={":pk": contract.date_pk(day)},
+            **kwargs,
+        )
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(obj["Key"] for page in pages for obj in page.get("Contents", []))
+
+
+def archived_batches(s3: Any, bucket: str, raw_key: str) -> list[str]:
+    """The archived copies of the batch `raw_key` (an archive key ends with the path under raw_data/)."""
+    tail = "/" + raw_key.removeprefix(contract.RAW_PREFIX)
+    return [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if k.endswith(tail)]
+
+
+def run_id_of(archive_key: str) -> str:
+    """The (sanitized) run id in an archive key ``archived_data/YYYY/MM/DD/run_id=<id>/...``."""
+    return archive_key.split("/run_id=", 1)[1].split("/", 1)[0]
+
+
+def pipeline_run_ids(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> set[str]:
+    """The run ids the pipeline wrote the batch's objects under: smoke's own (an Airflow run takes the id
+    it is given), and the one the orchestrator chose when it does not take it (MWAA Serverless names
+    its Airflow run itself): read from the batch's archive key, or from a manifest written since
+    `since` that lists the batch (a run that failed before archiving)."""
+    ids = {safe_run_id} | {run_id_of(k) for k in archived_batches(s3, bucket, raw_key)}
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=contract.MANIFESTS_PREFIX)
+    for obj in (o for page in pages for o in page.get("Contents", []) if o["LastModified"] >= since):
+        if raw_key.encode() in read_object(s3, bucket, obj["Key"]):
+            ids.add(obj["Key"].split("run_id=", 1)[1].removesuffix(".json"))
+    return ids
+
+
+def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> list[str]:
+    """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
+    partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
+    partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
+    curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
+    archived = archived_batches(s3, bucket, raw_key)
+    own = []
+    for run_id in pipeline_run_ids(s3, bucket, safe_run_id, raw_key, since):
+        run_prefixes = (
+            contract.quarantine_prefix(run_id),
+            contract.report_key(run_id).rsplit("/", 1)[0] + "/",
+            contract.staging_prefix(run_id),
+            contract.manifest_key(run_id),
+        )
+        own += [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
+    raw = [k for k in keys_under(s3, bucket, raw_key)]
+    return sorted({*raw, *curated, *archived, *own})
+
+
+def clean_up(
+    s3: Any, dynamodb: Any, bucket: str, table: str, safe_run_id: str, raw_key: str, since: datetime
+) -> str:
+    """Remove what the smoke run wrote to `bucket` and `table`; a summary of what was removed."""
+    keys = smoke_keys(s3, bucket, safe_run_id, raw_key, since)
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+    items = date_items(dynamodb, table, contract.SMOKE_TEST_DATE)
+    with dynamodb.Table(table).batch_writer() as writer:
+        for item in items:
+            writer.delete_item(
+                Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
+            )
+    left = smoke_keys(s3, bucket, safe_run_id, raw_key, since)
+    left_items = date_items(dynamodb, table, contract.SMOKE_TEST_DATE)
+    if left or left_items:
+        raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
+    return f"removed {len(keys)} object(s), {len(items)} item(s)"
