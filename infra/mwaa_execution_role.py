@@ -12,8 +12,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import music_contract as contract
 from infra.nag import acknowledge, objects_of
+from infra.pipeline_task_permissions import alert_and_metric_statements, data_and_glue_statements
 
 # What AWS's MWAA execution-role policy grants on the source bucket (mwaa-create-role.html).
 MWAA_SOURCE_BUCKET_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
@@ -150,44 +150,13 @@ def _dag_statements(props: MwaaExecutionRoleProps) -> list[iam.PolicyStatement]:
     """What the DAG itself does: the data bucket, the Glue job, its secrets, its alerts."""
     region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
     return [
-        # The DAG: read and archive the data bucket's objects, write manifests.
-        iam.PolicyStatement(
-            sid="ListDataBucket",
-            actions=["s3:ListBucket", "s3:GetBucketLocation"],
-            resources=[props.data_bucket.bucket_arn],
-        ),
-        iam.PolicyStatement(
-            sid="ReadWriteDataObjects",
-            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            resources=[props.data_bucket.arn_for_objects("*")],
-        ),
-        # The DAG starts the CDK-owned Glue job, follows its run and stops it when the task is
-        # killed; it never creates or changes the job.
-        iam.PolicyStatement(
-            sid="RunGlueJob",
-            actions=[
-                "glue:GetJob",
-                "glue:StartJobRun",
-                "glue:GetJobRun",
-                "glue:GetJobRuns",
-                "glue:BatchStopJobRun",
-            ],
-            resources=[props.glue_job_arn],
-        ),
+        *data_and_glue_statements(props.data_bucket, props.glue_job_arn),
         iam.PolicyStatement(
             sid="ReadAirflowSecrets",
             actions=["ssm:GetParameter", "ssm:GetParameters"],
             resources=[f"arn:{Aws.PARTITION}:ssm:{region_account}:parameter{props.ssm_prefix}/*"],
         ),
-        iam.PolicyStatement(sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic_arn]),
-        # The per-run metrics (docs/DESIGN.md "Pipeline metrics"), to the pipeline's namespace only:
-        # PutMetricData has no resource type; cloudwatch:namespace scopes it.
-        iam.PolicyStatement(
-            sid="PublishPipelineMetrics",
-            actions=["cloudwatch:PutMetricData"],
-            resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
-        ),
+        *alert_and_metric_statements(props.alert_topic_arn),
     ]
 
 

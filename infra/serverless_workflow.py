@@ -37,6 +37,7 @@ from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
 from infra.packaging import BUILD_DIR, serverless_code_packages, write_library_zip
 from infra.pipeline_settings import airflow_variables
+from infra.pipeline_task_permissions import alert_and_metric_statements, data_and_glue_statements
 from infra.serverless_definition import workflow_definition, workflow_yaml
 from music_contract.alerts import EVENT_WORKFLOW_RUN_FAILED, chatbot_notification
 
@@ -273,27 +274,7 @@ class ServerlessWorkflow(Construct):
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
         variables_prefix = props.names.airflow_variables_prefix
         return [
-            iam.PolicyStatement(
-                sid="ListDataBucket",
-                actions=["s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[props.data_bucket.bucket_arn],
-            ),
-            iam.PolicyStatement(
-                sid="ReadWriteDataObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[props.data_bucket.arn_for_objects("*")],
-            ),
-            iam.PolicyStatement(
-                sid="RunGlueJob",
-                actions=[
-                    "glue:GetJob",
-                    "glue:StartJobRun",
-                    "glue:GetJobRun",
-                    "glue:GetJobRuns",
-                    "glue:BatchStopJobRun",
-                ],
-                resources=[props.glue_job_arn],
-            ),
+            *data_and_glue_statements(props.data_bucket, props.glue_job_arn),
             iam.PolicyStatement(
                 sid="ReadPipelineVariables",
                 actions=["ssm:GetParameter"],
@@ -302,15 +283,7 @@ class ServerlessWorkflow(Construct):
                     for name in contract.PIPELINE_VARIABLES
                 ],
             ),
-            iam.PolicyStatement(
-                sid="PublishAlerts", actions=["sns:Publish"], resources=[props.alert_topic.topic_arn]
-            ),
-            iam.PolicyStatement(
-                sid="PublishPipelineMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
-            ),
+            *alert_and_metric_statements(props.alert_topic.topic_arn),
         ]
 
     @staticmethod
