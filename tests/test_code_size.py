@@ -31,7 +31,6 @@ DECLARATIVE_CDK_DATA = {
 KNOWN_OFFENDERS = {
     "benchmarks/glue_kpis.py": 446,
     "infra/config.py": 486,
-    "infra/monitoring.py": 521,
     "benchmarks/glue_kpis.py::duckdb_kpis": 69,
     "benchmarks/glue_kpis.py::run": 56,
     "benchmarks/glue_kpis.py::spark_job": 52,
