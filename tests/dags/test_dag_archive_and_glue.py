@@ -98,7 +98,7 @@ def test_failure_message_is_a_chatbot_notification_naming_task_environment_run_a
     title = f"[prod] Airflow task failed: {contract.DAG_ID}.run_etl_job"
     assert subject == title
     notification = json.loads(body)
-    # The shape of the stack's EventBridge Glue alerts (infra/monitoring.py): Chatbot custom notification.
+    # The shape of the stack's EventBridge Glue alerts (infra/monitoring/glue_failure_rule.py): Chatbot custom notification.
     assert (notification["version"], notification["source"]) == ("1.0", "custom")
     content = notification["content"]
     assert content["title"] == title

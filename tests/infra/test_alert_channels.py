@@ -1,5 +1,5 @@
 """infra/alert_channels.py: Slack/Teams through AWS Chatbot and an incident tool over HTTPS, each only
-when configured; and the Glue failure message they all receive (infra/monitoring.py)."""
+when configured; and the Glue failure message they all receive (infra/monitoring/glue_failure_rule.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""infra/monitoring.py: the Glue failure rule, the alarms and the dashboard.
+"""infra/monitoring/: the Glue failure rule, the alarms and the dashboard.
 The templates come from the session's one synth per environment (conftest.py)."""
 
 from __future__ import annotations
