@@ -3,7 +3,7 @@
 Chatbot drops SNS messages in no format it knows and renders this one in Slack and Teams; e-mail and
 an incident tool get the same JSON (docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html).
 Three senders build it here: the DAG's failure callback (dags/music_pipeline/alerts.py), the Glue
-failure rule (infra/monitoring.py) and the MWAA Serverless run-failure rule
+failure rule (infra/monitoring/glue_failure_rule.py) and the MWAA Serverless run-failure rule
 (infra/serverless_workflow.py). The values may be CDK tokens: the EventBridge rules pass fields of
 the event (``events.EventField``), which their input transformer fills in at delivery.
 """

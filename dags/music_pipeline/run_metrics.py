@@ -89,7 +89,7 @@ def freshness_data(report: DataQualityReport, now: datetime) -> list[Datum]:
     """The KPI freshness age: from the newest date this succeeded run completed in the table.
 
     A run completes every date it affected; a run that only recomputed or replayed old dates reports
-    an older age, which the alarm ignores: it takes the Minimum over its period (infra/monitoring.py).
+    an older age, which the alarm ignores: it takes the Minimum over its period (infra/monitoring/construct.py).
     A date after `now` (an accepted but future-dated `listen_time`, a client clock ahead) says nothing
     about how fresh the table is: it would publish 0 and hide staleness, so it is left out.
     """
