@@ -240,7 +240,12 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
 
     with running_emulator() as emulator:
         stack = _prepare_stack(args, state, emulator)
-        from local_run.serverless_bundle import SERVERLESS_BUNDLE, dag_bundles, write_serverless_bundle
+        from local_run.serverless_bundle import (
+            SERVERLESS_BUNDLE,
+            code_path,
+            dag_bundles,
+            write_serverless_bundle,
+        )
 
         serverless_dag_id = write_serverless_bundle(stack, state / SERVERLESS_BUNDLE)
         stack.apply_airflow_variables()  # the DAG's AIRFLOW_VAR_* (the workflow reads SSM)
@@ -248,6 +253,7 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
             **os.environ,
             **airflow_component_environment(home, args.port),
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": dag_bundles(state / SERVERLESS_BUNDLE),
+            "PYTHONPATH": code_path(state / SERVERLESS_BUNDLE, dict(os.environ)),
         }
         _progress(f"the serverless workflow is listed as {serverless_dag_id}")
         _progress("checking the DAG and migrating the metadata database")

@@ -9,6 +9,7 @@ writes: the same workflow `make demo DEMO_ARGS="--orchestration serverless"` run
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -17,15 +18,13 @@ SERVERLESS_BUNDLE = "serverless-workflow"
 # The workflow's DAG id here: the YAML's own id is the DAG's, and one Airflow lists one DAG per id.
 SERVERLESS_DAG_SUFFIX = "_serverless"
 # The bundle's DAG file: dag-factory loads the workflow YAML with the task code of the code package
-# (its folder first on sys.path, as the service's worker imports the package's root).
+# (`code_path`: first on the components' PYTHONPATH, as the service's worker imports the package's root).
 SERVERLESS_LOADER = '''"""The MWAA Serverless workflow YAML, loaded by dag-factory (written by `make airflow`)."""
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "code"))
+from dagfactory import load_yaml_dags
 
-from dagfactory import load_yaml_dags  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 load_yaml_dags(globals_dict=globals(), config_filepath=str(HERE / "workflow.yaml"))
 '''
@@ -50,6 +49,11 @@ def write_serverless_bundle(stack, bundle: Path) -> str:
     (bundle / ".airflowignore").write_text("code\n")
     put_ssm_variables(stack)
     return dag_id
+
+
+def code_path(bundle: Path, environ: dict[str, str]) -> str:
+    """``PYTHONPATH`` for the Airflow components: the bundle's unpacked code package first."""
+    return os.pathsep.join(filter(None, [str(bundle / "code"), environ.get("PYTHONPATH", "")]))
 
 
 def dag_bundles(serverless_bundle: Path) -> str:
