@@ -1,4 +1,4 @@
-"""The Glue KPI job on local Spark (2 cores) against a single-node DuckDB reference, same files.
+"""The Glue KPI job on local Spark (2 cores) against its independent copies, same files.
 
 Data: the project's generator (`local_run.generate`): ~90,000 songs, 50,000 users, and 1 million
 and 10 million stream rows over 7 days in 4 files, with the generator's quirks (bad rows,
@@ -8,13 +8,9 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
   session start is not timed), on a fresh copy of the inputs, writing the curated store and a
   DynamoDB table in moto; peak memory is the RSS of that process and its Spark JVM, sampled with
   psutil.
-- DuckDB: the same daily genre KPIs, top songs and top genres from the same CSV files (2 threads);
-  peak memory is this process's RSS while it runs. Its daily genre KPIs are compared with the
-  job's, so the two numbers measure the same answer.
-- Plain Spark SQL: DuckDB's query translated to Spark SQL, on the same local session settings in a
-  fresh process: the floor for any Spark job on this machine, since it skips everything the job
-  does beyond the KPIs (per-row reasons, line numbers, quarantine, the curated store, the KPI
-  tables, DynamoDB). Its KPIs are compared too.
+- DuckDB and plain Spark SQL (`kpi_references`, the latter in a fresh process too): the same
+  KPIs from the same CSV files. DuckDB's peak memory is this process's RSS while it runs. Both
+  daily genre KPIs are compared with the job's, so the numbers measure the same answer.
 
 Each Spark process writes Spark's event log: the table gives the measured run's Spark jobs and
 stages (`spark_events`), and its DPU-seconds equivalent per million rows (its CPU seconds over a
@@ -33,25 +29,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import music_contract as contract
+from benchmarks.kpi_references import duckdb_kpis, spark_sql_kpis
+from benchmarks.local_spark import Timing, warm_local_session
 from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
-from benchmarks.spark_events import SparkWork, event_log_conf, heaviest_stages, read_event_log
+from benchmarks.spark_events import SparkWork, heaviest_stages, read_event_log
 from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 BENCH_DIR = REPO_ROOT / ".bench" / "glue_kpis"
 SONGS, USERS, DAYS, FILES, SEED = 90_000, 50_000, 7, 4, 11
-CORES = 2
 RESULT_PREFIX = "GLUE_KPIS_RESULT "
-# A Glue G.1X worker has 16 GB; the local driver (which is also the executor) gets half of that.
-DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
 # One Glue DPU is 4 vCPUs and 16 GB (Glue API, StartJobRun MaxCapacity). A run's DPU-seconds
 # equivalent is its CPU seconds (driver and JVM, user + system) / VCPUS_PER_DPU: the DPU time the
 # work needs with every vCPU busy. CPU time, unlike wall time, barely moves with the load of a
@@ -62,15 +56,6 @@ VCPUS_PER_DPU = 4
 def dpu_seconds_per_million_rows(cpu: float, rows: int) -> float:
     """The run's DPU-seconds equivalent per million rows (see VCPUS_PER_DPU)."""
     return cpu / VCPUS_PER_DPU / (rows / 1e6)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One measured Spark run: wall seconds, CPU seconds (driver and JVM), start (epoch ms)."""
-
-    seconds: float
-    cpu_seconds: float
-    started_ms: int
 
 
 def dataset(rows: int) -> tuple[Path, list[str], int]:
@@ -97,161 +82,14 @@ def dataset(rows: int) -> tuple[Path, list[str], int]:
     return root, lines[1:], int(lines[0])
 
 
-# --- DuckDB reference ---------------------------------------------------------------------
-def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
-    """docs/DESIGN.md's KPIs computed by DuckDB straight from the CSV files."""
-    import duckdb
-
-    files = [str(root / key) for key in stream_keys]
-    con = duckdb.connect()
-    con.execute(f"SET threads = {CORES}")
-    csv = "header = true, all_varchar = true, quote = '\"', escape = '\"'"
-    con.execute(
-        f"""
-        CREATE TEMP TABLE songs AS
-        SELECT track_id, coalesce(track_genre, '') AS genre, coalesce(track_name, '') AS track_name,
-               coalesce(artists, '') AS artists, CAST(duration_ms AS BIGINT) AS duration_ms
-        FROM read_csv('{root / contract.SONGS_KEY}', {csv})
-        WHERE coalesce(track_id, '') <> ''
-        QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY TRY_CAST(id AS BIGINT) NULLS LAST) = 1
-        """
-    )
-    con.execute(
-        f"""
-        CREATE TEMP TABLE events AS
-        SELECT DISTINCT s.user_id, s.track_id, s.ts
-        FROM (
-            SELECT user_id, track_id, try_strptime(listen_time, '%Y-%m-%d %H:%M:%S') AS ts
-            FROM read_csv({files!r}, {csv}, union_by_name = true)
-            WHERE coalesce(trim(user_id), '') <> '' AND coalesce(trim(track_id), '') <> ''
-        ) s
-        JOIN songs USING (track_id)
-        WHERE s.ts IS NOT NULL
-        """
-    )
-    con.execute(
-        """
-        CREATE TEMP TABLE plays AS
-        SELECT CAST(CAST(ts AS DATE) AS VARCHAR) AS listen_date, track_id, count(*) AS plays
-        FROM events GROUP BY ALL
-        """
-    )
-    kpis = con.execute(
-        """
-        WITH listeners AS (
-            SELECT CAST(CAST(e.ts AS DATE) AS VARCHAR) AS listen_date, s.genre, count(DISTINCT e.user_id) AS users
-            FROM events e JOIN songs s USING (track_id) GROUP BY ALL
-        ), totals AS (
-            SELECT p.listen_date, s.genre, sum(p.plays) AS listen_count, sum(p.plays * s.duration_ms) AS total_ms
-            FROM plays p JOIN songs s USING (track_id) GROUP BY ALL
-        )
-        SELECT t.listen_date, t.genre, CAST(t.listen_count AS BIGINT), l.users, CAST(t.total_ms AS BIGINT),
-               CAST((2 * t.total_ms + l.users) // (2 * l.users) AS BIGINT)
-        FROM totals t JOIN listeners l USING (listen_date, genre)
-        ORDER BY 1, 2
-        """
-    ).fetchall()
-    top_songs = con.execute(
-        """
-        SELECT p.listen_date, s.genre, p.track_id, s.track_name, s.artists, p.plays
-        FROM plays p JOIN songs s USING (track_id)
-        QUALIFY row_number() OVER (PARTITION BY p.listen_date, s.genre ORDER BY p.plays DESC, p.track_id) <= 3
-        """
-    ).fetchall()
-    top_genres = con.execute(
-        f"""
-        SELECT listen_date, genre, n FROM (
-            SELECT listen_date, genre, sum(plays) AS n FROM plays JOIN songs USING (track_id) GROUP BY ALL
-        ) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {contract.TOP_GENRES_PER_DAY}
-        """
-    ).fetchall()
-    con.close()
-    return {"kpis": kpis, "top_songs": top_songs, "top_genres": top_genres}
-
-
-def _warm_local_session(event_log: Path | None = None):
-    """The local Spark session (2 cores, DRIVER_MEMORY), its JVM started and warmed up: not timed.
-
-    With `event_log`, Spark writes its event log there (`spark_events`)."""
-    from music_kpis.session import local_spark_session
-
-    os.environ["SPARK_DRIVER_MEMORY"] = DRIVER_MEMORY  # read when the session (and its JVM) starts
-    spark = local_spark_session(cores=CORES, extra_conf=event_log_conf(event_log) if event_log else None)
-    spark.range(1000).selectExpr("sum(id)").collect()
-    return spark
-
-
-# --- the same query on plain Spark SQL ------------------------------------------------------
-SPARK_SQL_KPIS = """
-WITH songs AS (
-    SELECT track_id, coalesce(track_genre, '') AS genre, CAST(duration_ms AS BIGINT) AS duration_ms
-    FROM (
-        SELECT *, row_number() OVER (PARTITION BY track_id ORDER BY CAST(id AS BIGINT) NULLS LAST) AS rn
-        FROM songs_csv WHERE coalesce(track_id, '') <> ''
-    ) WHERE rn = 1
-), events AS (
-    SELECT DISTINCT s.user_id, s.track_id, s.ts
-    FROM (
-        SELECT user_id, track_id, to_timestamp(listen_time, 'yyyy-MM-dd HH:mm:ss') AS ts FROM streams_csv
-        WHERE coalesce(trim(user_id), '') <> '' AND coalesce(trim(track_id), '') <> ''
-    ) s
-    JOIN songs USING (track_id)
-    WHERE s.ts IS NOT NULL
-), plays AS (
-    SELECT CAST(to_date(ts) AS STRING) AS listen_date, track_id, count(*) AS plays FROM events GROUP BY 1, 2
-), listeners AS (
-    SELECT CAST(to_date(e.ts) AS STRING) AS listen_date, s.genre, count(DISTINCT e.user_id) AS users
-    FROM events e JOIN songs s USING (track_id) GROUP BY 1, 2
-), totals AS (
-    SELECT p.listen_date, s.genre, sum(p.plays) AS listen_count, sum(p.plays * s.duration_ms) AS total_ms
-    FROM plays p JOIN songs s USING (track_id) GROUP BY 1, 2
-)
-SELECT t.listen_date, t.genre, t.listen_count, l.users, t.total_ms,
-       (2 * t.total_ms + l.users) div (2 * l.users) AS avg_ms
-FROM totals t JOIN listeners l USING (listen_date, genre)
-"""
-
-
-def spark_sql_kpis(
-    root: Path, stream_keys: list[str], event_log: Path | None = None
-) -> tuple[Timing, list[tuple]]:
-    """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (its timing, KPI rows)."""
-    from music_kpis.job import configure
-
-    spark = _warm_local_session(event_log)
-    configure(spark)
-    started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
-    csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
-    songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
-    songs.createOrReplaceTempView("songs_csv")
-    streams = [
-        spark.read.options(**csv).csv(str(root / key)).select(*contract.STREAMS_COLUMNS)
-        for key in stream_keys
-    ]
-    union = streams[0]
-    for frame in streams[1:]:
-        union = union.unionByName(frame)
-    union.createOrReplaceTempView("streams_csv")
-    rows = sorted(tuple(r) for r in spark.sql(SPARK_SQL_KPIS).collect())
-    return Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms), rows
-
-
 # --- the Glue job on local Spark ------------------------------------------------------------
-def spark_job(
-    root: Path, stream_keys: list[str], work: Path, event_log: Path | None = None
-) -> tuple[Timing, DataQualityReport, list[tuple]]:
-    """Run the job once on a fresh copy of the bucket's inputs; (its timing, report, daily genre KPIs)."""
-    import boto3
-
-    from local_run.emulator import running_emulator
-    from music_kpis import arguments, job
-
+def fresh_bucket(root: Path, stream_keys: list[str], work: Path, run_id: str) -> None:
+    """`work` as a bucket holding the reference and stream files of `root` and a manifest of the streams."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for key in (contract.USERS_KEY, contract.SONGS_KEY, *stream_keys):
         (work / key).parent.mkdir(parents=True, exist_ok=True)
         os.link(root / key, work / key)  # hard links: no copy of gigabytes
-    run_id = "bench"
     streams = tuple(
         contract.StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
     )
@@ -261,18 +99,32 @@ def spark_job(
     (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
     (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
 
-    spark = _warm_local_session(event_log)
+
+def kpi_table(name: str) -> str:
+    """A new, empty KPI table in the emulator (the stack's key schema)."""
+    import boto3
+
+    boto3.client("dynamodb").create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    return name
+
+
+def spark_job(
+    root: Path, stream_keys: list[str], work: Path, event_log: Path | None = None
+) -> tuple[Timing, DataQualityReport, list[tuple]]:
+    """Run the job once on a fresh copy of the bucket's inputs; (its timing, report, daily genre KPIs)."""
+    from local_run.emulator import running_emulator
+    from music_kpis import arguments, job
+
+    run_id = "bench"
+    fresh_bucket(root, stream_keys, work, run_id)
+    spark = warm_local_session(event_log)
     with running_emulator():
-        table = f"bench-kpis-{len(stream_keys)}-{time.time_ns()}"
-        boto3.client("dynamodb").create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        table = kpi_table(f"bench-kpis-{len(stream_keys)}-{time.time_ns()}")
         args = arguments.JobArguments(
             data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
@@ -367,62 +219,76 @@ def _measure(fn: Callable[[], Any], children: bool) -> tuple[float, float, Any]:
     return seconds, peak.peak_mb, out
 
 
+# Issue 19's goals: at 1 M rows the job within 1.2x the plain Spark SQL floor (its fixed cost);
+# at 10 M rows within 3x DuckDB and below the floor.
+GOALS = {1_000_000: ("plain Spark SQL", 1.2), 10_000_000: ("DuckDB", 3.0)}
+
+
+def measure_size(rows: int) -> list[BenchResult]:
+    """The job, plain Spark SQL and DuckDB on the `rows` data set: their results, once all three agree."""
+    root, keys, data_rows = dataset(rows)
+    size = f"{rows / 1e6:g}M rows, {SONGS // 1000}k songs, {USERS // 1000}k users"
+    duck_seconds, duck_mb, duck = _measure(lambda: duckdb_kpis(root, keys), children=False)
+    _, job_mb, (job, report, job_kpis, job_work) = _measure(
+        lambda: spark_job_in_fresh_process(rows), children=True
+    )
+    _, sql_mb, sql = _measure(lambda: in_fresh_process("spark-sql", rows), children=True)
+    sql_work = SparkWork(**sql["spark"])
+    # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
+    duck_kpis = [
+        (d, g, c, u, Decimal(t).scaleb(-3), Decimal(a).scaleb(-3)) for d, g, c, u, t, a in duck["kpis"]
+    ]
+    print(
+        f"   {size}: Spark job {job['seconds']:.1f}s, plain Spark SQL {sql['seconds']:.1f}s, "
+        f"DuckDB {duck_seconds:.1f}s, {len(job_kpis)} daily genre KPIs; "
+        f"{report.rows_read:,} rows read, {report.rows_rejected:,} rejected, "
+        f"{report.duplicates_dropped:,} duplicates; the job: {job_work.summary}, "
+        f"{job_work.spilled_mb:,.0f} MB spilled, {job['cpu_seconds']:.1f} CPU s; plain Spark SQL: "
+        f"{sql_work.summary}, {sql['cpu_seconds']:.1f} CPU s",
+        flush=True,
+    )
+    if duck_kpis != job_kpis:
+        raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
+    if sorted(map(tuple, sql["kpis"])) != sorted(duck["kpis"]):
+        raise AssertionError("plain Spark SQL and the DuckDB reference disagree on the daily genre KPIs")
+    _print_goal(rows, job["seconds"], {"plain Spark SQL": sql["seconds"], "DuckDB": duck_seconds})
+    job_row, sql_row = (
+        BenchResult(
+            what=what, size=size, seconds=out["seconds"], rows=data_rows, peak_memory_mb=mb,
+            baseline="DuckDB (2 threads)", baseline_seconds=duck_seconds, spark_work=f"{work.jobs} / {work.stages}",
+            dpu_seconds_per_million_rows=dpu_seconds_per_million_rows(out["cpu_seconds"], data_rows),
+        )
+        for what, out, mb, work in (
+            ("Glue job, local Spark (2 cores)", job, job_mb, job_work),
+            ("Plain Spark SQL, DuckDB's query (2 cores)", sql, sql_mb, sql_work),
+        )
+    )  # fmt: skip
+    duck_row = BenchResult(
+        what="DuckDB reference (2 threads)",
+        size=size,
+        seconds=duck_seconds,
+        rows=data_rows,
+        peak_memory_mb=duck_mb,
+    )
+    return [job_row, sql_row, duck_row]
+
+
+def _print_goal(rows: int, job_seconds: float, baselines: dict[str, float]) -> None:
+    """The job's time over the goal's baseline (`GOALS`), and over the plain Spark SQL floor."""
+    if rows not in GOALS:
+        return
+    baseline, limit = GOALS[rows]
+    ratio, floor = job_seconds / baselines[baseline], job_seconds / baselines["plain Spark SQL"]
+    met = ratio <= limit and (rows < 10_000_000 or floor < 1)
+    print(
+        f"   goal at {rows / 1e6:g}M rows: the job within {limit}x {baseline}: {ratio:.2f}x; "
+        f"job / plain Spark SQL {floor:.2f}x: {'met' if met else 'NOT met'}",
+        flush=True,
+    )
+
+
 def run(quick: bool = False) -> list[BenchResult]:
-    results: list[BenchResult] = []
-    for rows in (1_000_000,) if quick else (1_000_000, 10_000_000):
-        root, keys, data_rows = dataset(rows)
-        size = f"{rows / 1e6:g}M rows, {SONGS // 1000}k songs, {USERS // 1000}k users"
-        duck_seconds, duck_mb, duck = _measure(
-            lambda root=root, keys=keys: duckdb_kpis(root, keys), children=False
-        )
-        _, spark_mb, (job, report, spark_kpis, spark_work) = _measure(
-            lambda rows=rows: spark_job_in_fresh_process(rows), children=True
-        )
-        spark_seconds = job["seconds"]
-        _, sql_mb, sql = _measure(lambda rows=rows: in_fresh_process("spark-sql", rows), children=True)
-        sql_work = SparkWork(**sql["spark"])
-        # DuckDB gives milliseconds; seconds to the millisecond, as the job's Decimals.
-        duck_kpis = [
-            (d, g, c, u, Decimal(t).scaleb(-3), Decimal(a).scaleb(-3)) for d, g, c, u, t, a in duck["kpis"]
-        ]
-        same = duck_kpis == spark_kpis
-        sql_same = sorted(map(tuple, sql["kpis"])) == sorted(duck["kpis"])
-        print(
-            f"   {size}: Spark job {spark_seconds:.1f}s, plain Spark SQL {sql['seconds']:.1f}s, "
-            f"DuckDB {duck_seconds:.1f}s, {len(spark_kpis)} daily genre KPIs, identical: {same and sql_same}; "
-            f"{report.rows_read:,} rows read, {report.rows_rejected:,} rejected, "
-            f"{report.duplicates_dropped:,} duplicates; the job: {spark_work.summary}, "
-            f"{spark_work.spilled_mb:,.0f} MB spilled, {job['cpu_seconds']:.1f} CPU s; plain Spark SQL: "
-            f"{sql_work.summary}, {sql['cpu_seconds']:.1f} CPU s",
-            flush=True,
-        )
-        if not same:
-            raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
-        if not sql_same:
-            raise AssertionError("plain Spark SQL and the DuckDB reference disagree on the daily genre KPIs")
-        results.append(
-            BenchResult(
-                what="Glue job, local Spark (2 cores)", size=size, seconds=spark_seconds, rows=data_rows,
-                peak_memory_mb=spark_mb, baseline="DuckDB (2 threads)", baseline_seconds=duck_seconds,
-                spark_work=f"{spark_work.jobs} / {spark_work.stages}",
-                dpu_seconds_per_million_rows=dpu_seconds_per_million_rows(job["cpu_seconds"], data_rows),
-            )
-        )  # fmt: skip
-        results.append(
-            BenchResult(
-                what="Plain Spark SQL, DuckDB's query (2 cores)", size=size, seconds=sql["seconds"],
-                rows=data_rows, peak_memory_mb=sql_mb, baseline="DuckDB (2 threads)",
-                baseline_seconds=duck_seconds, spark_work=f"{sql_work.jobs} / {sql_work.stages}",
-                dpu_seconds_per_million_rows=dpu_seconds_per_million_rows(sql["cpu_seconds"], data_rows),
-            )
-        )  # fmt: skip
-        results.append(
-            BenchResult(
-                what="DuckDB reference (2 threads)", size=size, seconds=duck_seconds, rows=data_rows,
-                peak_memory_mb=duck_mb,
-            )
-        )  # fmt: skip
-    return results
+    return [result for rows in ((1_000_000,) if quick else GOALS) for result in measure_size(rows)]
 
 
 def main() -> None:

@@ -29,10 +29,6 @@ DECLARATIVE_CDK_DATA = {
 }
 # Today's offenders, to be split: "<module path>" or "<module path>::<qualified name>" -> lines.
 KNOWN_OFFENDERS = {
-    "benchmarks/glue_kpis.py": 446,
-    "benchmarks/glue_kpis.py::duckdb_kpis": 69,
-    "benchmarks/glue_kpis.py::run": 56,
-    "benchmarks/glue_kpis.py::spark_job": 52,
     "infra/buckets.py::encrypted_bucket": 52,
     "infra/failed_create_cleanup.py::FailedCreateCleanup.__init__": 73,
     "infra/glue_job.py::GlueJob.__init__": 59,

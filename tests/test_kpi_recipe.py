@@ -87,7 +87,7 @@ HAND_WRITTEN = (
 
 def _reference_kpi_selects() -> list[tuple[str, str]]:
     """The benchmark's independent copies: (where, the final SELECT list of each KPI query)."""
-    tree = ast.parse(_source("benchmarks/glue_kpis.py"))
+    tree = ast.parse(_source("benchmarks/kpi_references.py"))
     queries = [
         node.value
         for node in ast.walk(tree)
@@ -125,7 +125,7 @@ def recipe_problems(measures: Sequence[str]) -> list[str]:
         columns = len(_top_level_items(select)) - 2  # listen_date, genre
         if columns != len(measures):
             problems.append(
-                f"benchmarks/glue_kpis.py, the {where} reference query computes {columns} KPI columns, "
+                f"benchmarks/kpi_references.py, the {where} reference query computes {columns} KPI columns, "
                 f"the contract has {len(measures)} measures: compute the new one there too"
             )
     return problems
@@ -173,5 +173,5 @@ def test_the_recipe_lists_every_hand_written_place():
         path = place.name.split(",")[0].split(" ")[0]
         if path != "docs/DESIGN.md":  # the recipe's own page ("here")
             assert path in recipe, f"the recipe does not list {path}"
-    assert "benchmarks/glue_kpis.py" in recipe
+    assert "benchmarks/kpi_references.py" in recipe
     assert "tests/test_kpi_recipe.py" in recipe

@@ -29,6 +29,7 @@ import music_contract as contract
 from music_contract.quality import STATUS_FAILED, STATUS_RUNNING, STATUS_SUCCEEDED, DataQualityReport
 from music_kpis import dynamo, publication, rules, steps
 from music_kpis.arguments import JobArguments
+from music_kpis.cache import RunCache, run_cache
 from music_kpis.datasets import DataRoot, csv_source, write_report
 from music_kpis.session import JOB_CONF, size_shuffles
 
@@ -135,7 +136,7 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
     root = DataRoot(spark, args.root)
     started_at, record, status, error = _now(), RunRecord(), STATUS_RUNNING, None
     try:
-        with steps.run_cache() as cache:
+        with run_cache() as cache:
             _run(spark, root, args, record, cache)
         status = STATUS_SUCCEEDED
     except Exception as err:
@@ -157,9 +158,7 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
     return result
 
 
-def _run(
-    spark: SparkSession, root: DataRoot, args: JobArguments, record: RunRecord, cache: steps.RunCache
-) -> None:
+def _run(spark: SparkSession, root: DataRoot, args: JobArguments, record: RunRecord, cache: RunCache) -> None:
     """The steps in order, each one a function of `steps`; `record` keeps what they return."""
     stamp = steps.Stamp(args.safe_run_id, _now())
     # A publication an earlier attempt (or run) left half-done is finished before curated/ is read,
@@ -189,7 +188,7 @@ def _run(
     )
     cache.release_frame(lines)  # the staged events are the KPIs' input: the lines' memory is free again
     kpis = steps.compute_kpis(events, inputs.songs, cache)
-    record.items = dynamo.kpi_items(*kpis.collected(), stamp.run_id, stamp.updated_at)
+    record.items = dynamo.kpi_items(*kpis.rows, stamp.run_id, stamp.updated_at)
     record.written = steps.publish(root, staging, kpis, record.items, record.dates, args.kpi_table, stamp)
 
 
@@ -198,7 +197,7 @@ def _recompute(
     root: DataRoot,
     args: JobArguments,
     record: RunRecord,
-    cache: steps.RunCache,
+    cache: RunCache,
     stamp: steps.Stamp,
 ) -> None:
     """The KPIs of `--recompute_dates` from the curated events of those dates (no raw file, no
@@ -211,7 +210,7 @@ def _recompute(
     staging = publication.Staging(root, args.safe_run_id)
     staging.reset()
     kpis = steps.compute_kpis(events, songs, cache)
-    record.items = dynamo.kpi_items(*kpis.collected(), stamp.run_id, stamp.updated_at)
+    record.items = dynamo.kpi_items(*kpis.rows, stamp.run_id, stamp.updated_at)
     record.written = steps.publish(
         root, staging, kpis, record.items, record.dates, args.kpi_table, stamp, recompute=True
     )

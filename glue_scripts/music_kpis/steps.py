@@ -4,24 +4,23 @@ returns what it counted; none touches the data-quality report (`job` builds it o
     load_inputs -> validate_lines -> count_quality -> quarantine_and_check_ratio
     -> merge_into_curated -> compute_kpis -> publish
 
-What a step caches lives as long as the run's `RunCache`.
+What a step caches lives as long as the run's `cache.RunCache`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
 import music_contract as contract
 from music_contract.quality import FileQuality
 from music_kpis import dynamo, line_numbers, publication, rules, transforms
+from music_kpis.cache import RunCache
 from music_kpis.datasets import (
     CsvSource,
     DataError,
@@ -36,42 +35,6 @@ from music_kpis.datasets import (
 )
 
 log = logging.getLogger("music_kpis")
-
-# The DataFrame default (`df.cache()`). PySpark's `StorageLevel.MEMORY_AND_DISK` is the serialized
-# level: it would serialize the columnar cache batches once more.
-CACHE = StorageLevel.MEMORY_AND_DISK_DESER
-
-
-class RunCache:
-    """The DataFrames a run keeps in memory; `persist` them here, all are released on exit."""
-
-    def __init__(self) -> None:
-        self._frames: list[DataFrame] = []
-
-    def persist(self, frame: DataFrame) -> DataFrame:
-        frame = frame.persist(CACHE)
-        self._frames.append(frame)
-        return frame
-
-    def release_frame(self, frame: DataFrame) -> None:
-        """Unpersist one frame early (its last reader is done)."""
-        frame.unpersist()
-        self._frames = [kept for kept in self._frames if kept is not frame]
-
-    def release(self) -> None:
-        for frame in self._frames:
-            frame.unpersist()
-        self._frames.clear()
-
-
-@contextmanager
-def run_cache() -> Iterator[RunCache]:
-    """A `RunCache` whose frames are unpersisted when the block ends, however it ends."""
-    cache = RunCache()
-    try:
-        yield cache
-    finally:
-        cache.release()
 
 
 # --- 0. items of a finished publication ---------------------------------------------------------
@@ -309,12 +272,13 @@ def merge_into_curated(
 @dataclass(frozen=True)
 class Kpis:
     """The KPI tables of the touched dates (docs/DESIGN.md, "KPI definitions"), each computed once
-    and held as a one-partition local frame (`local_copy`): collecting or writing it again is one
-    task over the driver's copy, nothing is recomputed."""
+    and cached (a few rows per genre and day): the DynamoDB items and the staged tables read the
+    same rows, and collecting or writing a table again recomputes nothing."""
 
     daily_genre_kpis: DataFrame
     top_songs: DataFrame
     top_genres: DataFrame
+    rows: tuple[list[dict], list[dict], list[dict]]  # each table's rows as dicts, for DynamoDB items
 
     def tables(self) -> tuple[tuple[str, DataFrame], ...]:
         """(curated table name, frame) in publication order."""
@@ -324,29 +288,28 @@ class Kpis:
             ("top_genres", self.top_genres),
         )
 
-    def collected(self) -> tuple[list[dict], list[dict], list[dict]]:
-        """Each table's rows as dicts (a few per genre and day), for the DynamoDB items."""
-        return tuple([r.asDict() for r in frame.collect()] for _, frame in self.tables())
-
 
 def compute_kpis(events: DataFrame, songs: DataFrame, cache: RunCache) -> Kpis:
     """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events.
 
-    The tables are small (a few rows per genre and day): each is computed once and kept on the
-    driver (`local_copy`), so the DynamoDB items and the staged tables read the same rows and no
-    table is computed twice. Only the per-track plays, which both tables aggregate, are cached.
+    The per-track plays feed both the daily KPIs and the top songs: cached until both are.
+    The tables are cached in the JVM (not collected and rebuilt from Python rows, which would
+    start a Python worker for every later read of them).
     """
+    genres = song_genres(songs)
     plays = cache.persist(transforms.track_plays(events, songs))
-    daily = local_copy(transforms.daily_genre_kpis(events, songs, plays))
-    top_songs = local_copy(transforms.top_songs(plays))
-    cache.release_frame(plays)  # nothing reads the plays again: free the memory before publishing
-    return Kpis(daily, top_songs, local_copy(transforms.top_genres(daily)))
+    daily = cache.persist(transforms.daily_genre_kpis(events, songs, plays, genres))
+    top_songs = cache.persist(transforms.top_songs(plays))
+    top_genres = cache.persist(transforms.top_genres(daily))
+    # Collecting a cached frame computes it once: the plays are then read no more.
+    rows = tuple([r.asDict() for r in frame.collect()] for frame in (daily, top_songs, top_genres))
+    cache.release_frame(plays)  # free the memory before publishing
+    return Kpis(daily, top_songs, top_genres, rows)
 
 
-def local_copy(frame: DataFrame) -> DataFrame:
-    """`frame` computed once: its rows on the driver, as a frame of one partition (for a small table)."""
-    rows = frame.collect()
-    return frame.sparkSession.createDataFrame(rows, frame.schema).coalesce(1)
+def song_genres(songs: DataFrame) -> list[str]:
+    """Every genre of the songs reference once, sorted (a few hundred names at most)."""
+    return sorted(row["genre"] for row in songs.select("genre").distinct().collect())
 
 
 # --- 7. publish --------------------------------------------------------------------------------
@@ -374,7 +337,10 @@ def publish(
     are not staged, and must not be cleared."""
     for table, frame in kpis.tables():
         write_partitions(
-            transforms.stamped(frame, table, stamp.run_id, stamp.updated_at), root, staging.prefix(table)
+            # One task writes the few cached rows: one file per day, no per-partition overhead.
+            transforms.stamped(frame.coalesce(1), table, stamp.run_id, stamp.updated_at),
+            root,
+            staging.prefix(table),
         )
     tables = [table for table, _ in kpis.tables()] if recompute else list(contract.CURATED_TABLES)
     sealed = publication.seal(staging, tables, list(dates))

@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 import music_contract as contract
-from music_kpis import line_numbers, transforms
+from music_kpis import line_numbers, steps, transforms
 
 SONG_COLUMNS = (
     "id string, track_id string, artists string, track_name string, duration_ms string, track_genre string"
@@ -114,7 +114,7 @@ def kpis_of(spark, songs, events):
     songs = songs_frame(spark, songs)
     events = events_frame(spark, events)
     plays = transforms.track_plays(events, songs)
-    return transforms.daily_genre_kpis(events, songs, plays), plays
+    return transforms.daily_genre_kpis(events, songs, plays, steps.song_genres(songs)), plays
 
 
 def test_daily_genre_kpis_hand_computed(spark):
@@ -186,7 +186,7 @@ def test_unique_listeners_exact_past_64_genres(spark):
     events += [("u5", "T5", "d2")]
     got = {
         (r.listen_date, r.genre): r.unique_listeners
-        for r in transforms.unique_listeners(events_frame(spark, events), songs).collect()
+        for r in transforms.unique_listeners(events_frame(spark, events), songs, genres).collect()
     }
     expected: dict[tuple[str, str], set[str]] = {}
     for user, track, day in events:
