@@ -281,13 +281,27 @@ def read_csv(spark: SparkSession, storage: DataRoot, source: CsvSource, names: S
 
 # --- Parquet ------------------------------------------------------------------------------
 def read_partitions(
-    spark: SparkSession, storage: DataRoot, prefix: str, dates: Iterable[str]
+    spark: SparkSession,
+    storage: DataRoot,
+    table: contract.CuratedTable,
+    dates: Iterable[str],
+    prefix: str | None = None,
 ) -> DataFrame | None:
-    """The existing partitions of `prefix` for `dates` (with `listen_date`), or None when there are none."""
+    """The existing partitions of `table` for `dates` (with `listen_date`), or None when there are
+    none; under `prefix` instead of the table's own (a run's staging folder) when given.
+
+    Read with the contract's schema: Spark then opens no file footer to infer one (a job of its
+    own per read), and a file written before a column was added reads it as null.
+    """
+    prefix = table.prefix if prefix is None else prefix
     keys = storage.partition_keys(prefix, dates)
     if not keys:
         return None
-    return spark.read.option("basePath", storage.uri(prefix)).parquet(*[storage.uri(k) for k in keys])
+    schema = ", ".join(
+        f"`{name}` {kind}" for name, kind in (*table.columns, (table.partition_column, "string"))
+    )
+    reader = spark.read.schema(schema).option("basePath", storage.uri(prefix))
+    return reader.parquet(*[storage.uri(k) for k in keys])
 
 
 def write_partitions(frame: DataFrame, storage: DataRoot, prefix: str, dictionary: bool = True) -> None:

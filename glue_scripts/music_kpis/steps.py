@@ -51,7 +51,7 @@ def rebuild_items(
         return
     tables = {}
     for table in ("daily_genre_kpis", "top_songs", "top_genres"):
-        frame = read_partitions(spark, root, contract.CURATED_TABLES[table].prefix, dates)
+        frame = read_partitions(spark, root, contract.CURATED_TABLES[table], dates)
         tables[table] = [] if frame is None else [r.asDict() for r in frame.collect()]
     items: list[dynamo.Item] = []
     for day in dates:
@@ -255,14 +255,15 @@ def merge_into_curated(
     replacing their earlier rows, staged (curated/ stays whole until `publish`); returns the staged
     events of those dates and how many of the accepted rows were new events (not duplicates)."""
     accepted = rows.where(F.col("reject_reason").isNull())
-    existing = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, list(dates))
+    streams = contract.CURATED_TABLES["streams"]
+    existing = read_partitions(spark, root, streams, list(dates))
     merged = transforms.merge_events(accepted, existing, list(source_ids))
     merge_stats = Observation("merge")
     merged = merged.observe(merge_stats, F.count_if(F.col("_new")).alias("new_events"))
     staging.reset()
     write_partitions(transforms.curated_streams(merged), root, staging.prefix("streams"), dictionary=False)
     new_events = int(merge_stats.get.get("new_events") or 0)
-    events = read_partitions(spark, root, staging.prefix("streams"), list(dates))
+    events = read_partitions(spark, root, streams, list(dates), prefix=staging.prefix("streams"))
     if events is None:
         raise RuntimeError(f"the curated events just staged under {root.uri(staging.root)} are missing")
     return events.select("user_id", "track_id", contract.PARTITION_COLUMN), new_events
@@ -362,5 +363,5 @@ def read_curated_events(spark: SparkSession, root: DataRoot, dates: Sequence[str
             f"--recompute_dates: no curated events under {root.uri(contract.CURATED_STREAMS_PREFIX)} "
             f"for {missing}; nothing was published"
         )
-    events = read_partitions(spark, root, contract.CURATED_STREAMS_PREFIX, dates)
+    events = read_partitions(spark, root, contract.CURATED_TABLES["streams"], dates)
     return events.select("user_id", "track_id", contract.PARTITION_COLUMN)
