@@ -135,22 +135,21 @@ class MwaaDagRuns:
         clock: Callable[[], float] = time.monotonic,
     ) -> str:
         """Poll until the run finishes (printing task state changes); returns its final state."""
-        deadline = clock() + timeout_seconds
-        shown: dict[str, str] = {}
-        while True:
+
+        def look() -> orchestrators.RunProgress:
             state = self.run_state(run_id)
-            tasks = self.task_states(run_id)
-            for task_id, task_state in tasks.items():
-                if shown.get(task_id) != task_state:
-                    print(f"  {task_id}: {task_state}")
-            shown = tasks
-            if state in FINISHED_RUN_STATES:
-                return state
-            if clock() >= deadline:
-                raise TriggerError(
-                    f"run {run_id} still {state} after {timeout_seconds:.0f} s; follow it in the UI"
-                )
-            sleep(poll_seconds)
+            result = state if state in FINISHED_RUN_STATES else None
+            return orchestrators.RunProgress(state, result, self.task_states(run_id))
+
+        return orchestrators.follow_run(
+            look,
+            run_id,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+            clock=clock,
+            timeout_error=lambda message: TriggerError(f"{message}; follow it in the UI"),
+        )
 
 
 def reprocess_conf(recompute_dates: str | None, replay_from: str | None, replay_to: str | None) -> dict:

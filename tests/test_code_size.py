@@ -38,9 +38,6 @@ KNOWN_OFFENDERS = {
     "infra/glue_job.py::GlueJob.__init__": 59,
     "infra/stack.py::MusicStreamsStack.__init__": 94,
     "infra/storage.py::Storage.__init__": 83,
-    "local_run/generate.py::write_stream_file": 56,
-    "ops/report/model.py::build_view": 59,
-    "ops/report/render.py::_trend_chart": 62,
 }
 
 

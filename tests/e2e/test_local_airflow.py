@@ -29,7 +29,7 @@ import pytest
 import music_contract as contract
 from ops import smoke
 from ops.airflow_rest import AirflowRestDagRuns
-from tests.e2e.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path
 
 pytestmark = pytest.mark.e2e
 

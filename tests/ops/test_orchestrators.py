@@ -128,3 +128,24 @@ def test_replay_params_become_strings():
         contract.PARAM_REPLAY_TO: "2026-11-21",
         "none": "",
     }
+
+
+def test_the_follow_loop_shows_each_change_once_and_times_out_with_the_given_error(capsys):
+    looks = iter(["QUEUED", "QUEUED", "RUNNING", "RUNNING"])
+    now = iter([0, 10, 20, 30, 40])
+
+    def look():
+        state = next(looks)
+        return orchestrators.RunProgress(state, None, {"task": state})
+
+    with pytest.raises(KeyError, match="run r1 still RUNNING after 25 s"):
+        orchestrators.follow_run(
+            look,
+            "r1",
+            poll_seconds=0,
+            timeout_seconds=25,
+            sleep=lambda s: None,
+            clock=lambda: next(now),
+            timeout_error=KeyError,
+        )
+    assert capsys.readouterr().out == "  task: QUEUED\n  task: RUNNING\n"
