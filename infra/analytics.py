@@ -19,7 +19,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 import music_contract as contract
-from infra.config import BYTES_PER_MB, PipelineConfig, ResourceNames
+from infra.config import BYTES_PER_MB, ResourceNames
 from infra.nag import acknowledge, objects_of
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
@@ -124,10 +124,12 @@ SAVED_QUERIES = (
 class AnalyticsProps:
     """Where query results go and which catalog the queries read."""
 
-    # The environment: ``athena_scan_limit_mb`` and ``database_name``.
-    config: PipelineConfig
     # Resource names: the workgroup.
     names: ResourceNames
+    # The Glue database's name (``database_name``): the saved queries', the reports table's.
+    database_name: str
+    # The most one query may scan, in MB (``athena_scan_limit_mb``).
+    scan_limit_mb: int
     # The data bucket: results under ATHENA_RESULTS_PREFIX, reports under REPORTS_PREFIX.
     data_bucket: s3.IBucket
     # The data key: query results are encrypted with it (SSE-KMS), as the data they come from.
@@ -141,7 +143,7 @@ class Analytics(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: AnalyticsProps) -> None:
         super().__init__(scope, construct_id)
-        config, names = props.config, props.names
+        names = props.names
         self.results_location = f"s3://{props.data_bucket.bucket_name}/{contract.ATHENA_RESULTS_PREFIX}"
         self.workgroup = athena.CfnWorkGroup(
             self,
@@ -155,7 +157,7 @@ class Analytics(Construct):
                 # Clients cannot override the result location, its encryption or the scan limit.
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,
-                bytes_scanned_cutoff_per_query=config.athena_scan_limit_mb * BYTES_PER_MB,
+                bytes_scanned_cutoff_per_query=props.scan_limit_mb * BYTES_PER_MB,
                 engine_version=athena.CfnWorkGroup.EngineVersionProperty(
                     selected_engine_version=ATHENA_ENGINE_VERSION
                 ),
@@ -176,7 +178,7 @@ class Analytics(Construct):
                 query.construct_id,
                 name=query.name,
                 description=query.description,
-                database=config.database_name,
+                database=props.database_name,
                 query_string=query.sql,
                 work_group=self.workgroup.ref,
             )
@@ -190,7 +192,7 @@ class Analytics(Construct):
         and reports, the results prefix, and the data key through S3 only."""
         names, bucket = props.names, props.data_bucket
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        database = props.config.database_name
+        database = props.database_name
         policy = iam.ManagedPolicy(
             self,
             "ReaderPolicy",
@@ -280,7 +282,7 @@ class Analytics(Construct):
             self,
             "DataQualityReportsTable",
             catalog_id=Aws.ACCOUNT_ID,
-            database_name=props.config.database_name,
+            database_name=props.database_name,
             table_input=glue.CfnTable.TableInputProperty(
                 name=contract.DATA_QUALITY_REPORTS_TABLE,
                 description="The Glue job's data-quality report of every run (JSON, read with the Ion SerDe)",

@@ -50,7 +50,7 @@ class GlueJob(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: GlueJobProps) -> None:
         super().__init__(scope, construct_id)
-        config, names, bucket = props.config, props.names, props.data_bucket
+        names = props.names
         if not props.script_path.is_file():
             raise FileNotFoundError(f"the Glue job's script is missing: {props.script_path}")
 
@@ -72,7 +72,20 @@ class GlueJob(Construct):
         )
 
         self.job_name = names.glue_job
-        self.job = glue.CfnJob(
+        self.job = self._build_job(props, script, libraries)
+        self.log_groups = self._build_log_groups(props)
+        self.job.node.add_dependency(*self.log_groups)
+        self.job.node.add_dependency(self.security_configuration)
+        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
+        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
+        self._acknowledge_findings(props)
+
+    def _build_job(
+        self, props: GlueJobProps, script: s3_assets.Asset, libraries: s3_assets.Asset
+    ) -> glue.CfnJob:
+        """The job on its script and library zip, with the environment's workers, timeout and arguments."""
+        config, names = props.config, props.names
+        return glue.CfnJob(
             self,
             "Job",
             name=self.job_name,
@@ -98,15 +111,9 @@ class GlueJob(Construct):
                 config,
                 names,
                 extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
+                temp_dir=f"s3://{props.data_bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
             ),
         )
-        self.log_groups = self._build_log_groups(props)
-        self.job.node.add_dependency(*self.log_groups)
-        self.job.node.add_dependency(self.security_configuration)
-        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
-        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
-        self._acknowledge_findings(props)
 
     def _build_security_configuration(self, props: GlueJobProps) -> glue.CfnSecurityConfiguration:
         """The job's S3 output and CloudWatch logs SSE-KMS, its bookmarks CSE-KMS, with the data key."""

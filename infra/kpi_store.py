@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 import music_contract as contract
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 from infra.nag import acknowledge
 
 
@@ -18,14 +18,14 @@ from infra.nag import acknowledge
 class KpiStoreProps:
     """The table's name, key and fate."""
 
-    # The environment: deletion protection in prod.
-    config: PipelineConfig
     # Resource names: the table's.
     names: ResourceNames
     # The environment's data key (customer-managed encryption).
     key: kms.IKey
     # What ``cdk destroy`` does to the table (the environment's data removal policy).
     removal_policy: RemovalPolicy
+    # DynamoDB deletion protection (on in prod).
+    deletion_protection: bool
 
 
 class KpiStore(Construct):
@@ -47,7 +47,7 @@ class KpiStore(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            deletion_protection=props.config.is_prod,
+            deletion_protection=props.deletion_protection,
             removal_policy=props.removal_policy,
         )
         # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (docs/DESIGN.md).

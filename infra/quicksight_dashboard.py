@@ -24,7 +24,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 import music_contract as contract
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 
 # The role QuickSight uses for AWS data sources unless another was chosen at subscription
 # (path /service-role/; docs.aws.amazon.com/quicksight/latest/user/security_iam_service-with-iam.html).
@@ -89,10 +89,12 @@ def table_columns(table: str) -> list[tuple[str, str]]:
 class QuickSightDashboardProps:
     """The owner, the workgroup to query through and the database the tables are in."""
 
-    # The environment: ``quicksight_principal_arn`` and ``database_name``.
-    config: PipelineConfig
     # Resource names: the QuickSight resource ids.
     names: ResourceNames
+    # The user or group that owns the data source, data sets and dashboard (``quicksight_principal_arn``).
+    principal_arn: str
+    # The Glue database the tables are in (``database_name``).
+    database_name: str
     # The Athena workgroup's name (`Analytics.workgroup`).
     workgroup_name: str
     # What querying through the workgroup takes (`Analytics.reader_policy`): attached to QuickSight's
@@ -139,7 +141,7 @@ class QuickSightDashboard(Construct):
         )
 
     def _permissions(self, actions: tuple[str, ...]) -> list[dict[str, Any]]:
-        return [{"Principal": self.props.config.quicksight_principal_arn, "Actions": list(actions)}]
+        return [{"Principal": self.props.principal_arn, "Actions": list(actions)}]
 
     def _data_set(self, table: str) -> CfnResource:
         columns = [(n, hive_type_to_quicksight(t)) for n, t in table_columns(table)]
@@ -158,7 +160,7 @@ class QuickSightDashboard(Construct):
                         "RelationalTable": {
                             "DataSourceArn": self.data_source.get_att("Arn").to_string(),
                             "Catalog": "AwsDataCatalog",
-                            "Schema": self.props.config.database_name,
+                            "Schema": self.props.database_name,
                             "Name": table,
                             "InputColumns": [{"Name": n, "Type": t} for n, t in columns if t],
                         }

@@ -33,11 +33,6 @@ KNOWN_OFFENDERS = {
     "benchmarks/glue_kpis.py::duckdb_kpis": 69,
     "benchmarks/glue_kpis.py::run": 56,
     "benchmarks/glue_kpis.py::spark_job": 52,
-    "infra/buckets.py::encrypted_bucket": 52,
-    "infra/failed_create_cleanup.py::FailedCreateCleanup.__init__": 73,
-    "infra/glue_job.py::GlueJob.__init__": 59,
-    "infra/stack.py::MusicStreamsStack.__init__": 94,
-    "infra/storage.py::Storage.__init__": 83,
 }
 
 
