@@ -212,13 +212,6 @@ class PipelineConfig:
     def is_serverless(self) -> bool:
         return self.orchestration == "serverless"
 
-    @property
-    def chat_channels(self) -> tuple[str, ...]:
-        """The chat applications alerts go to: ``Slack`` and/or ``Teams`` when their ids are set."""
-        return tuple(
-            name for name, key in (("Slack", self.slack_workspace_id), ("Teams", self.teams_tenant_id)) if key
-        )
-
     def names(self, account: str, region: str) -> ResourceNames:
         """Resource names for this environment in one account and region (CDK tokens allowed)."""
         return ResourceNames(self.env_name, account, region, self.database_name)

@@ -75,7 +75,7 @@ class MusicStreamsStack(Stack):
         )
         self.config = config
         self.names = config.names(Aws.ACCOUNT_ID, Aws.REGION)
-        # The data stores first, then what works on them; the order is the constructs' (and ids').
+        # In dependency order: each construct takes values from the ones built before it.
         self.storage = self._build_storage(config)
         self.kpi_store = self._build_kpi_store(config)
         self.catalog = Catalog(
