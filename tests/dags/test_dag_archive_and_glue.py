@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-import music_contract as contract
+from music_contract import names
+from music_contract.manifest import StreamObject
 from music_pipeline import archive, s3_objects
 from music_pipeline.alerts import failure_message, publish_failure_alert, sns_subject
 
 
 def _manifest(world, keys):
     streams = [
-        contract.StreamObject(key, int(h["ContentLength"]), h["ETag"])
+        StreamObject(key, int(h["ContentLength"]), h["ETag"])
         for key in keys
         for h in [world.s3.head_object(Bucket=world.bucket, Key=key)]
     ]
@@ -71,23 +72,21 @@ def test_an_object_gone_from_raw_data_and_the_archive_fails_the_task_naming_it(w
 def test_the_glue_job_is_started_but_never_created(world):
     from music_pipeline.glue import ExistingGlueJobHook, GlueJobNotFoundError
 
-    hook = ExistingGlueJobHook(job_name="job-that-the-stack-did-not-create", aws_conn_id=contract.AWS_CONN_ID)
+    hook = ExistingGlueJobHook(job_name="job-that-the-stack-did-not-create", aws_conn_id=names.AWS_CONN_ID)
     with pytest.raises(GlueJobNotFoundError, match=r"job-that-the-stack-did-not-create.*deploy the stack"):
-        hook.initialize_job({contract.ARG_RUN_ID: "r1"})
+        hook.initialize_job({names.ARG_RUN_ID: "r1"})
     assert "job-that-the-stack-did-not-create" not in world.glue.list_jobs()["JobNames"]
 
-    existing = ExistingGlueJobHook(
-        job_name=world.glue_job, aws_conn_id=contract.AWS_CONN_ID, update_config=True
-    )
+    existing = ExistingGlueJobHook(job_name=world.glue_job, aws_conn_id=names.AWS_CONN_ID, update_config=True)
     before = world.glue.get_job(JobName=world.glue_job)["Job"]
-    run_id = existing.initialize_job({contract.ARG_RUN_ID: "r1"})["JobRunId"]
+    run_id = existing.initialize_job({names.ARG_RUN_ID: "r1"})["JobRunId"]
     run = world.glue.get_job_run(JobName=world.glue_job, RunId=run_id)["JobRun"]
-    assert run["Arguments"][contract.ARG_RUN_ID] == "r1"
+    assert run["Arguments"][names.ARG_RUN_ID] == "r1"
     assert world.glue.get_job(JobName=world.glue_job)["Job"] == before
 
 
 class _TaskInstance:
-    dag_id, task_id, run_id, try_number = contract.DAG_ID, "run_etl_job", "manual__2026-11-25", 4
+    dag_id, task_id, run_id, try_number = names.DAG_ID, "run_etl_job", "manual__2026-11-25", 4
     log_url = "http://airflow/dags/x/runs/y/tasks/run_etl_job?try_number=4"
 
 
@@ -95,7 +94,7 @@ def test_failure_message_is_a_chatbot_notification_naming_task_environment_run_a
     subject, body = failure_message(
         {"ti": _TaskInstance(), "exception": RuntimeError("Glue said no " * 500)}, environment="prod"
     )
-    title = f"[prod] Airflow task failed: {contract.DAG_ID}.run_etl_job"
+    title = f"[prod] Airflow task failed: {names.DAG_ID}.run_etl_job"
     assert subject == title
     notification = json.loads(body)
     # The shape of the stack's EventBridge Glue alerts (infra/monitoring/glue_failure_rule.py): Chatbot custom notification.
@@ -103,7 +102,7 @@ def test_failure_message_is_a_chatbot_notification_naming_task_environment_run_a
     content = notification["content"]
     assert content["title"] == title
     assert content["description"].startswith(
-        f"DAG `{contract.DAG_ID}` task `run_etl_job` run `manual__2026-11-25` try 4: RuntimeError: Glue said no"
+        f"DAG `{names.DAG_ID}` task `run_etl_job` run `manual__2026-11-25` try 4: RuntimeError: Glue said no"
     )
     assert content["nextSteps"] == [f"Task log: {_TaskInstance.log_url}"]
     assert notification["metadata"]["relatedResources"] == [_TaskInstance.log_url]
@@ -123,7 +122,7 @@ def test_sns_subjects_are_printable_ascii_on_one_line_under_100_chars(text):
 
 def test_a_broken_alert_path_is_logged_and_never_raises(world, monkeypatch, caplog):
     monkeypatch.setenv(
-        f"AIRFLOW_VAR_{contract.VAR_ALERT_TOPIC_ARN.upper()}",
+        f"AIRFLOW_VAR_{names.VAR_ALERT_TOPIC_ARN.upper()}",
         "arn:aws:sns:us-east-1:123456789012:no-such-topic",
     )
     with caplog.at_level("ERROR", logger="music_pipeline.alerts"):
@@ -141,10 +140,10 @@ def test_a_retry_finds_the_still_running_glue_run_of_its_dag_run(world):
     from music_pipeline.glue import ExistingGlueJobHook
 
     release = threading.Event()
-    hook = ExistingGlueJobHook(job_name=world.glue_job, aws_conn_id=contract.AWS_CONN_ID)
+    hook = ExistingGlueJobHook(job_name=world.glue_job, aws_conn_id=names.AWS_CONN_ID)
     with local_glue_jobs(lambda name, args: release.wait(30)) as glue:
-        job_run_id = hook.initialize_job({contract.ARG_RUN_ID: "manual__run_a"})["JobRunId"]
-        reader = ExistingGlueJobHook(aws_conn_id=contract.AWS_CONN_ID)
+        job_run_id = hook.initialize_job({names.ARG_RUN_ID: "manual__run_a"})["JobRunId"]
+        reader = ExistingGlueJobHook(aws_conn_id=names.AWS_CONN_ID)
 
         assert reader.find_active_run(world.glue_job, "manual__run_a") == job_run_id
         assert reader.find_active_run(world.glue_job, "manual__run_b") is None

@@ -20,8 +20,8 @@ import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.glue.responses import GlueResponse
 
-import music_contract as contract
 from local_run.glue_local import JobRunEnded, local_glue_jobs
+from music_contract import layout, metrics, names
 from music_pipeline import glue as glue_operator
 from music_pipeline.glue import is_final_failure
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
@@ -81,7 +81,7 @@ def glue_faults(monkeypatch):
 def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_world, run_dag, final_state):
     def glue_ends(job_name, arguments):
         # A FAILED run is final when the job failed on its data (the job's DataError carries the mark).
-        mark = contract.DATA_ERROR_MARK if final_state == "FAILED" else ""
+        mark = names.DATA_ERROR_MARK if final_state == "FAILED" else ""
         raise JobRunEnded(final_state, f"{mark} the run ended {final_state}".strip())
 
     with local_glue_jobs(glue_ends) as glue:
@@ -91,7 +91,7 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert result.tries["run_etl_job"] == 1  # three retries left, none used
     assert [r.state for r in glue.runs] == [final_state]
     assert result.states["archive_raw_data"] == "upstream_failed"
-    assert ready_world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    assert ready_world.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
     [alert] = [json.loads(m["Message"]) for m in ready_world.alerts()]
     [run] = glue.runs
     # The Glue run, its state and the environment, with the Glue console's run page to act on.
@@ -99,7 +99,7 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
         f"[{ready_world.env_name}] Glue job run {final_state}: {ready_world.glue_job} run {run.job_run_id}"
     )
     assert final_state in alert["content"]["description"]  # the reason Glue (here moto) gave
-    glue_page = contract.glue_job_run_console_url(
+    glue_page = metrics.glue_job_run_console_url(
         ready_world.glue.meta.region_name, ready_world.glue_job, run.job_run_id
     )
     assert alert["metadata"]["relatedResources"][0] == glue_page
@@ -130,7 +130,7 @@ def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_worl
 @pytest.mark.parametrize(
     ("state", "message", "final"),
     [
-        ("FAILED", f"RejectRatioExceeded: {contract.DATA_ERROR_MARK} 5 of 9 stream rows rejected", True),
+        ("FAILED", f"RejectRatioExceeded: {names.DATA_ERROR_MARK} 5 of 9 stream rows rejected", True),
         ("FAILED", "PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed", False),
         ("FAILED", "Lost executor 3: container killed", False),
         ("FAILED", "", False),
@@ -149,7 +149,7 @@ def test_the_deferred_wait_ends_on_expired_instead_of_polling_for_hours():
     import botocore.session
     from botocore.waiter import WaiterModel
 
-    trigger = StoppableGlueJobCompleteTrigger(job_name="job", run_id="jr_1", aws_conn_id=contract.AWS_CONN_ID)
+    trigger = StoppableGlueJobCompleteTrigger(job_name="job", run_id="jr_1", aws_conn_id=names.AWS_CONN_ID)
     config = json.loads(Path(trigger.hook().waiter_path).read_text())
     config["waiters"]["job_complete"].update(trigger.waiter_config_overrides or {})
     acceptors = WaiterModel(config).get_waiter("job_complete").acceptors
@@ -208,7 +208,7 @@ def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_
             working += 1
             most = max(most, working)
         try:
-            if arguments[contract.ARG_RUN_ID] == "first":
+            if arguments[names.ARG_RUN_ID] == "first":
                 release.wait(30)  # a driver that takes its time to die
         finally:
             with guard:
@@ -220,12 +220,12 @@ def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_
     assert world.glue.get_job(JobName=world.glue_job)["Job"]["JobRunQueuingEnabled"] is True
     hook = SimpleNamespace(conn=world.glue)
     with local_glue_jobs(runner) as glue:
-        first = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "first"}, {})
+        first = glue_operator.start_job_run(hook, world.glue_job, {names.ARG_RUN_ID: "first"}, {})
         while working == 0:
             time.sleep(0.01)
         world.glue.batch_stop_job_run(JobName=world.glue_job, JobRunIds=[first["JobRunId"]])
         assert state(first["JobRunId"]) == "STOPPING"
-        second = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "second"}, {})
+        second = glue_operator.start_job_run(hook, world.glue_job, {names.ARG_RUN_ID: "second"}, {})
         time.sleep(0.5)
         assert state(second["JobRunId"]) == "WAITING"
         release.set()
@@ -248,7 +248,7 @@ def _task_instance(run_id: str, state: str | None):
     with create_session() as session:
         ti = (
             session.query(TaskInstance)
-            .filter_by(dag_id=contract.DAG_ID, run_id=run_id, task_id="run_etl_job")
+            .filter_by(dag_id=names.DAG_ID, run_id=run_id, task_id="run_etl_job")
             .one()
         )
         ti.state = state
@@ -312,12 +312,12 @@ def deferred_glue_run(ready_world, run_dag):
         dag_run_id = run_dag().run_id
     release = threading.Event()
     with local_glue_jobs(lambda name, args: release.wait(60)):
-        hook = ExistingGlueJobHook(job_name=ready_world.glue_job, aws_conn_id=contract.AWS_CONN_ID)
-        job_run_id = hook.initialize_job({contract.ARG_RUN_ID: "r1"})["JobRunId"]
+        hook = ExistingGlueJobHook(job_name=ready_world.glue_job, aws_conn_id=names.AWS_CONN_ID)
+        job_run_id = hook.initialize_job({names.ARG_RUN_ID: "r1"})["JobRunId"]
         trigger = StoppableGlueJobCompleteTrigger(
             job_name=ready_world.glue_job,
             run_id=job_run_id,
-            aws_conn_id=contract.AWS_CONN_ID,
+            aws_conn_id=names.AWS_CONN_ID,
             waiter_delay=1,
             waiter_max_attempts=60,
         )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import music_contract as contract
+from music_contract import layout
 from music_pipeline import s3_objects, validation
 
-STREAM_COLUMNS = contract.REQUIRED_STREAMS_COLUMNS
+STREAM_COLUMNS = layout.REQUIRED_STREAMS_COLUMNS
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-import music_contract as contract
 from local_run.glue_local import local_glue_jobs
+from music_contract import layout, names
+from music_contract.manifest import Manifest
 from music_pipeline import archive
 from tests.dags.conftest import glue_processes_its_manifest
 
@@ -23,8 +24,8 @@ glue_succeeds = glue_processes_its_manifest
 
 def archived_keys(world, run_id: str) -> list[str]:
     """Archived keys of this run, relative to raw_data/ (the date part checked separately)."""
-    marker = f"/run_id={contract.sanitize_run_id(run_id)}/"
-    return sorted(k.split(marker, 1)[1] for k in world.keys(contract.ARCHIVE_PREFIX) if marker in k)
+    marker = f"/run_id={layout.sanitize_run_id(run_id)}/"
+    return sorted(k.split(marker, 1)[1] for k in world.keys(layout.ARCHIVE_PREFIX) if marker in k)
 
 
 def alert_bodies(world) -> list[str]:
@@ -41,29 +42,29 @@ def test_happy_path_starts_glue_with_the_run_arguments_and_archives_exactly_the_
         result = run_dag()
 
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
-    manifest_key = contract.manifest_key(result.run_id)
-    manifest = contract.Manifest.from_json(world.read(manifest_key))
+    manifest_key = layout.manifest_key(result.run_id)
+    manifest = Manifest.from_json(world.read(manifest_key))
     assert [s.key for s in manifest.streams] == [
         "raw_data/2024/06/streams2.CSV",
         "raw_data/streams1/streams1.csv",
     ]
-    assert manifest.reference == {"users": contract.USERS_KEY, "songs": contract.SONGS_KEY}
+    assert manifest.reference == {"users": layout.USERS_KEY, "songs": layout.SONGS_KEY}
     assert all(s.etag and s.size == len(world.STREAMS_CSV) for s in manifest.streams)
 
     [run] = glue.runs
     assert run.job_name == world.glue_job
     assert run.arguments == {
-        contract.ARG_MANIFEST_KEY: manifest_key,
-        contract.ARG_RUN_ID: contract.sanitize_run_id(result.run_id),
-        contract.ARG_DATABASE_NAME: "music_streams_test",
+        names.ARG_MANIFEST_KEY: manifest_key,
+        names.ARG_RUN_ID: layout.sanitize_run_id(result.run_id),
+        names.ARG_DATABASE_NAME: "music_streams_test",
     }
-    assert run.effective_arguments[contract.ARG_DATA_BUCKET] == world.bucket  # the job's default stays
+    assert run.effective_arguments[names.ARG_DATA_BUCKET] == world.bucket  # the job's default stays
 
     created = manifest.created_at[:10].replace("-", "/")
     assert archived_keys(world, result.run_id) == ["2024/06/streams2.CSV", "streams1/streams1.csv"]
-    assert all(k.startswith(f"archived_data/{created}/") for k in world.keys(contract.ARCHIVE_PREFIX))
-    assert world.keys(contract.RAW_PREFIX) == ["raw_data/_SUCCESS"]
-    assert world.read(world.keys(contract.ARCHIVE_PREFIX)[0]).decode() == world.STREAMS_CSV
+    assert all(k.startswith(f"archived_data/{created}/") for k in world.keys(layout.ARCHIVE_PREFIX))
+    assert world.keys(layout.RAW_PREFIX) == ["raw_data/_SUCCESS"]
+    assert world.read(world.keys(layout.ARCHIVE_PREFIX)[0]).decode() == world.STREAMS_CSV
     assert alert_bodies(world) == []
 
 
@@ -82,11 +83,11 @@ def test_no_stream_files_skips_the_run_without_starting_glue_or_failing(world, r
     }
     assert glue.runs == []
     assert world.glue.get_job_runs(JobName=world.glue_job)["JobRuns"] == []
-    assert world.keys(contract.MANIFESTS_PREFIX) == []
+    assert world.keys(layout.MANIFESTS_PREFIX) == []
 
 
 def test_missing_and_empty_reference_files_fail_naming_both(world, run_dag):
-    world.put(contract.USERS_KEY, b"")
+    world.put(layout.USERS_KEY, b"")
     world.put("raw_data/streams1.csv", world.STREAMS_CSV)
 
     with local_glue_jobs(glue_succeeds) as glue:
@@ -97,9 +98,9 @@ def test_missing_and_empty_reference_files_fail_naming_both(world, run_dag):
     assert {result.states[t] for t in ALL_TASKS[1:]} == {"upstream_failed"}
     assert glue.runs == []
     [alert] = alert_bodies(world)
-    assert f"s3://{world.bucket}/{contract.USERS_KEY}: empty (0 bytes)" in alert
-    assert f"s3://{world.bucket}/{contract.SONGS_KEY}: missing" in alert
-    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    assert f"s3://{world.bucket}/{layout.USERS_KEY}: empty (0 bytes)" in alert
+    assert f"s3://{world.bucket}/{layout.SONGS_KEY}: missing" in alert
+    assert world.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
 
 
 def test_missing_columns_in_two_files_fail_in_one_error_naming_both(world, run_dag):
@@ -118,7 +119,7 @@ def test_missing_columns_in_two_files_fail_in_one_error_naming_both(world, run_d
     assert "2 file(s) failed the header check" in alert
     assert f"s3://{world.bucket}/raw_data/no_time.csv: missing columns listen_time" in alert
     assert f"s3://{world.bucket}/raw_data/sub/no_ids.csv: missing columns user_id, track_id" in alert
-    assert len(world.keys(contract.RAW_PREFIX)) == 3
+    assert len(world.keys(layout.RAW_PREFIX)) == 3
 
 
 def test_a_header_with_bom_crlf_quotes_and_reordered_columns_passes(world, run_dag):
@@ -150,15 +151,13 @@ def test_glue_failing_archives_nothing_and_publishes_an_alert(world, run_dag):
     assert result.states["run_etl_job"] == "failed"
     assert result.states["archive_raw_data"] == "upstream_failed"
     assert [r.state for r in glue.runs] == ["FAILED"]
-    assert world.keys(contract.ARCHIVE_PREFIX) == []
-    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    assert world.keys(layout.ARCHIVE_PREFIX) == []
+    assert world.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
     [alert] = [json.loads(body) for body in alert_bodies(world)]
     assert alert["content"]["title"].startswith(
         f"[{world.env_name}] Glue job run FAILED: {world.glue_job} run "
     )
-    assert (
-        f"DAG `{contract.DAG_ID}` task `run_etl_job` run `{result.run_id}`" in alert["content"]["description"]
-    )
+    assert f"DAG `{names.DAG_ID}` task `run_etl_job` run `{result.run_id}`" in alert["content"]["description"]
     assert alert["content"]["nextSteps"][1].startswith("Task log: http")
 
 
@@ -178,7 +177,7 @@ def test_a_file_uploaded_while_glue_runs_stays_for_the_next_run(world, run_dag):
     assert glue_running.is_set()
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert archived_keys(world, result.run_id) == ["streams1.csv"]
-    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams2.csv"]
+    assert world.keys(layout.RAW_PREFIX) == ["raw_data/streams2.csv"]
 
 
 def test_2500_stream_files_are_all_listed_checked_and_archived(world, run_dag):
@@ -190,10 +189,10 @@ def test_2500_stream_files_are_all_listed_checked_and_archived(world, run_dag):
         result = run_dag()
 
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
-    manifest = contract.Manifest.from_json(world.read(contract.manifest_key(result.run_id)))
+    manifest = Manifest.from_json(world.read(layout.manifest_key(result.run_id)))
     assert len(manifest.streams) == 2500
-    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(contract.RAW_PREFIX) for k in keys)
-    assert world.keys(contract.RAW_PREFIX) == []
+    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(layout.RAW_PREFIX) for k in keys)
+    assert world.keys(layout.RAW_PREFIX) == []
 
 
 def test_archive_retried_after_failing_half_way_loses_and_duplicates_nothing(world, run_dag, monkeypatch):
@@ -224,10 +223,10 @@ def test_archive_retried_after_failing_half_way_loses_and_duplicates_nothing(wor
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert len(deletes_refused) == 20  # the first try really failed half-way
     assert sorted(copies) == sorted(keys)  # every object copied exactly once over both tries
-    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(contract.RAW_PREFIX) for k in keys)
-    assert world.keys(contract.RAW_PREFIX) == []
+    assert archived_keys(world, result.run_id) == sorted(k.removeprefix(layout.RAW_PREFIX) for k in keys)
+    assert world.keys(layout.RAW_PREFIX) == []
     assert len(glue.runs) == 1  # the retry was the archive's, Glue ran once
-    assert json.loads(world.read(contract.manifest_key(result.run_id)))["run_id"] == contract.sanitize_run_id(
+    assert json.loads(world.read(layout.manifest_key(result.run_id)))["run_id"] == layout.sanitize_run_id(
         result.run_id
     )
 
@@ -243,7 +242,7 @@ def test_files_the_glue_run_did_not_process_are_never_archived(world, run_dag, r
         if report == "none":
             return
         glue_processes_its_manifest(job_name, arguments)  # then made not this run's
-        key = contract.report_key(arguments[contract.ARG_RUN_ID])
+        key = layout.report_key(arguments[names.ARG_RUN_ID])
         body = json.loads(world.read(key))
         if report == "failed":
             body["status"] = "failed"
@@ -257,5 +256,5 @@ def test_files_the_glue_run_did_not_process_are_never_archived(world, run_dag, r
     assert result.states["run_etl_job"] == "success"
     assert result.states["archive_raw_data"] == "failed"
     assert result.tries["archive_raw_data"] == 1  # final: a retry would not process the files
-    assert world.keys(contract.ARCHIVE_PREFIX) == []
-    assert world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    assert world.keys(layout.ARCHIVE_PREFIX) == []
+    assert world.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import boto3
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout
+from music_contract.manifest import Manifest, StreamObject
 
 D1, D2 = "2026-11-20", "2026-11-21"
 
@@ -120,8 +122,8 @@ EXPECTED_ITEMS = {
 def write_bucket(root: Path, streams: dict[str, str] | None = None) -> Path:
     """The reference files and the stream files (default: all three) under `root`."""
     files = {
-        contract.SONGS_KEY: SONGS_CSV,
-        contract.USERS_KEY: USERS_CSV,
+        layout.SONGS_KEY: SONGS_CSV,
+        layout.USERS_KEY: USERS_CSV,
         **(STREAM_FILES if streams is None else streams),
     }
     for key, text in files.items():
@@ -143,16 +145,14 @@ def write_manifest(root: Path, keys: Sequence[str], run_id: str | None = None) -
     for key in keys:
         path = root / key
         data = path.read_bytes() if path.exists() else b""
-        streams.append(
-            contract.StreamObject(key, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
-        )
-    manifest = contract.Manifest(
+        streams.append(StreamObject(key, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
+    manifest = Manifest(
         run_id=run_id, created_at="2026-11-25T17:18:46+00:00", bucket="bucket", streams=tuple(streams)
     )
-    key = contract.manifest_key(run_id)
+    key = layout.manifest_key(run_id)
     (root / key).parent.mkdir(parents=True, exist_ok=True)
     (root / key).write_text(manifest.to_json())
-    return contract.sanitize_run_id(run_id), key
+    return layout.sanitize_run_id(run_id), key
 
 
 def job_arguments(root: Path, table: str, manifest_key: str, run_id: str, **extra):
@@ -178,7 +178,7 @@ def stored_items(table: str) -> list[dict]:
 
 def table_items(table: str) -> list[dict]:
     """The KPI items a reader sees: each day's current version (docs/DESIGN.md, "Reading a day's items")."""
-    return contract.current_view(stored_items(table))
+    return contract_items.current_view(stored_items(table))
 
 
 def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-import music_contract as contract
+from music_contract import layout, tables
+from music_contract import names as contract_names
 from music_kpis import publication
 from music_kpis.datasets import DataRoot
 from music_kpis.job import run_job
@@ -67,7 +68,7 @@ ALLOWED = [
         r"reference_data/.+",
         r"raw_data/.+",
         r"manifests/run_id=[^/]+\.json",
-        rf"curated/({'|'.join(contract.CURATED_TABLES)})/listen_date=\d{{4}}-\d{{2}}-\d{{2}}/{_DATA_FILE}",
+        rf"curated/({'|'.join(tables.CURATED_TABLES)})/listen_date=\d{{4}}-\d{{2}}-\d{{2}}/{_DATA_FILE}",
         rf"quarantine/run_id=[^/]+/({_DATA_FILE}|_SUCCESS|\._SUCCESS\.crc)",
         r"reports/run_id=[^/]+/(data_quality\.json|\.data_quality\.json\.crc)",
     )
@@ -113,7 +114,7 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
 def assert_recovered(spark, root: Path, table: str) -> None:
     """The state a clean run leaves: items, every event once, whole KPI partitions, no leftovers."""
     assert comparable(table_items(table)) == expected_comparable()
-    streams = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    streams = spark.read.parquet((root / layout.CURATED_STREAMS_PREFIX).as_uri())
     events = {
         (r.user_id, r.track_id, r.listen_time.strftime("%Y-%m-%d %H:%M:%S"), r.source_file.split("#")[0])
         for r in streams.collect()
@@ -121,7 +122,7 @@ def assert_recovered(spark, root: Path, table: str) -> None:
     assert streams.count() == len(EXPECTED_EVENTS)
     assert events == EXPECTED_EVENTS
     for name, rows in EXPECTED_KPI_ROWS.items():
-        assert spark.read.parquet((root / contract.CURATED_TABLES[name].prefix).as_uri()).count() == rows
+        assert spark.read.parquet((root / tables.CURATED_TABLES[name].prefix).as_uri()).count() == rows
     files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
     left = [f for f in files if not any(pattern.fullmatch(f) for pattern in ALLOWED)]
     assert left == [], "files outside the contract's prefixes"
@@ -140,7 +141,7 @@ KILL_CHAIN = [
     ("fill_partition", 5),
     ("BatchWriteItem", 1),
 ]
-PARTITIONS = len(contract.CURATED_TABLES) * 2  # four tables, two days
+PARTITIONS = len(tables.CURATED_TABLES) * 2  # four tables, two days
 SWEEP = [
     ("write_quarantine", 1),
     *[("write_partitions", n) for n in range(1, 5)],
@@ -199,12 +200,12 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
 
     # What S3 holds then: the first day of curated/streams/ deleted (the earlier run's events are
     # only in the staged copy), the staged copy and its marker complete, nothing moved yet.
-    day = root / contract.CURATED_STREAMS_PREFIX / f"listen_date={D1}"
+    day = root / layout.CURATED_STREAMS_PREFIX / f"listen_date={D1}"
     assert not [p for p in day.glob("part-*")]
-    staging = root / contract.staging_prefix(run_id)
+    staging = root / layout.staging_prefix(run_id)
     sealed = publication.Publication.from_json((staging / publication.MARKER_NAME).read_text())
     first = sealed.partitions[0]
-    assert first.curated == f"{contract.CURATED_STREAMS_PREFIX}listen_date={D1}/"
+    assert first.curated == f"{layout.CURATED_STREAMS_PREFIX}listen_date={D1}/"
     assert all((root / first.staged / name).exists() for name in first.files)
 
     if finisher == "retry":
@@ -230,13 +231,13 @@ def _stage(storage, run_id: str, files: dict[tuple[str, str], list[str]]) -> pub
 
 
 def _curated(storage, table: str, day: str) -> dict[str, str]:
-    folder = f"{contract.CURATED_TABLES[table].prefix}listen_date={day}/"
+    folder = f"{tables.CURATED_TABLES[table].prefix}listen_date={day}/"
     return {name: storage.read_text(folder + name) for name in storage.list_files(folder)}
 
 
 def test_a_marker_whose_files_are_gone_stops_before_touching_curated(spark, tmp_path):
     storage = DataRoot(spark, tmp_path.as_uri())
-    storage.write_text(f"{contract.CURATED_STREAMS_PREFIX}listen_date={D1}/part-old.parquet", "earlier run")
+    storage.write_text(f"{layout.CURATED_STREAMS_PREFIX}listen_date={D1}/part-old.parquet", "earlier run")
     staging = _stage(storage, "dead_run", {("streams", D1): ["part-1.parquet", "part-2.parquet"]})
     publication.seal(staging, ["streams"], [D1])
     storage.delete(f"{staging.prefix('streams')}listen_date={D1}/part-2.parquet")  # lost (a lifecycle rule)
@@ -248,7 +249,7 @@ def test_a_marker_whose_files_are_gone_stops_before_touching_curated(spark, tmp_
     assert "run dead_run" in message
     assert f"curated/streams/listen_date={D1}/part-2.parquet" in message
     assert "curated/ was not touched" in message
-    assert contract.DATA_ERROR_MARK in message  # final: a retry would fail the same way
+    assert contract_names.DATA_ERROR_MARK in message  # final: a retry would fail the same way
     assert _curated(storage, "streams", D1) == {"part-old.parquet": "earlier run"}
     assert storage.exists(staging.marker)  # left for a person to act on
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
-import music_contract as contract
+from music_contract import names, tables
 
 
 def test_stack_name_and_environment_agnostic(each_env):
@@ -30,7 +30,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::S3::Bucket": 3,
         "AWS::DynamoDB::Table": 1,
         "AWS::Glue::Database": 1,
-        "AWS::Glue::Table": len(contract.CURATED_TABLES) + 1,  # + the data-quality reports
+        "AWS::Glue::Table": len(tables.CURATED_TABLES) + 1,  # + the data-quality reports
         "AWS::Glue::SecurityConfiguration": 1,
         "AWS::Glue::Job": 1,
         "AWS::EC2::VPC": 1,
@@ -38,7 +38,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::EC2::VPCEndpoint": 1,
         "AWS::MWAA::Environment": 1,
         # One parameter per Airflow Variable of the pipeline, plus the `aws_conn` connection.
-        "AWS::SSM::Parameter": len(contract.PIPELINE_VARIABLES) + 1,
+        "AWS::SSM::Parameter": len(names.PIPELINE_VARIABLES) + 1,
         "Custom::CDKBucketDeployment": 3,  # dags/, requirements.txt, plugins.zip
         "AWS::SNS::Topic": 1,
         "AWS::Events::Rule": 1,

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-import music_contract as contract
+from music_contract import tables
 from ops.report import model, render
 from ops.report.model import OTHER_GENRES, GenreSeries, RankedGenre, Song, build_view
 from ops.report.render import render_html
@@ -81,10 +81,10 @@ def test_runs_newest_first_with_every_reason(view):
     newest, oldest = view.runs
     assert (newest.run_id, oldest.run_id) == ("manual__b", "manual__a")
     assert oldest.rejected_by_reason == (
-        (contract.REJECT_MISSING_USER_ID, 1),
-        (contract.REJECT_MISSING_TRACK_ID, 0),
-        (contract.REJECT_INVALID_LISTEN_TIME, 1),
-        (contract.REJECT_UNKNOWN_TRACK_ID, 0),
+        (tables.REJECT_MISSING_USER_ID, 1),
+        (tables.REJECT_MISSING_TRACK_ID, 0),
+        (tables.REJECT_INVALID_LISTEN_TIME, 1),
+        (tables.REJECT_UNKNOWN_TRACK_ID, 0),
     )
     assert (oldest.duplicates_dropped, oldest.unknown_user_rows, oldest.dates_affected) == (2, 1, (D1, D2))
     assert newest.rejected_share == pytest.approx(1 / 6)
@@ -160,7 +160,7 @@ def test_text_summary(view):
     assert f"{pop_d1}  Song One (3); t2 (2)" in summary.splitlines()
     assert quality_line(view.runs[1]) == (
         "rows read 10, rows accepted 8, rows rejected 2, duplicates dropped 2, unknown user rows 1; "
-        f"rejected by reason: {contract.REJECT_MISSING_USER_ID} 1, {contract.REJECT_INVALID_LISTEN_TIME} 1; "
+        f"rejected by reason: {tables.REJECT_MISSING_USER_ID} 1, {tables.REJECT_INVALID_LISTEN_TIME} 1; "
         f"dates affected: {D1}, {D2}"
     )
 
