@@ -47,7 +47,7 @@ def glue_processes_its_manifest(job_name: str, arguments: dict[str, str]) -> Non
 
 
 @dataclass
-class PipelineWorld:
+class EmulatedStack:
     """One test's AWS resources and the clients to inspect them."""
 
     STREAMS_CSV: ClassVar[str] = STREAMS_CSV  # a valid two-row stream batch
@@ -95,7 +95,7 @@ class PipelineWorld:
 
 
 @pytest.fixture
-def world(moto_server, monkeypatch) -> PipelineWorld:
+def emulated_stack(moto_server, monkeypatch) -> EmulatedStack:
     """A fresh emulated stack per test: the bucket, KPI table, Glue job and alert topic exactly as the
     local run builds them from the stack's configuration (`local_run.resources`), under a unique
     environment name; the DAG's Variables set."""
@@ -109,7 +109,7 @@ def world(moto_server, monkeypatch) -> PipelineWorld:
         service: boto3.client(service, endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
         for service in ("s3", "glue", "sqs", "cloudwatch")
     }
-    return PipelineWorld(
+    return EmulatedStack(
         stack.names.data_bucket,
         stack.names.glue_job,
         stack.alert_topic_arn,

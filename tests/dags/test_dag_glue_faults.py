@@ -37,10 +37,11 @@ glue_succeeds = glue_processes_its_manifest
 
 
 @pytest.fixture
-def ready_world(world):
-    world.put_reference_files()
-    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
-    return world
+def stack_with_one_stream_file(emulated_stack):
+    """The emulated stack with the reference files and one valid stream file in raw_data/."""
+    emulated_stack.put_reference_files()
+    emulated_stack.put("raw_data/streams1.csv", emulated_stack.STREAMS_CSV)
+    return emulated_stack
 
 
 class GlueApiFaults:
@@ -78,7 +79,9 @@ def glue_faults(monkeypatch):
 
 
 @pytest.mark.parametrize("final_state", ["FAILED", "TIMEOUT", "STOPPED"])
-def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_world, run_dag, final_state):
+def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(
+    stack_with_one_stream_file, run_dag, final_state
+):
     def glue_ends(job_name, arguments):
         # A FAILED run is final when the job failed on its data (the job's DataError carries the mark).
         mark = names.DATA_ERROR_MARK if final_state == "FAILED" else ""
@@ -91,16 +94,16 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert result.tries["run_etl_job"] == 1  # three retries left, none used
     assert [r.state for r in glue.runs] == [final_state]
     assert result.states["archive_raw_data"] == "upstream_failed"
-    assert ready_world.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
-    [alert] = [json.loads(m["Message"]) for m in ready_world.alerts()]
+    assert stack_with_one_stream_file.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    [alert] = [json.loads(m["Message"]) for m in stack_with_one_stream_file.alerts()]
     [run] = glue.runs
     # The Glue run, its state and the environment, with the Glue console's run page to act on.
     assert alert["content"]["title"] == (
-        f"[{ready_world.env_name}] Glue job run {final_state}: {ready_world.glue_job} run {run.job_run_id}"
+        f"[{stack_with_one_stream_file.env_name}] Glue job run {final_state}: {stack_with_one_stream_file.glue_job} run {run.job_run_id}"
     )
     assert final_state in alert["content"]["description"]  # the reason Glue (here moto) gave
     glue_page = metrics.glue_job_run_console_url(
-        ready_world.glue.meta.region_name, ready_world.glue_job, run.job_run_id
+        stack_with_one_stream_file.glue.meta.region_name, stack_with_one_stream_file.glue_job, run.job_run_id
     )
     assert alert["metadata"]["relatedResources"][0] == glue_page
     assert alert["content"]["nextSteps"][0] == f"Glue run: {glue_page}"
@@ -108,7 +111,7 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert alert["metadata"]["additionalContext"]["dagRunId"] == result.run_id
 
 
-def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_world, run_dag):
+def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(stack_with_one_stream_file, run_dag):
     # A throttled DynamoDB write beyond the job's retries, a lost executor: a new run may succeed.
     outcomes = iter([RuntimeError("PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed")])
 
@@ -124,7 +127,7 @@ def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_worl
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert result.tries["run_etl_job"] == 2
     assert [r.state for r in glue.runs] == ["FAILED", "SUCCEEDED"]
-    assert ready_world.alerts() == []
+    assert stack_with_one_stream_file.alerts() == []
 
 
 @pytest.mark.parametrize(
@@ -162,7 +165,7 @@ def test_the_deferred_wait_ends_on_expired_instead_of_polling_for_hours():
 
 
 def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(
-    ready_world, run_dag, glue_faults
+    stack_with_one_stream_file, run_dag, glue_faults
 ):
     glue_faults.fail("get_job_run", 1, "ThrottlingException")  # absorbed by the client's retries
     glue_faults.fail("get_job_run", 3, "AccessDeniedException")  # not retryable there: the try ends
@@ -181,10 +184,10 @@ def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert result.tries["run_etl_job"] == 2  # the access error cost one try
     assert len(glue.runs) == 1  # the retry waited for the run the first try started
-    assert ready_world.alerts() == []
+    assert stack_with_one_stream_file.alerts() == []
 
 
-def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
+def test_a_refused_start_is_retried(stack_with_one_stream_file, run_dag, glue_faults):
     # An earlier run still finishing: Glue refuses the start; the next try starts it.
     glue_faults.fail("start_job_run", 1, "ConcurrentRunsExceededException")
 
@@ -196,7 +199,9 @@ def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
     assert [r.state for r in glue.runs] == ["SUCCEEDED"]
 
 
-def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_a_stopping_run(world):
+def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_a_stopping_run(
+    emulated_stack,
+):
     """A run stopped mid-way stays STOPPING until its driver is gone; a run started meanwhile waits as
     WAITING (the job has run queuing on, as the stack's) and starts only after it."""
     guard, release = threading.Lock(), threading.Event()
@@ -215,17 +220,19 @@ def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_
                 working -= 1
 
     def state(run_id):
-        return world.glue.get_job_run(JobName=world.glue_job, RunId=run_id)["JobRun"]["JobRunState"]
+        return emulated_stack.glue.get_job_run(JobName=emulated_stack.glue_job, RunId=run_id)["JobRun"][
+            "JobRunState"
+        ]
 
-    assert world.glue.get_job(JobName=world.glue_job)["Job"]["JobRunQueuingEnabled"] is True
-    hook = SimpleNamespace(conn=world.glue)
+    assert emulated_stack.glue.get_job(JobName=emulated_stack.glue_job)["Job"]["JobRunQueuingEnabled"] is True
+    hook = SimpleNamespace(conn=emulated_stack.glue)
     with local_glue_jobs(runner) as glue:
-        first = glue_operator.start_job_run(hook, world.glue_job, {names.ARG_RUN_ID: "first"}, {})
+        first = glue_operator.start_job_run(hook, emulated_stack.glue_job, {names.ARG_RUN_ID: "first"}, {})
         while working == 0:
             time.sleep(0.01)
-        world.glue.batch_stop_job_run(JobName=world.glue_job, JobRunIds=[first["JobRunId"]])
+        emulated_stack.glue.batch_stop_job_run(JobName=emulated_stack.glue_job, JobRunIds=[first["JobRunId"]])
         assert state(first["JobRunId"]) == "STOPPING"
-        second = glue_operator.start_job_run(hook, world.glue_job, {names.ARG_RUN_ID: "second"}, {})
+        second = glue_operator.start_job_run(hook, emulated_stack.glue_job, {names.ARG_RUN_ID: "second"}, {})
         time.sleep(0.5)
         assert state(second["JobRunId"]) == "WAITING"
         release.set()
@@ -303,7 +310,7 @@ def _run_and_cancel_in_triggerer(trigger, ti, *, user_action: bool) -> None:
 
 
 @pytest.fixture
-def deferred_glue_run(ready_world, run_dag):
+def deferred_glue_run(stack_with_one_stream_file, run_dag):
     """A DAG run in the DB and a Glue run that keeps running: ``(dag run id, its trigger, job run id)``."""
     from music_pipeline.glue import ExistingGlueJobHook
     from music_triggers.glue import StoppableGlueJobCompleteTrigger
@@ -312,10 +319,12 @@ def deferred_glue_run(ready_world, run_dag):
         dag_run_id = run_dag().run_id
     release = threading.Event()
     with local_glue_jobs(lambda name, args: release.wait(60)):
-        hook = ExistingGlueJobHook(job_name=ready_world.glue_job, aws_conn_id=names.AWS_CONN_ID)
+        hook = ExistingGlueJobHook(
+            job_name=stack_with_one_stream_file.glue_job, aws_conn_id=names.AWS_CONN_ID
+        )
         job_run_id = hook.initialize_job({names.ARG_RUN_ID: "r1"})["JobRunId"]
         trigger = StoppableGlueJobCompleteTrigger(
-            job_name=ready_world.glue_job,
+            job_name=stack_with_one_stream_file.glue_job,
             run_id=job_run_id,
             aws_conn_id=names.AWS_CONN_ID,
             waiter_delay=1,
@@ -325,33 +334,37 @@ def deferred_glue_run(ready_world, run_dag):
         release.set()
 
 
-def _job_run_state(world, job_run_id: str) -> str:
-    return world.glue.get_job_run(JobName=world.glue_job, RunId=job_run_id)["JobRun"]["JobRunState"]
+def _job_run_state(emulated_stack, job_run_id: str) -> str:
+    return emulated_stack.glue.get_job_run(JobName=emulated_stack.glue_job, RunId=job_run_id)["JobRun"][
+        "JobRunState"
+    ]
 
 
 @pytest.mark.parametrize("acted_state", ["failed", None], ids=["marked_failed", "cleared"])
-def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(ready_world, deferred_glue_run, acted_state):
+def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(
+    stack_with_one_stream_file, deferred_glue_run, acted_state
+):
     dag_run_id, trigger, job_run_id = deferred_glue_run
     ti = _task_instance(dag_run_id, acted_state)
 
     _run_and_cancel_in_triggerer(trigger, ti, user_action=True)
 
     # Stopped: STOPPING while its driver (here the runner, still waiting) winds down, as on Glue.
-    assert _job_run_state(ready_world, job_run_id) == "STOPPING"
+    assert _job_run_state(stack_with_one_stream_file, job_run_id) == "STOPPING"
 
 
 @pytest.mark.parametrize(
     "user_action", [False, True], ids=["triggerer_restart", "handed_to_another_triggerer"]
 )
 def test_a_trigger_cancelled_while_its_task_is_still_deferred_leaves_the_run_going(
-    ready_world, deferred_glue_run, user_action
+    stack_with_one_stream_file, deferred_glue_run, user_action
 ):
     dag_run_id, trigger, job_run_id = deferred_glue_run
     ti = _task_instance(dag_run_id, "deferred")
 
     _run_and_cancel_in_triggerer(trigger, ti, user_action=user_action)
 
-    assert _job_run_state(ready_world, job_run_id) == "RUNNING"
+    assert _job_run_state(stack_with_one_stream_file, job_run_id) == "RUNNING"
 
 
 def test_the_trigger_round_trips_through_its_serialized_form():

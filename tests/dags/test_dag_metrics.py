@@ -18,18 +18,20 @@ from tests.dags.conftest import glue_processes_its_manifest
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 
-def manifest_streams(world, arguments) -> list[StreamObject]:
-    body = world.read(arguments[contract_names.ARG_MANIFEST_KEY])
+def manifest_streams(emulated_stack, arguments) -> list[StreamObject]:
+    body = emulated_stack.read(arguments[contract_names.ARG_MANIFEST_KEY])
     return list(Manifest.from_json(body).streams)
 
 
 ALL_TASKS = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
 
 
-def metric_values(world, start: datetime) -> dict[str, list[float]]:
-    """Every datum of the pipeline namespace with this world's Environment dimension, by metric name."""
-    dimension = {"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": world.env_name}
-    listed = world.cloudwatch.list_metrics(Namespace=metrics.METRIC_NAMESPACE, Dimensions=[dimension])
+def metric_values(emulated_stack, start: datetime) -> dict[str, list[float]]:
+    """Every datum of the pipeline namespace with this test stack's Environment dimension, by metric name."""
+    dimension = {"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": emulated_stack.env_name}
+    listed = emulated_stack.cloudwatch.list_metrics(
+        Namespace=metrics.METRIC_NAMESPACE, Dimensions=[dimension]
+    )
     names = sorted({m["MetricName"] for m in listed["Metrics"]})
     queries = [
         {
@@ -49,15 +51,15 @@ def metric_values(world, start: datetime) -> dict[str, list[float]]:
     ]
     if not queries:
         return {}
-    result = world.cloudwatch.get_metric_data(
+    result = emulated_stack.cloudwatch.get_metric_data(
         MetricDataQueries=queries, StartTime=start, EndTime=datetime.now(UTC) + timedelta(minutes=5)
     )
     return {r["Label"]: r["Values"] for r in result["MetricDataResults"]}
 
 
-def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run_dag):
-    world.put_reference_files()
-    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(emulated_stack, run_dag):
+    emulated_stack.put_reference_files()
+    emulated_stack.put("raw_data/streams1.csv", emulated_stack.STREAMS_CSV)
     reports: list[DataQualityReport] = []
 
     def glue_writes_its_report(job_name, arguments):
@@ -73,9 +75,9 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
             rows_rejected=4,
             duplicates_dropped=2,
             dates_affected=["2024-06-24", "2024-06-25"],
-            files=[FileQuality(s.key, s.etag) for s in manifest_streams(world, arguments)],
+            files=[FileQuality(s.key, s.etag) for s in manifest_streams(emulated_stack, arguments)],
         )
-        world.put(layout.report_key(run_id), report.to_json())
+        emulated_stack.put(layout.report_key(run_id), report.to_json())
         reports.append(report)
 
     start = datetime.now(UTC) - timedelta(minutes=1)
@@ -86,8 +88,8 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     [report] = reports
     [run] = glue.runs
-    job_run = world.glue.get_job_run(JobName=world.glue_job, RunId=run.job_run_id)["JobRun"]
-    values = metric_values(world, start)
+    job_run = emulated_stack.glue.get_job_run(JobName=emulated_stack.glue_job, RunId=run.job_run_id)["JobRun"]
+    values = metric_values(emulated_stack, start)
     assert values[metrics.METRIC_ROWS_READ] == [report.rows_read]
     assert values[metrics.METRIC_ROWS_ACCEPTED] == [report.rows_accepted]
     assert values[metrics.METRIC_ROWS_REJECTED] == [report.rows_rejected]
@@ -108,9 +110,9 @@ def test_a_succeeded_run_publishes_its_report_glue_time_and_freshness(world, run
     )
 
 
-def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(world, run_dag, caplog, monkeypatch):
-    world.put_reference_files()
-    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(emulated_stack, run_dag, caplog, monkeypatch):
+    emulated_stack.put_reference_files()
+    emulated_stack.put("raw_data/streams1.csv", emulated_stack.STREAMS_CSV)
 
     def unreadable(*args, **kwargs):
         raise RuntimeError("NoSuchKey: the report cannot be read")
@@ -126,7 +128,7 @@ def test_a_metrics_failure_is_a_warning_and_the_run_succeeds(world, run_dag, cap
     assert result.states == dict.fromkeys(ALL_TASKS, "success")  # archived all the same
     warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
     assert any("Could not publish the pipeline metrics" in w and "NoSuchKey" in w for w in warnings), warnings
-    assert metric_values(world, start) == {}
+    assert metric_values(emulated_stack, start) == {}
 
 
 def test_glue_dpu_seconds_come_from_glue_when_it_reports_them():
@@ -162,10 +164,10 @@ def test_a_future_date_is_left_out_of_the_freshness_age():
 
 
 @pytest.mark.parametrize("earlier", ["failed", "succeeded_before_this_run"])
-def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplog, earlier):
+def test_metrics_come_only_from_this_runs_succeeded_report(emulated_stack, run_dag, caplog, earlier):
     """The run could not write its report: the key holds an earlier attempt's, which is not published."""
-    world.put_reference_files()
-    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
+    emulated_stack.put_reference_files()
+    emulated_stack.put("raw_data/streams1.csv", emulated_stack.STREAMS_CSV)
 
     def glue_leaves_an_earlier_report(job_name, arguments):
         run_id = arguments[contract_names.ARG_RUN_ID]
@@ -177,7 +179,7 @@ def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplo
         )  # fmt: skip
         if earlier == "failed":
             report.started_at = datetime.now(UTC).isoformat(timespec="seconds")
-        world.put(layout.report_key(run_id), report.to_json())
+        emulated_stack.put(layout.report_key(run_id), report.to_json())
 
     start = datetime.now(UTC) - timedelta(minutes=1)
     with (
@@ -189,7 +191,7 @@ def test_metrics_come_only_from_this_runs_succeeded_report(world, run_dag, caplo
     assert result.states["run_etl_job"] == "success"
     warnings = [r.getMessage() for r in caplog.records if r.name == "music_pipeline.run_metrics"]
     assert any("earlier attempt" in w for w in warnings), warnings
-    assert metric_values(world, start) == {}
+    assert metric_values(emulated_stack, start) == {}
 
 
 def _report(dates: list[str]) -> DataQualityReport:

@@ -90,9 +90,11 @@ def test_requests_of_each_mode():
 
 
 @pytest.mark.usefixtures("airflow_db")
-def test_a_recompute_run_starts_glue_with_the_dates_and_touches_no_raw_file(world, run_dag):
-    world.put_reference_files()
-    world.put("raw_data/waiting.csv", world.STREAMS_CSV)  # for the next normal run: left alone
+def test_a_recompute_run_starts_glue_with_the_dates_and_touches_no_raw_file(emulated_stack, run_dag):
+    emulated_stack.put_reference_files()
+    emulated_stack.put(
+        "raw_data/waiting.csv", emulated_stack.STREAMS_CSV
+    )  # for the next normal run: left alone
 
     with local_glue_jobs(glue_succeeds) as glue:
         result = run_dag(conf={reprocess.PARAM_RECOMPUTE_DATES: ["2024-06-26", "2024-06-25"]})
@@ -104,14 +106,14 @@ def test_a_recompute_run_starts_glue_with_the_dates_and_touches_no_raw_file(worl
         names.ARG_RUN_ID: layout.sanitize_run_id(result.run_id),
         names.ARG_DATABASE_NAME: "music_streams_test",
     }
-    assert world.keys(layout.MANIFESTS_PREFIX) == []
-    assert world.keys(layout.ARCHIVE_PREFIX) == []
-    assert world.keys(layout.RAW_PREFIX) == ["raw_data/waiting.csv"]
+    assert emulated_stack.keys(layout.MANIFESTS_PREFIX) == []
+    assert emulated_stack.keys(layout.ARCHIVE_PREFIX) == []
+    assert emulated_stack.keys(layout.RAW_PREFIX) == ["raw_data/waiting.csv"]
 
 
 @pytest.mark.usefixtures("airflow_db")
-def test_params_that_make_no_run_fail_the_first_task_and_start_nothing(world, run_dag):
-    world.put_reference_files()
+def test_params_that_make_no_run_fail_the_first_task_and_start_nothing(emulated_stack, run_dag):
+    emulated_stack.put_reference_files()
     with local_glue_jobs(glue_succeeds) as glue:
         result = run_dag(
             conf={reprocess.PARAM_REPLAY_FROM: "2026-01-02", reprocess.PARAM_REPLAY_TO: "2026-01-01"}

@@ -25,12 +25,12 @@ from music_kpis.datasets import DataError
 from music_kpis.job import run_job
 from music_kpis.rules import RejectRatioExceeded
 from tests.glue.bucket import (
-    D1,
-    D2,
-    S1,
-    S2,
-    S3,
+    FIRST_DAY,
+    SECOND_DAY,
     STREAM_FILES,
+    STREAMS1_KEY,
+    STREAMS2_KEY,
+    STREAMS3_KEY,
     comparable,
     expected_comparable,
     job_arguments,
@@ -51,7 +51,7 @@ def full_run(moto_server, spark, tmp_path_factory):
     root = write_bucket(tmp_path_factory.mktemp("bucket"))
     table = create_kpi_table()
     resource = boto3.resource("dynamodb").Table(table)
-    resource.put_item(Item={"pk": f"DATE#{D1}", "sk": "GENRE#polka", "record_type": "DAILY_GENRE_KPI"})
+    resource.put_item(Item={"pk": f"DATE#{FIRST_DAY}", "sk": "GENRE#polka", "record_type": "DAILY_GENRE_KPI"})
     resource.put_item(Item={"pk": "DATE#2026-01-01", "sk": "TOP_GENRES", "record_type": "TOP_GENRES"})
     run_id, manifest_key = write_manifest(root, list(STREAM_FILES))
     argv = [
@@ -69,7 +69,7 @@ def test_items_are_the_hand_computed_ones_and_stale_items_are_gone(full_run):
     untouched = [i for i in items if i["pk"] == "DATE#2026-01-01"]
     assert len(untouched) == 1, "an item of a date the run did not touch must stay"
     got = comparable([i for i in items if i["pk"] != "DATE#2026-01-01"])
-    assert got == expected_comparable()  # GENRE#polka of D1 is gone
+    assert got == expected_comparable()  # GENRE#polka of FIRST_DAY is gone
     assert {i["run_id"] for i in items if i not in untouched} == {run_id}
     assert all(i["updated_at"].endswith("+00:00") for i in items if i not in untouched)
 
@@ -86,13 +86,15 @@ def _current_key(client, table: str, day: str, sk: str) -> dict:
 def test_dynamodb_types_read_back(full_run):
     _, table, _ = full_run
     client = boto3.client("dynamodb")
-    kpi = client.get_item(TableName=table, Key=_current_key(client, table, D1, "GENRE#pop"))["Item"]
+    kpi = client.get_item(TableName=table, Key=_current_key(client, table, FIRST_DAY, "GENRE#pop"))["Item"]
     assert kpi["listen_count"] == {"N": "3"}
     assert kpi["total_listening_time_seconds"] == {"N": "580.5"} or kpi["total_listening_time_seconds"] == {
         "N": "580.500"
     }
     assert kpi["avg_listening_time_per_user_seconds"]["N"] in ("290.25", "290.250")
-    songs = client.get_item(TableName=table, Key=_current_key(client, table, D1, "GENRE#pop#TOP_SONGS"))
+    songs = client.get_item(
+        TableName=table, Key=_current_key(client, table, FIRST_DAY, "GENRE#pop#TOP_SONGS")
+    )
     first = songs["Item"]["top_songs"]["L"][0]["M"]
     assert first == {
         "rank": {"N": "1"},
@@ -101,7 +103,7 @@ def test_dynamodb_types_read_back(full_run):
         "artists": {"S": "Smith, John"},
         "listen_count": {"N": "2"},
     }
-    [genres] = [i for i in table_items(table) if (i["pk"], i["sk"]) == (f"DATE#{D2}", "TOP_GENRES")]
+    [genres] = [i for i in table_items(table) if (i["pk"], i["sk"]) == (f"DATE#{SECOND_DAY}", "TOP_GENRES")]
     assert all(
         isinstance(g["listen_count"], Decimal) and isinstance(g["rank"], Decimal)
         for g in genres["top_genres"]
@@ -114,7 +116,7 @@ def test_dynamodb_types_read_back(full_run):
             KeyConditionExpression=Key(contract_items.GSI1_PARTITION_KEY).eq("GENRE#pop"),
         )["Items"]
     )
-    assert sorted(i["date"] for i in by_genre) == [D1, D2]
+    assert sorted(i["date"] for i in by_genre) == [FIRST_DAY, SECOND_DAY]
 
 
 def test_report_and_quarantine(full_run):
@@ -134,21 +136,21 @@ def test_report_and_quarantine(full_run):
     assert report.rejected_by_reason == dict.fromkeys(tables.REJECT_REASONS, 1)
     assert report.duplicates_dropped == 3  # streams1 line 5, streams2's first row, streams3's second
     assert report.unknown_user_rows == 1
-    assert report.dates_affected == [D1, D2]
+    assert report.dates_affected == [FIRST_DAY, SECOND_DAY]
     assert [(f.key, f.rows_read, f.rows_accepted, f.rows_rejected) for f in report.files] == [
-        (S1, 9, 5, 4),
-        (S2, 4, 4, 0),
-        (S3, 3, 3, 0),
+        (STREAMS1_KEY, 9, 5, 4),
+        (STREAMS2_KEY, 4, 4, 0),
+        (STREAMS3_KEY, 3, 3, 0),
     ]
     assert (report.kpi_items_written, report.stale_items_deleted) == (14, 1)
     parts = list((root / layout.quarantine_prefix(run_id)).glob("part-*.csv"))
     with parts[0].open(newline="") as handle:
         rows = [(r["source_file"], r["line_number"], r["reject_reason"]) for r in csv.DictReader(handle)]
     assert sorted(rows, key=lambda r: int(r[1])) == [
-        (S1, "8", tables.REJECT_MISSING_USER_ID),
-        (S1, "9", tables.REJECT_MISSING_TRACK_ID),
-        (S1, "10", tables.REJECT_INVALID_LISTEN_TIME),
-        (S1, "11", tables.REJECT_UNKNOWN_TRACK_ID),
+        (STREAMS1_KEY, "8", tables.REJECT_MISSING_USER_ID),
+        (STREAMS1_KEY, "9", tables.REJECT_MISSING_TRACK_ID),
+        (STREAMS1_KEY, "10", tables.REJECT_INVALID_LISTEN_TIME),
+        (STREAMS1_KEY, "11", tables.REJECT_UNKNOWN_TRACK_ID),
     ]
 
 
@@ -158,13 +160,15 @@ def test_curated_tables_follow_the_contract(full_run, spark):
         frame = spark.read.parquet((root / table.prefix).as_uri())
         assert [(n, t) for n, t in frame.dtypes if n != table.partition_column] == list(table.columns)
         assert sorted(p.name for p in (root / table.prefix).glob("listen_date=*")) == [
-            f"listen_date={D1}",
-            f"listen_date={D2}",
+            f"listen_date={FIRST_DAY}",
+            f"listen_date={SECOND_DAY}",
         ]
     streams = spark.read.parquet((root / layout.CURATED_STREAMS_PREFIX).as_uri())
     assert streams.count() == 9  # the distinct accepted events
     first = streams.where("user_id = 'u1' AND track_id = 'T1'").collect()
-    assert [row.source_file.split("#")[0] for row in first] == [S1]  # S2 repeats it: stored once
+    assert [row.source_file.split("#")[0] for row in first] == [
+        STREAMS1_KEY
+    ]  # STREAMS2_KEY repeats it: stored once
     assert not (root / "tmp").exists() or not any((root / "tmp").iterdir())
 
 
@@ -174,7 +178,12 @@ def _run(spark, root: Path, table: str, keys: list[str], **extra):
 
 
 @pytest.mark.parametrize(
-    "order", [[[S1], [S2], [S3], [S1]], [[S3], [S1], [S2]]], ids=["1-2-3-then-1", "3-1-2"]
+    "order",
+    [
+        [[STREAMS1_KEY], [STREAMS2_KEY], [STREAMS3_KEY], [STREAMS1_KEY]],
+        [[STREAMS3_KEY], [STREAMS1_KEY], [STREAMS2_KEY]],
+    ],
+    ids=["1-2-3-then-1", "3-1-2"],
 )
 def test_runs_in_any_order_and_a_repeated_file_equal_one_run(spark, moto_server, tmp_path, order):
     root = write_bucket(tmp_path)
@@ -193,18 +202,26 @@ def _remove(path: Path) -> None:
 @pytest.mark.parametrize(
     ("break_bucket", "keys", "message"),
     [
-        (lambda root: _remove(root / layout.USERS_KEY), [S3], r"users file .*users\.csv is missing"),
+        (
+            lambda root: _remove(root / layout.USERS_KEY),
+            [STREAMS3_KEY],
+            r"users file .*users\.csv is missing",
+        ),
         (
             lambda root: (root / layout.SONGS_KEY).write_text(
                 "id,track_id,artists,track_name,duration_ms,track_genre\n"
             ),
-            [S3],
+            [STREAMS3_KEY],
             r"reference files with no rows: \[.*songs\.csv'\]",
         ),
-        (lambda root: (root / S1).write_text(""), [S1, S3], r"stream file .*streams1\.csv is empty"),
+        (
+            lambda root: (root / STREAMS1_KEY).write_text(""),
+            [STREAMS1_KEY, STREAMS3_KEY],
+            r"stream file .*streams1\.csv is empty",
+        ),
         (
             lambda root: None,
-            [S3, "raw_data/gone.csv"],
+            [STREAMS3_KEY, "raw_data/gone.csv"],
             r"stream files of the manifest are gone: .*raw_data/gone\.csv",
         ),
     ],
@@ -331,9 +348,9 @@ def test_an_identical_reupload_with_a_new_etag_replaces_its_own_rows(spark, kpi_
     """With SSE-KMS an identical re-upload gets a new ETag: the file is still the same source, its
     rows are replaced (not kept beside it as duplicates), and the report counts the same."""
     root = write_bucket(tmp_path)
-    run_id, manifest_key = write_manifest(root, [S2])
+    run_id, manifest_key = write_manifest(root, [STREAMS2_KEY])
     first = run_job(spark, job_arguments(root, kpi_table, manifest_key, run_id, max_reject_ratio=LENIENT))
-    again_id, again_key = write_manifest(root, [S2])
+    again_id, again_key = write_manifest(root, [STREAMS2_KEY])
     manifest = json.loads((root / again_key).read_text())
     for stream in manifest["streams"]:
         stream["etag"] = "0f3c2b1a9e8d7c6b5a4f3e2d1c0b9a8f-1"  # what SSE-KMS gives: no MD5 of the bytes

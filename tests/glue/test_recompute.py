@@ -16,8 +16,8 @@ from music_kpis.arguments import parse_arguments
 from music_kpis.datasets import DataError
 from music_kpis.job import run_job
 from tests.glue.bucket import (
-    D1,
-    D2,
+    FIRST_DAY,
+    SECOND_DAY,
     STREAM_FILES,
     comparable,
     expected_comparable,
@@ -73,7 +73,7 @@ def test_a_recompute_gives_the_same_items_and_tables_as_the_original_run(origina
     run_id = "manual__2026-11-26T10:00:00+00:00"
     argv = [
         "compute_kpis.py", "--data_bucket", "bucket", "--data_root", root.as_uri(), "--recompute_dates",
-        f"{D2},{D1}", "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
+        f"{SECOND_DAY},{FIRST_DAY}", "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
     ]  # fmt: skip
     assert entry.main(argv) == 0
 
@@ -83,7 +83,11 @@ def test_a_recompute_gives_the_same_items_and_tables_as_the_original_run(origina
     assert {name: _rows(spark, root, name) for name in KPI_TABLES} == tables
     assert _files(root, layout.CURATED_STREAMS_PREFIX) == streams_before, "the input is left as it is"
     report = json.loads((root / layout.report_key(run_id)).read_text())
-    assert (report["status"], report["dates_affected"], report["rows_read"]) == ("succeeded", [D1, D2], 0)
+    assert (report["status"], report["dates_affected"], report["rows_read"]) == (
+        "succeeded",
+        [FIRST_DAY, SECOND_DAY],
+        0,
+    )
     assert not (root / layout.quarantine_prefix(run_id)).exists()
     assert not any((root / layout.STAGING_PREFIX).iterdir())
 
@@ -91,7 +95,7 @@ def test_a_recompute_gives_the_same_items_and_tables_as_the_original_run(origina
 def test_a_date_without_curated_events_fails_and_publishes_nothing(original, spark):
     root, table, items, tables = original
     run_id = "manual__2026-11-26T11:00:00+00:00"
-    args = job_arguments(root, table, "", run_id, recompute_dates=(D1, "2026-02-01"))
+    args = job_arguments(root, table, "", run_id, recompute_dates=(FIRST_DAY, "2026-02-01"))
     with pytest.raises(DataError, match=r"--recompute_dates: no curated events .* for \['2026-02-01'\]"):
         run_job(spark, args)
     assert comparable(table_items(table)) == items

@@ -89,7 +89,7 @@ DEPLOYED_LOGICAL_IDS = Path(__file__).with_name("deployed_logical_ids.json")
 
 def test_every_deployed_resource_keeps_its_logical_id(each_env):
     """A logical id that changes makes CloudFormation replace the resource (and fail on a named one):
-    every resource of the deployed layout (before the per-concern split, infra/stack.py KEEP_PATH)
+    every resource of the deployed layout (before the per-concern split, infra/stack.py ID_LEFT_OUT_OF_LOGICAL_IDS)
     keeps its id and type. Remove an id from the file only when the resource is meant to go."""
     deployed = json.loads(DEPLOYED_LOGICAL_IDS.read_text()).get(each_env.env, {})  # a new env: none yet
     current = {logical_id: r["Type"] for logical_id, r in each_env.template["Resources"].items()}

@@ -84,21 +84,28 @@ def quality(
     }
 
 
-D1, D2 = "2026-11-20", "2026-11-21"
+# The two dates the report covers.
+FIRST_DAY, SECOND_DAY = "2026-11-20", "2026-11-21"
 SMALL_ITEMS = [
-    kpi(D1, "pop", 5, 3, "1000.5", "333.5"),
-    kpi(D1, "rock", 3, 2, "600", "300"),
-    kpi(D2, "pop", 2, 2, "400", "200"),
-    kpi(D2, "rock", 4, 1, "800", "800"),
-    kpi(D2, HOSTILE_GENRE, 1, 1, "199.5", "199.5"),
-    top_genres(D1, [("pop", 5), ("rock", 3)]),
-    top_genres(D2, [("rock", 4), ("pop", 2), (HOSTILE_GENRE, 1)]),
-    top_songs(D1, "pop", [("t1", "Song One", "Ann", 3), ("t2", "", "Bob", 2)]),
-    top_songs(D2, HOSTILE_GENRE, [("t9", HOSTILE_SONG, "<i>Eve</i>", 1)]),
+    kpi(FIRST_DAY, "pop", 5, 3, "1000.5", "333.5"),
+    kpi(FIRST_DAY, "rock", 3, 2, "600", "300"),
+    kpi(SECOND_DAY, "pop", 2, 2, "400", "200"),
+    kpi(SECOND_DAY, "rock", 4, 1, "800", "800"),
+    kpi(SECOND_DAY, HOSTILE_GENRE, 1, 1, "199.5", "199.5"),
+    top_genres(FIRST_DAY, [("pop", 5), ("rock", 3)]),
+    top_genres(SECOND_DAY, [("rock", 4), ("pop", 2), (HOSTILE_GENRE, 1)]),
+    top_songs(FIRST_DAY, "pop", [("t1", "Song One", "Ann", 3), ("t2", "", "Bob", 2)]),
+    top_songs(SECOND_DAY, HOSTILE_GENRE, [("t9", HOSTILE_SONG, "<i>Eve</i>", 1)]),
 ]
 SMALL_REPORTS = [
     quality(
-        "manual__b", "2026-11-21T10:00:00+00:00", 6, 5, {tables.REJECT_UNKNOWN_TRACK_ID: 1}, 0, dates=[D2]
+        "manual__b",
+        "2026-11-21T10:00:00+00:00",
+        6,
+        5,
+        {tables.REJECT_UNKNOWN_TRACK_ID: 1},
+        0,
+        dates=[SECOND_DAY],
     ),
     quality(
         "manual__a",
@@ -108,7 +115,7 @@ SMALL_REPORTS = [
         {tables.REJECT_MISSING_USER_ID: 1, tables.REJECT_INVALID_LISTEN_TIME: 1},
         2,
         unknown=1,
-        dates=[D1, D2],
+        dates=[FIRST_DAY, SECOND_DAY],
     ),
 ]
 SMALL_ARCHIVED = [
