@@ -13,7 +13,6 @@ import asyncio
 import json
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -145,23 +144,6 @@ def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(stack_with
 )
 def test_only_data_errors_and_states_a_new_run_cannot_fix_are_final(state, message, final):
     assert is_final_failure(state, message) is final
-
-
-def test_the_deferred_wait_ends_on_expired_instead_of_polling_for_hours():
-    """EXPIRED is a JobRunState (botocore's Glue model) the provider's `job_complete` waiter lacks."""
-    import botocore.session
-    from botocore.waiter import WaiterModel
-
-    trigger = StoppableGlueJobCompleteTrigger(job_name="job", run_id="jr_1", aws_conn_id=names.AWS_CONN_ID)
-    config = json.loads(Path(trigger.hook().waiter_path).read_text())
-    config["waiters"]["job_complete"].update(trigger.waiter_config_overrides or {})
-    acceptors = WaiterModel(config).get_waiter("job_complete").acceptors
-    outcome = {a.expected: a.state for a in acceptors}
-    assert outcome["EXPIRED"] == "failure"
-    assert (outcome["SUCCEEDED"], outcome["FAILED"]) == ("success", "failure")  # the provider's, kept
-    # Every JobRunState botocore knows ends the wait or is polled on purpose.
-    states = botocore.session.get_session().get_service_model("glue").shape_for("JobRunState").enum
-    assert set(states) - set(outcome) <= {"WAITING"}
 
 
 def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(
@@ -313,7 +295,6 @@ def _run_and_cancel_in_triggerer(trigger, ti, *, user_action: bool) -> None:
 def deferred_glue_run(stack_with_one_stream_file, run_dag):
     """A DAG run in the DB and a Glue run that keeps running: ``(dag run id, its trigger, job run id)``."""
     from music_pipeline.glue import ExistingGlueJobHook
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
     with local_glue_jobs(glue_succeeds):
         dag_run_id = run_dag().run_id
@@ -365,51 +346,3 @@ def test_a_trigger_cancelled_while_its_task_is_still_deferred_leaves_the_run_goi
     _run_and_cancel_in_triggerer(trigger, ti, user_action=user_action)
 
     assert _job_run_state(stack_with_one_stream_file, job_run_id) == "RUNNING"
-
-
-def test_the_trigger_round_trips_through_its_serialized_form():
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
-
-    trigger = StoppableGlueJobCompleteTrigger(
-        job_name="job", run_id="jr_1", aws_conn_id="aws_conn", stop_job_run_on_kill=False
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "music_triggers.glue.StoppableGlueJobCompleteTrigger"
-    again = StoppableGlueJobCompleteTrigger(**kwargs)
-    assert (again.job_name, again.run_id, again.stop_job_run_on_kill) == ("job", "jr_1", False)
-
-
-def test_the_triggerer_imports_the_trigger_from_the_unpacked_plugins_zip_alone(tmp_path):
-    """As on MWAA: plugins.zip unpacked into $AIRFLOW_HOME/plugins, dags/ and plugins/ not on the path."""
-    import io
-    import os
-    import subprocess
-    import sys
-    import zipfile
-    from pathlib import Path
-
-    from infra.packaging import library_zip_bytes, python_packages
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
-
-    repo = Path(__file__).resolve().parents[2]
-    home = tmp_path / "airflow"
-    with zipfile.ZipFile(io.BytesIO(library_zip_bytes(python_packages(repo / "plugins")))) as archive:
-        archive.extractall(home / "plugins")
-    classpath, _ = StoppableGlueJobCompleteTrigger(job_name="j", run_id="r").serialize()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
-    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    code = (
-        "from airflow.jobs.triggerer_job_runner import TriggerRunner\n"
-        "import sys\n"
-        f"trigger = TriggerRunner().get_trigger_by_classpath({classpath!r})\n"
-        "print(sys.modules[trigger.__module__].__file__)\n"
-        "print(trigger.__module__)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "music_triggers.glue"
-    # From the unpacked plugins.zip, not the project's editable install (sys.path entries win).
-    loaded_from = Path(done.stdout.strip().splitlines()[-2])
-    assert loaded_from == home / "plugins" / "music_triggers" / "glue.py"

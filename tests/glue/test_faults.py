@@ -21,9 +21,7 @@ from pathlib import Path
 import pytest
 
 from music_contract import layout, tables
-from music_contract import names as contract_names
 from music_kpis import publication
-from music_kpis.datasets import DataRoot
 from music_kpis.job import run_job
 from tests.glue.bucket import (
     FIRST_DAY,
@@ -218,67 +216,3 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
         result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
     assert result.report.publications_finished == [run_id]
     assert_recovered(spark, root, table)
-
-
-# --- publication recovery on its own: files gone, an empty day, several markers -----------------
-def _stage(storage, run_id: str, files: dict[tuple[str, str], list[str]]) -> publication.Staging:
-    """Stage `files` ((table, day) -> names, each holding its run id) for `run_id`."""
-    staging = publication.Staging(storage, run_id)
-    for (table, day), names in files.items():
-        for name in names:
-            storage.write_text(f"{staging.prefix(table)}listen_date={day}/{name}", run_id)
-    return staging
-
-
-def _curated(storage, table: str, day: str) -> dict[str, str]:
-    folder = f"{tables.CURATED_TABLES[table].prefix}listen_date={day}/"
-    return {name: storage.read_text(folder + name) for name in storage.list_files(folder)}
-
-
-def test_a_marker_whose_files_are_gone_stops_before_touching_curated(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    storage.write_text(
-        f"{layout.CURATED_STREAMS_PREFIX}listen_date={FIRST_DAY}/part-old.parquet", "earlier run"
-    )
-    staging = _stage(storage, "dead_run", {("streams", FIRST_DAY): ["part-1.parquet", "part-2.parquet"]})
-    publication.seal(staging, ["streams"], [FIRST_DAY])
-    storage.delete(
-        f"{staging.prefix('streams')}listen_date={FIRST_DAY}/part-2.parquet"
-    )  # lost (a lifecycle rule)
-
-    with pytest.raises(publication.PublicationIncomplete) as failure:
-        publication.finish_pending(storage, "next_run")
-
-    message = str(failure.value)
-    assert "run dead_run" in message
-    assert f"curated/streams/listen_date={FIRST_DAY}/part-2.parquet" in message
-    assert "curated/ was not touched" in message
-    assert contract_names.DATA_ERROR_MARK in message  # final: a retry would fail the same way
-    assert _curated(storage, "streams", FIRST_DAY) == {"part-old.parquet": "earlier run"}
-    assert storage.exists(staging.marker)  # left for a person to act on
-
-
-def test_a_day_with_events_is_never_sealed_empty(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    staging = _stage(
-        storage, "run", {("streams", FIRST_DAY): ["part-1.parquet"]}
-    )  # nothing staged for SECOND_DAY
-
-    with pytest.raises(publication.EmptyPartition, match=f"streams on {SECOND_DAY}"):
-        publication.seal(staging, ["streams"], [FIRST_DAY, SECOND_DAY])
-    assert not storage.exists(staging.marker)
-
-
-def test_pending_publications_finish_in_the_order_they_were_sealed(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    # Sealed first, but its run id sorts last: the later seal must win the shared day.
-    first = _stage(storage, "z_first", {("streams", FIRST_DAY): ["part-a.parquet"]})
-    publication.seal(first, ["streams"], [FIRST_DAY])
-    second = _stage(storage, "a_second", {("streams", FIRST_DAY): ["part-b.parquet"]})
-    publication.seal(second, ["streams"], [FIRST_DAY])
-
-    finished = publication.finish_pending(storage, "next_run")
-
-    assert [p.run_id for p in finished] == ["z_first", "a_second"]
-    assert [p.dates for p in finished] == [(FIRST_DAY,), (FIRST_DAY,)]
-    assert _curated(storage, "streams", FIRST_DAY) == {"part-b.parquet": "a_second"}
