@@ -154,7 +154,7 @@ def test_the_code_package_is_deterministic_and_holds_exactly_the_task_packages()
 # the unpacked code package can provide music_pipeline and music_contract.
 _IMPORT_FROM_PACKAGE_ONLY = """
 import importlib, json, sys
-sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
 sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
 sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".")]
 root, targets = sys.argv[1], json.loads(sys.argv[2])
