@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from music_contract import items as contract_items
-from music_contract import layout, tables
+from music_contract import items, layout, tables
 
 # The trend chart draws this many genres (the most listened-to over the whole period) as their own
 # lines and the rest as one line, their average per genre (a sum would dwarf every named genre and
@@ -197,9 +196,9 @@ def archived_runs(keys: Iterable[str]) -> tuple[tuple[ArchivedRun, ...], tuple[s
     return tuple(runs), tuple(sorted(other))
 
 
-def _by_type(items: Iterable[dict]) -> dict[str, list[dict]]:
+def _by_type(kpi_items: Iterable[dict]) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = defaultdict(list)
-    for item in items:
+    for item in kpi_items:
         grouped[str(item.get("record_type"))].append(item)
     return grouped
 
@@ -261,7 +260,7 @@ def _trend(genres: Sequence[GenreSeries], dates: Sequence[str]) -> tuple[GenreSe
 
 
 def build_view(
-    items: Iterable[dict],
+    kpi_items: Iterable[dict],
     quality_reports: Iterable[dict],
     archived_keys: Iterable[str],
     *,
@@ -269,16 +268,14 @@ def build_view(
     source: str = "",
 ) -> ReportView:
     """The whole report from the table's items, the runs' quality reports and the archive listing."""
-    grouped = _by_type(items)
+    grouped = _by_type(kpi_items)
     kpis_by_date: dict[str, list[GenreKpi]] = defaultdict(list)
-    for item in grouped[contract_items.RECORD_DAILY_GENRE_KPI]:
+    for item in grouped[items.RECORD_DAILY_GENRE_KPI]:
         kpis_by_date[str(item["date"])].append(_genre_kpi(item))
     dates = tuple(sorted(kpis_by_date))
-    top_genres = {
-        str(i["date"]): i.get("top_genres") or [] for i in grouped[contract_items.RECORD_TOP_GENRES]
-    }
+    top_genres = {str(i["date"]): i.get("top_genres") or [] for i in grouped[items.RECORD_TOP_GENRES]}
     songs_by_date: dict[str, dict[str, tuple[Song, ...]]] = defaultdict(dict)
-    for item in grouped[contract_items.RECORD_TOP_SONGS]:
+    for item in grouped[items.RECORD_TOP_SONGS]:
         songs_by_date[str(item["date"])][str(item["genre"])] = _songs(item.get("top_songs") or [])
 
     listens: dict[str, dict[str, int]] = defaultdict(dict)
