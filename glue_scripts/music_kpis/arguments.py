@@ -8,7 +8,8 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import music_contract as contract
+from music_contract import layout, reprocess
+from music_contract import names as contract_names
 from music_kpis.datasets import DataError
 
 
@@ -18,9 +19,9 @@ class JobArguments:
     manifest_key: str  # "" in recompute mode
     run_id: str
     kpi_table: str
-    database_name: str = contract.DEFAULT_DATABASE_NAME
+    database_name: str = contract_names.DEFAULT_DATABASE_NAME
     data_root: str | None = None
-    max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
+    max_reject_ratio: float = contract_names.DEFAULT_MAX_REJECT_RATIO
     recompute_dates: tuple[str, ...] = ()  # recompute mode when set
 
     @property
@@ -29,7 +30,7 @@ class JobArguments:
 
     @property
     def safe_run_id(self) -> str:
-        return contract.sanitize_run_id(self.run_id)
+        return layout.sanitize_run_id(self.run_id)
 
 
 REQUIRED_ARGUMENTS = ("data_bucket", "manifest_key", "run_id", "database_name", "kpi_table")
@@ -41,7 +42,7 @@ ARGUMENT_REPLACED_BY_RECOMPUTE = "manifest_key"
 def arguments_from(values: dict[str, str]) -> JobArguments:
     """JobArguments from the argument names of the contract (Glue's resolved options or argparse)."""
     try:
-        ratio = float(values.get("max_reject_ratio") or contract.DEFAULT_MAX_REJECT_RATIO)
+        ratio = float(values.get("max_reject_ratio") or contract_names.DEFAULT_MAX_REJECT_RATIO)
     except ValueError as err:
         raise DataError(f"--max_reject_ratio must be a number, got {values['max_reject_ratio']!r}") from err
     if not 0 <= ratio <= 1:
@@ -51,7 +52,7 @@ def arguments_from(values: dict[str, str]) -> JobArguments:
         if values.get(ARGUMENT_REPLACED_BY_RECOMPUTE):
             raise DataError("job arguments: give --manifest_key or --recompute_dates, not both")
         try:
-            recompute_dates = contract.parse_recompute_dates(values["recompute_dates"], "--recompute_dates")
+            recompute_dates = reprocess.parse_recompute_dates(values["recompute_dates"], "--recompute_dates")
         except ValueError as err:
             raise DataError(f"job arguments: {err}") from err
     missing = [

@@ -3,9 +3,11 @@ manifest and the data-quality report, on good and bad input."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from music_contract import layout, tables
 from music_contract.manifest import Manifest, StreamObject
 from music_contract.quality import DataQualityReport, FileQuality
 
+PACKAGE = Path(__file__).resolve().parents[2] / "music_contract"
 AIRFLOW_RUN_ID = "manual__2026-11-25T17:18:46+00:00"
 SAFE_RUN_ID = "manual__2026-11-25T17_18_46_00_00"
 
@@ -150,3 +153,13 @@ def test_data_quality_report_json_has_the_contract_keys_and_round_trips():
 def test_a_bad_data_quality_report_is_a_value_error_naming_the_problem(text, message):
     with pytest.raises(ValueError, match=message):
         DataQualityReport.from_json(text)
+
+
+def test_the_package_re_exports_nothing_and_its_docstring_names_every_submodule():
+    """Callers import the submodules (`from music_contract import layout`): a new name is one edit, in
+    its submodule, and the package's docstring is where a newcomer finds which submodule holds what."""
+    init = ast.parse((PACKAGE / "__init__.py").read_text())
+    assert [type(node).__name__ for node in init.body] == ["Expr"]  # the docstring alone
+    docstring = ast.get_docstring(init)
+    submodules = sorted(p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert [name for name in submodules if f"- `{name}`: " not in docstring] == []
