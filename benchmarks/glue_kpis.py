@@ -39,9 +39,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import music_contract as contract
 from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
 from benchmarks.spark_events import SparkWork, event_log_conf, heaviest_stages, read_event_log
+from music_contract import items, layout
+from music_contract.manifest import Manifest, StreamObject
 from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
         CREATE TEMP TABLE songs AS
         SELECT track_id, coalesce(track_genre, '') AS genre, coalesce(track_name, '') AS track_name,
                coalesce(artists, '') AS artists, CAST(duration_ms AS BIGINT) AS duration_ms
-        FROM read_csv('{root / contract.SONGS_KEY}', {csv})
+        FROM read_csv('{root / layout.SONGS_KEY}', {csv})
         WHERE coalesce(track_id, '') <> ''
         QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY TRY_CAST(id AS BIGINT) NULLS LAST) = 1
         """
@@ -162,7 +163,7 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
         f"""
         SELECT listen_date, genre, n FROM (
             SELECT listen_date, genre, sum(plays) AS n FROM plays JOIN songs USING (track_id) GROUP BY ALL
-        ) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {contract.TOP_GENRES_PER_DAY}
+        ) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {items.TOP_GENRES_PER_DAY}
         """
     ).fetchall()
     con.close()
@@ -222,11 +223,10 @@ def spark_sql_kpis(
     configure(spark)
     started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
     csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
-    songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
+    songs = spark.read.options(**csv, multiLine=True).csv(str(root / layout.SONGS_KEY))
     songs.createOrReplaceTempView("songs_csv")
     streams = [
-        spark.read.options(**csv).csv(str(root / key)).select(*contract.STREAMS_COLUMNS)
-        for key in stream_keys
+        spark.read.options(**csv).csv(str(root / key)).select(*layout.STREAMS_COLUMNS) for key in stream_keys
     ]
     union = streams[0]
     for frame in streams[1:]:
@@ -248,18 +248,18 @@ def spark_job(
 
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for key in (contract.USERS_KEY, contract.SONGS_KEY, *stream_keys):
+    for key in (layout.USERS_KEY, layout.SONGS_KEY, *stream_keys):
         (work / key).parent.mkdir(parents=True, exist_ok=True)
         os.link(root / key, work / key)  # hard links: no copy of gigabytes
     run_id = "bench"
     streams = tuple(
-        contract.StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
+        StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
     )
-    manifest = contract.Manifest(
+    manifest = Manifest(
         run_id=run_id, created_at="2026-11-25T00:00:00+00:00", bucket="bench", streams=streams
     )
-    (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
-    (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
+    (work / layout.manifest_key(run_id)).parent.mkdir(parents=True)
+    (work / layout.manifest_key(run_id)).write_text(manifest.to_json())
 
     spark = _warm_local_session(event_log)
     with running_emulator():
@@ -274,7 +274,7 @@ def spark_job(
             ],
         )
         args = arguments.JobArguments(
-            data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
+            data_bucket="bench", manifest_key=layout.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
         started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
@@ -286,7 +286,7 @@ def spark_job(
             item["total_listening_time_seconds"], item["avg_listening_time_per_user_seconds"],
         )
         for item in result.items
-        if item["record_type"] == contract.RECORD_DAILY_GENRE_KPI
+        if item["record_type"] == items.RECORD_DAILY_GENRE_KPI
     )  # fmt: skip
     return timing, result.report, kpis
 

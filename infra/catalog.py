@@ -10,7 +10,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import music_contract as contract
+from music_contract import tables
+from music_contract.tables import CuratedTable
 
 # The oldest date Athena's partition projection enumerates; listen dates before it stay invisible.
 PROJECTION_START_DATE = "2020-01-01"
@@ -29,7 +30,7 @@ class CatalogProps:
     data_bucket: s3.IBucket
 
 
-def projection_parameters(table: contract.CuratedTable, location: str) -> dict[str, str]:
+def projection_parameters(table: CuratedTable, location: str) -> dict[str, str]:
     """Athena partition projection for a table partitioned by a 'YYYY-MM-DD' date string.
 
     :param location: the table's S3 location ending in '/', e.g. ``s3://bucket/curated/streams/``.
@@ -65,7 +66,7 @@ class Catalog(Construct):
             ),
         )
         self.tables: dict[str, glue.CfnTable] = {}
-        for curated in contract.CURATED_TABLES.values():
+        for curated in tables.CURATED_TABLES.values():
             location = f"s3://{bucket.bucket_name}/{curated.prefix}"
             table = glue.CfnTable(
                 self,

@@ -16,12 +16,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
 from infra.packaging import write_library_zip
 from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
+from music_contract import layout
+from music_contract import names as contract_names
 
 
 @dataclass(frozen=True)
@@ -101,17 +102,17 @@ class GlueJob(Construct):
             execution_class=config.glue_execution_class,
             max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
             execution_property=glue.CfnJob.ExecutionPropertyProperty(
-                max_concurrent_runs=contract.GLUE_MAX_CONCURRENT_RUNS
+                max_concurrent_runs=contract_names.GLUE_MAX_CONCURRENT_RUNS
             ),
             # A second StartJobRun (a run still STOPPING after a kill) waits as WAITING instead of
             # failing with ConcurrentRunsExceededException (music_contract.names).
-            job_run_queuing_enabled=contract.GLUE_JOB_RUN_QUEUING,
+            job_run_queuing_enabled=contract_names.GLUE_JOB_RUN_QUEUING,
             security_configuration=names.glue_security_configuration,
             default_arguments=glue_default_arguments(
                 config,
                 names,
                 extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{props.data_bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
+                temp_dir=f"s3://{props.data_bucket.bucket_name}/{layout.GLUE_TEMP_PREFIX}",
             ),
         )
 

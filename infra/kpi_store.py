@@ -9,9 +9,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-import music_contract as contract
 from infra.config import ResourceNames
 from infra.nag import acknowledge
+from music_contract import items
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class KpiStore(Construct):
             self,
             "Table",
             table_name=props.names.kpi_table,
-            partition_key=dynamodb.Attribute(name=contract.TABLE_PARTITION_KEY, type=string),
-            sort_key=dynamodb.Attribute(name=contract.TABLE_SORT_KEY, type=string),
+            partition_key=dynamodb.Attribute(name=items.TABLE_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=items.TABLE_SORT_KEY, type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=props.key,
@@ -52,9 +52,9 @@ class KpiStore(Construct):
         )
         # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (docs/DESIGN.md).
         self.table.add_global_secondary_index(
-            index_name=contract.GSI1_NAME,
-            partition_key=dynamodb.Attribute(name=contract.GSI1_PARTITION_KEY, type=string),
-            sort_key=dynamodb.Attribute(name=contract.GSI1_SORT_KEY, type=string),
+            index_name=items.GSI1_NAME,
+            partition_key=dynamodb.Attribute(name=items.GSI1_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=items.GSI1_SORT_KEY, type=string),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         acknowledge(

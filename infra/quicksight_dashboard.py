@@ -23,8 +23,8 @@ from aws_cdk import Aws, CfnResource
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-import music_contract as contract
 from infra.config import ResourceNames
+from music_contract import items, layout, tables
 
 # The role QuickSight uses for AWS data sources unless another was chosen at subscription
 # (path /service-role/; docs.aws.amazon.com/quicksight/latest/user/security_iam_service-with-iam.html).
@@ -68,7 +68,7 @@ DASHBOARD_ACTIONS = (
     "quicksight:UpdateDashboardPublishedVersion",
 )
 # The datasets: the curated KPI tables the charts read, and the data-quality reports.
-DATASET_TABLES = ("daily_genre_kpis", "top_genres", "top_songs", contract.DATA_QUALITY_REPORTS_TABLE)
+DATASET_TABLES = ("daily_genre_kpis", "top_genres", "top_songs", tables.DATA_QUALITY_REPORTS_TABLE)
 
 
 def hive_type_to_quicksight(hive_type: str) -> str | None:
@@ -79,9 +79,9 @@ def hive_type_to_quicksight(hive_type: str) -> str | None:
 
 def table_columns(table: str) -> list[tuple[str, str]]:
     """A table's columns as the catalog has them (partition column last), from the contract."""
-    if table == contract.DATA_QUALITY_REPORTS_TABLE:
-        return list(contract.DATA_QUALITY_REPORT_COLUMNS)
-    curated = contract.CURATED_TABLES[table]
+    if table == tables.DATA_QUALITY_REPORTS_TABLE:
+        return list(tables.DATA_QUALITY_REPORT_COLUMNS)
+    curated = tables.CURATED_TABLES[table]
     return [*curated.columns, (curated.partition_column, curated.partition_type)]
 
 
@@ -190,12 +190,12 @@ class QuickSightDashboard(Construct):
         def day(field_id: str, table: str) -> dict[str, Any]:
             # listen_date stays the catalog's 'YYYY-MM-DD' string: it sorts as the days do, and the
             # dataset needs no transform (LogicalTableMap, deprecated in the resource schema).
-            return dimension(field_id, table, contract.PARTITION_COLUMN)
+            return dimension(field_id, table, layout.PARTITION_COLUMN)
 
         def title(text: str) -> dict[str, Any]:
             return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
 
-        reports = contract.DATA_QUALITY_REPORTS_TABLE
+        reports = tables.DATA_QUALITY_REPORTS_TABLE
         visuals = [
             {
                 "LineChartVisual": {
@@ -260,7 +260,7 @@ class QuickSightDashboard(Construct):
                                 ],
                                 "Values": [
                                     measure(f"kpi-{name}", "daily_genre_kpis", name)
-                                    for name in contract.KPI_MEASURES
+                                    for name in items.KPI_MEASURES
                                 ],
                             }
                         }

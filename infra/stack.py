@@ -38,7 +38,7 @@ MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt
 # refactoring: aws-cdk-lib's makeUniqueId and constructs' addressOf skip it). The constructs split
 # out of the first layout's Catalog and Orchestration sit under "Default" at their former paths, so
 # every resource keeps its logical id: a changed one would replace it (a named one would fail).
-KEEP_PATH = "Default"
+ID_LEFT_OUT_OF_LOGICAL_IDS = "Default"
 
 
 def stack_tags(config: PipelineConfig) -> dict[str, str]:
@@ -126,7 +126,7 @@ class MusicStreamsStack(Stack):
     def _build_glue_job(self, config: PipelineConfig, source_root: Path) -> GlueJob:
         return GlueJob(
             self.catalog,  # path Catalog/Default/...: the job's first-layout logical ids
-            KEEP_PATH,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
             GlueJobProps(
                 config=config,
                 names=self.names,
@@ -203,7 +203,7 @@ class MusicStreamsStack(Stack):
         # Both were one "Orchestration" construct: the network keeps its path, MWAA sits below it.
         network = Network(
             Construct(self, "Orchestration"),
-            KEEP_PATH,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
             NetworkProps(
                 names=self.names,
                 vpc_cidr=config.vpc_cidr,
@@ -215,11 +215,17 @@ class MusicStreamsStack(Stack):
         )
         # The three MWAA constructs were one, at Orchestration/Default/Default: one below the other,
         # each with the id "Default" (a scope holds one), every resource keeps its path and logical id.
-        self.mwaa_execution_role = MwaaExecutionRole(network, KEEP_PATH, self._mwaa_execution_role_props())
-        self.mwaa_sources = MwaaSources(
-            self.mwaa_execution_role, KEEP_PATH, self._mwaa_sources_props(network, source_root)
+        self.mwaa_execution_role = MwaaExecutionRole(
+            network, ID_LEFT_OUT_OF_LOGICAL_IDS, self._mwaa_execution_role_props()
         )
-        mwaa = MwaaEnvironment(self.mwaa_sources, KEEP_PATH, self._mwaa_environment_props(network))
+        self.mwaa_sources = MwaaSources(
+            self.mwaa_execution_role,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
+            self._mwaa_sources_props(network, source_root),
+        )
+        mwaa = MwaaEnvironment(
+            self.mwaa_sources, ID_LEFT_OUT_OF_LOGICAL_IDS, self._mwaa_environment_props(network)
+        )
         return network, mwaa
 
     def _mwaa_execution_role_props(self) -> MwaaExecutionRoleProps:

@@ -11,11 +11,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import music_contract as contract
 from infra.buckets import EncryptedBucketProps, encrypted_bucket
 from infra.config import PipelineConfig, ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 from infra.nag import acknowledge
+from music_contract import layout
 
 # The access-log bucket is kept, never emptied by the stack: S3 delivers server access logs "on a
 # best-effort basis", most "within a few hours" of the request, some later
@@ -210,25 +210,25 @@ def data_lifecycle_rules(archive_transition_days: int) -> tuple[s3.LifecycleRule
         # Archived raw files and quarantined rows are kept for audits, rarely read.
         *(
             cool_down(prefix, archive_transition_days)
-            for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX)
+            for prefix in (layout.ARCHIVE_PREFIX, layout.QUARANTINE_PREFIX)
         ),
         s3.LifecycleRule(
             id="expire-glue-temp",
-            prefix=contract.GLUE_TEMP_PREFIX,
-            expiration=Duration.days(contract.GLUE_TEMP_EXPIRATION_DAYS),
+            prefix=layout.GLUE_TEMP_PREFIX,
+            expiration=Duration.days(layout.GLUE_TEMP_EXPIRATION_DAYS),
         ),
         # Query results can be re-run; the workgroup writes them here (infra/analytics.py).
         s3.LifecycleRule(
             id="expire-athena-results",
-            prefix=contract.ATHENA_RESULTS_PREFIX,
-            expiration=Duration.days(contract.ATHENA_RESULTS_EXPIRATION_DAYS),
+            prefix=layout.ATHENA_RESULTS_PREFIX,
+            expiration=Duration.days(layout.ATHENA_RESULTS_EXPIRATION_DAYS),
         ),
         # The job removes its staging itself; this catches a run killed before it could.
         # Longer than glue-temp: a sealed staged copy is what the next run publishes from.
         s3.LifecycleRule(
             id="expire-job-staging",
-            prefix=contract.STAGING_PREFIX,
-            expiration=Duration.days(contract.STAGING_EXPIRATION_DAYS),
+            prefix=layout.STAGING_PREFIX,
+            expiration=Duration.days(layout.STAGING_EXPIRATION_DAYS),
         ),
     )
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import music_contract as contract
+from music_contract import layout
 
 GENRES = (
     "acoustic", "afrobeat", "alt-rock", "ambient", "blues", "classical", "country", "dance",
@@ -60,7 +60,7 @@ class GeneratedDataset:
 
     @property
     def stream_keys(self) -> list[str]:
-        return [k for k in self.keys if contract.is_stream_key(k)]
+        return [k for k in self.keys if layout.is_stream_key(k)]
 
 
 def _track_id(rng: random.Random) -> str:
@@ -77,7 +77,7 @@ def write_songs(path: Path, rng: random.Random, songs: int) -> tuple[str, ...]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        writer.writerow(contract.SONGS_COLUMNS)
+        writer.writerow(layout.SONGS_COLUMNS)
         for row_id in range(songs):
             if track_ids and rng.random() < 0.05:
                 track_id = rng.choice(track_ids)  # the same track listed again, maybe another genre
@@ -111,7 +111,7 @@ def write_users(path: Path, rng: random.Random, users: int) -> tuple[str, ...]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")  # CRLF, as exported from a spreadsheet
-        writer.writerow(contract.USERS_COLUMNS)
+        writer.writerow(layout.USERS_COLUMNS)
         for user_id in user_ids:
             created = datetime(2020, 1, 1) + timedelta(seconds=rng.randint(0, 4 * 365 * 86400))
             writer.writerow(
@@ -206,14 +206,14 @@ def _streams_csv(lines: list[tuple[str, str, str]], rng: random.Random, *, quirk
         writer.writerows((t, rng.choice(("ios", "android", "web")), tr, u) for u, tr, t in lines)
     else:
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(contract.STREAMS_COLUMNS)
+        writer.writerow(layout.STREAMS_COLUMNS)
         writer.writerows(lines)
     return buffer.getvalue()
 
 
 def stream_key(index: int) -> str:
     """The seed's naming: raw_data/streams<N>/streams<N>.csv."""
-    return f"{contract.RAW_PREFIX}streams{index}/streams{index}.csv"
+    return f"{layout.RAW_PREFIX}streams{index}/streams{index}.csv"
 
 
 def add_stream_batches(
@@ -256,11 +256,9 @@ def generate_dataset(
     """Write users, songs and `files` stream batches (default: one per day) over `days` days."""
     out_dir = Path(out_dir)
     rng = random.Random(seed)
-    track_ids = write_songs(out_dir / contract.SONGS_KEY, rng, songs)
-    user_ids = write_users(out_dir / contract.USERS_KEY, rng, users)
-    dataset = GeneratedDataset(
-        out_dir, Catalogue(track_ids, user_ids), [contract.USERS_KEY, contract.SONGS_KEY]
-    )
+    track_ids = write_songs(out_dir / layout.SONGS_KEY, rng, songs)
+    user_ids = write_users(out_dir / layout.USERS_KEY, rng, users)
+    dataset = GeneratedDataset(out_dir, Catalogue(track_ids, user_ids), [layout.USERS_KEY, layout.SONGS_KEY])
     dates = [start + timedelta(days=d) for d in range(days)]
     add_stream_batches(
         dataset,

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import music_contract as contract
+from music_contract import names
 
 OUTPUT_MODE = "OrchestrationMode"
 OUTPUT_WORKFLOW_ARN = "ServerlessWorkflowArn"
@@ -88,7 +88,7 @@ class ServerlessWorkflowRuns:
     :param workflow_arn: the stack's ``ServerlessWorkflowArn`` output.
     """
 
-    def __init__(self, client: Any, workflow_arn: str, dag_id: str = contract.DAG_ID):
+    def __init__(self, client: Any, workflow_arn: str, dag_id: str = names.DAG_ID):
         self.client = client
         self.workflow_arn = workflow_arn
         self.dag_id = dag_id

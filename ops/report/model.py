@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout, tables
 
 # The trend chart draws this many genres (the most listened-to over the whole period) as their own
 # lines and the rest as one line, their average per genre (a sum would dwarf every named genre and
@@ -23,7 +24,7 @@ TREND_GENRES = 8
 OTHER_GENRES = "other genres (average)"
 # `archived_data/<YYYY>/<MM>/<DD>/run_id=<run_id>/<path under raw_data>` (docs/DESIGN.md layout).
 _ARCHIVE_KEY = re.compile(
-    rf"^{re.escape(contract.ARCHIVE_PREFIX)}(\d{{4}})/(\d{{2}})/(\d{{2}})/run_id=([^/]+)/(.+)$"
+    rf"^{re.escape(layout.ARCHIVE_PREFIX)}(\d{{4}})/(\d{{2}})/(\d{{2}})/run_id=([^/]+)/(.+)$"
 )
 QUALITY_COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "unknown_user_rows")
 
@@ -159,8 +160,8 @@ def _int(value: Any) -> int:
 def run_quality(report: dict, run_id: str = "") -> RunQuality:
     """One data-quality report as a `RunQuality` (counts missing from the report count as 0)."""
     by_reason = {str(k): _int(v) for k, v in (report.get("rejected_by_reason") or {}).items()}
-    ordered = [r for r in contract.REJECT_REASONS if r in by_reason] + sorted(
-        r for r in by_reason if r not in contract.REJECT_REASONS
+    ordered = [r for r in tables.REJECT_REASONS if r in by_reason] + sorted(
+        r for r in by_reason if r not in tables.REJECT_REASONS
     )
     return RunQuality(
         run_id=str(report.get("run_id") or run_id),
@@ -269,7 +270,7 @@ def build_view(
 ) -> ReportView:
     """The whole report from the table's items, the runs' quality reports and the archive listing."""
     grouped = _by_type(items)
-    kpis_by_date = _kpis_by_date(grouped[contract.RECORD_DAILY_GENRE_KPI])
+    kpis_by_date = _kpis_by_date(grouped[contract_items.RECORD_DAILY_GENRE_KPI])
     dates = tuple(sorted(kpis_by_date))
     genres = _genre_series(kpis_by_date, dates)
     runs = tuple(
@@ -324,9 +325,11 @@ def _days(
     grouped: dict[str, list[dict]], kpis_by_date: dict[str, list[GenreKpi]], dates: Sequence[str]
 ) -> tuple[DayView, ...]:
     """One `DayView` per date with KPIs, newest first, with the day's top genres and top songs."""
-    top_genres = {str(i["date"]): i.get("top_genres") or [] for i in grouped[contract.RECORD_TOP_GENRES]}
+    top_genres = {
+        str(i["date"]): i.get("top_genres") or [] for i in grouped[contract_items.RECORD_TOP_GENRES]
+    }
     songs_by_date: dict[str, dict[str, tuple[Song, ...]]] = defaultdict(dict)
-    for item in grouped[contract.RECORD_TOP_SONGS]:
+    for item in grouped[contract_items.RECORD_TOP_SONGS]:
         songs_by_date[str(item["date"])][str(item["genre"])] = _songs(item.get("top_songs") or [])
     return tuple(
         _day(d, kpis_by_date[d], top_genres.get(d, []), songs_by_date.get(d, {})) for d in reversed(dates)

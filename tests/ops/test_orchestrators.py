@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-import music_contract as contract
+from music_contract import reprocess
 from ops import orchestrators, trigger
 
 STACK = "MusicStreams-dev"
@@ -78,7 +78,7 @@ def test_a_recompute_starts_a_workflow_run_with_string_params_and_follows_it(cli
         {
             "WorkflowArn": WORKFLOW_ARN,
             "ClientToken": RUN_ID,
-            "OverrideParameters": {contract.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"},
+            "OverrideParameters": {reprocess.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"},
         },
     )
     for state in ("QUEUED", "RUNNING", "SUCCESS"):
@@ -122,10 +122,10 @@ def test_a_missing_stack_is_one_clear_error(clients, capsys):
 
 
 def test_replay_params_become_strings():
-    conf = {contract.PARAM_REPLAY_FROM: "2026-11-20", contract.PARAM_REPLAY_TO: "2026-11-21", "none": None}
+    conf = {reprocess.PARAM_REPLAY_FROM: "2026-11-20", reprocess.PARAM_REPLAY_TO: "2026-11-21", "none": None}
     assert orchestrators.serverless_params(conf) == {
-        contract.PARAM_REPLAY_FROM: "2026-11-20",
-        contract.PARAM_REPLAY_TO: "2026-11-21",
+        reprocess.PARAM_REPLAY_FROM: "2026-11-20",
+        reprocess.PARAM_REPLAY_TO: "2026-11-21",
         "none": "",
     }
 
