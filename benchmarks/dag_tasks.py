@@ -32,9 +32,10 @@ import boto3
 import psutil
 from botocore.config import Config
 
-import music_contract as contract
 from benchmarks.results import BenchResult, timed
 from local_run.airflow_home import DAG_FILE
+from music_contract import layout
+from music_contract.manifest import StreamObject
 from music_pipeline import archive, s3_objects, validation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +111,7 @@ def bench_header_check(s3: Any, size_mb: int) -> BenchResult:
     s3.upload_fileobj(io.BytesIO(body), BUCKET, key)
     rows = body.count(b"\n") - 1
     del body
-    check = [validation.HeaderCheck(key, contract.REQUIRED_STREAMS_COLUMNS)]
+    check = [validation.HeaderCheck(key, layout.REQUIRED_STREAMS_COLUMNS)]
     bytes_read: list[int] = []
     s3.meta.events.register(
         "after-call.s3.GetObject", lambda parsed, **_: bytes_read.append(int(parsed.get("ContentLength", 0)))
@@ -124,7 +125,7 @@ def bench_header_check(s3: Any, size_mb: int) -> BenchResult:
 
     def pandas_whole_file() -> None:
         frame = pd.read_csv(s3.get_object(Bucket=BUCKET, Key=key)["Body"])
-        missing = validation.missing_columns(list(frame.columns), contract.REQUIRED_STREAMS_COLUMNS)
+        missing = validation.missing_columns(list(frame.columns), layout.REQUIRED_STREAMS_COLUMNS)
         assert not missing, missing
 
     pandas_s, pandas_mb = _median_run(pandas_whole_file, repeats)
@@ -139,13 +140,13 @@ def bench_header_check(s3: Any, size_mb: int) -> BenchResult:
     )
 
 
-def _upload_streams(s3: Any, prefix: str, count: int) -> list[contract.StreamObject]:
+def _upload_streams(s3: Any, prefix: str, count: int) -> list[StreamObject]:
     body = b"user_id,track_id,listen_time\n" + _ROW * 20
 
-    def put(i: int) -> contract.StreamObject:
+    def put(i: int) -> StreamObject:
         key = f"{prefix}streams{i:05d}.csv"
         etag = s3.put_object(Bucket=BUCKET, Key=key, Body=body)["ETag"]
-        return contract.StreamObject(key, len(body), etag)
+        return StreamObject(key, len(body), etag)
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         return list(pool.map(put, range(count)))
@@ -161,7 +162,7 @@ def bench_archive(s3: Any, files: int) -> BenchResult:
 
     def one_at_a_time() -> None:
         for stream in seed:
-            target = contract.archive_key(stream.key, "bench__sequential", datetime.now(UTC))
+            target = layout.archive_key(stream.key, "bench__sequential", datetime.now(UTC))
             s3.copy_object(Bucket=BUCKET, Key=target, CopySource={"Bucket": BUCKET, "Key": stream.key})
             s3.delete_object(Bucket=BUCKET, Key=stream.key)
 

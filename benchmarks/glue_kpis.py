@@ -34,11 +34,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import music_contract as contract
 from benchmarks.kpi_references import duckdb_kpis, spark_sql_kpis
 from benchmarks.local_spark import Timing, warm_local_session
 from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
 from benchmarks.spark_events import SparkWork, heaviest_stages, read_event_log
+from music_contract import items, layout
+from music_contract.manifest import Manifest, StreamObject
 from music_contract.quality import DataQualityReport
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -87,17 +88,17 @@ def fresh_bucket(root: Path, stream_keys: list[str], work: Path, run_id: str) ->
     """`work` as a bucket holding the reference and stream files of `root` and a manifest of the streams."""
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    for key in (contract.USERS_KEY, contract.SONGS_KEY, *stream_keys):
+    for key in (layout.USERS_KEY, layout.SONGS_KEY, *stream_keys):
         (work / key).parent.mkdir(parents=True, exist_ok=True)
         os.link(root / key, work / key)  # hard links: no copy of gigabytes
     streams = tuple(
-        contract.StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
+        StreamObject(k, (root / k).stat().st_size, f"bench-{i}") for i, k in enumerate(stream_keys)
     )
-    manifest = contract.Manifest(
+    manifest = Manifest(
         run_id=run_id, created_at="2026-11-25T00:00:00+00:00", bucket="bench", streams=streams
     )
-    (work / contract.manifest_key(run_id)).parent.mkdir(parents=True)
-    (work / contract.manifest_key(run_id)).write_text(manifest.to_json())
+    (work / layout.manifest_key(run_id)).parent.mkdir(parents=True)
+    (work / layout.manifest_key(run_id)).write_text(manifest.to_json())
 
 
 def kpi_table(name: str) -> str:
@@ -126,7 +127,7 @@ def spark_job(
     with running_emulator():
         table = kpi_table(f"bench-kpis-{len(stream_keys)}-{time.time_ns()}")
         args = arguments.JobArguments(
-            data_bucket="bench", manifest_key=contract.manifest_key(run_id), run_id=run_id, kpi_table=table,
+            data_bucket="bench", manifest_key=layout.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
         started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
@@ -138,7 +139,7 @@ def spark_job(
             item["total_listening_time_seconds"], item["avg_listening_time_per_user_seconds"],
         )
         for item in result.items
-        if item["record_type"] == contract.RECORD_DAILY_GENRE_KPI
+        if item["record_type"] == items.RECORD_DAILY_GENRE_KPI
     )  # fmt: skip
     return timing, result.report, kpis
 

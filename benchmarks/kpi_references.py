@@ -15,9 +15,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import music_contract as contract
 from benchmarks.local_spark import CORES, Timing, warm_local_session
 from benchmarks.results import cpu_seconds
+from music_contract import items, layout
 
 DUCKDB_CSV = "header = true, all_varchar = true, quote = '\"', escape = '\"'"
 
@@ -67,7 +67,7 @@ QUALIFY row_number() OVER (PARTITION BY p.listen_date, s.genre ORDER BY p.plays 
 DUCKDB_TOP_GENRES = f"""
 SELECT listen_date, genre, n FROM (
     SELECT listen_date, genre, sum(plays) AS n FROM plays JOIN songs USING (track_id) GROUP BY ALL
-) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {contract.TOP_GENRES_PER_DAY}
+) QUALIFY row_number() OVER (PARTITION BY listen_date ORDER BY n DESC, genre) <= {items.TOP_GENRES_PER_DAY}
 """
 
 
@@ -78,7 +78,7 @@ def duckdb_kpis(root: Path, stream_keys: list[str]) -> dict[str, list[tuple]]:
     con = duckdb.connect()
     con.execute(f"SET threads = {CORES}")
     streams = [str(root / key) for key in stream_keys]
-    con.execute(DUCKDB_TABLES.format(songs=root / contract.SONGS_KEY, streams=repr(streams), csv=DUCKDB_CSV))
+    con.execute(DUCKDB_TABLES.format(songs=root / layout.SONGS_KEY, streams=repr(streams), csv=DUCKDB_CSV))
     queries = {"kpis": DUCKDB_KPIS, "top_songs": DUCKDB_TOP_SONGS, "top_genres": DUCKDB_TOP_GENRES}
     found = {name: con.execute(query).fetchall() for name, query in queries.items()}
     con.close()
@@ -125,11 +125,10 @@ def spark_sql_kpis(
     configure(spark)
     started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
     csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
-    songs = spark.read.options(**csv, multiLine=True).csv(str(root / contract.SONGS_KEY))
+    songs = spark.read.options(**csv, multiLine=True).csv(str(root / layout.SONGS_KEY))
     songs.createOrReplaceTempView("songs_csv")
     streams = [
-        spark.read.options(**csv).csv(str(root / key)).select(*contract.STREAMS_COLUMNS)
-        for key in stream_keys
+        spark.read.options(**csv).csv(str(root / key)).select(*layout.STREAMS_COLUMNS) for key in stream_keys
     ]
     union = streams[0]
     for frame in streams[1:]:

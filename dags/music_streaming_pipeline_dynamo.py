@@ -15,7 +15,7 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
-import music_contract as contract
+from music_contract import names
 from music_pipeline import tasks
 from music_pipeline.alerts import publish_failure_alert
 from music_pipeline.glue import RunGlueJobOperator
@@ -28,7 +28,7 @@ DEFAULT_ARGS = {**RETRY_POLICY, "on_failure_callback": publish_failure_alert}
 
 
 @dag(
-    dag_id=contract.DAG_ID,
+    dag_id=names.DAG_ID,
     schedule=None,
     start_date=datetime(2026, 1, 1),
     catchup=False,

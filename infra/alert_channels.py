@@ -20,7 +20,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 from infra.nag import acknowledge
 
 # The channel's guardrail: whatever the channel role allows, nobody acts through the channel beyond
@@ -33,14 +33,22 @@ CHATBOT_LOGGING_LEVEL = "ERROR"
 
 @dataclass(frozen=True)
 class AlertChannelsProps:
-    """Which channels to create (from the configuration) and the topic they receive."""
+    """The topic and which channels receive it: each one whose ids are set (the configuration keys of
+    the same names; `infra.config_limits.check_alert_channels` checked them)."""
 
-    # The environment: slack_*, teams_* and incident_webhook_url.
-    config: PipelineConfig
     # Resource names: the channel configurations' names.
     names: ResourceNames
     # The alert topic (`Alerting.topic`).
     topic: sns.ITopic
+    # Slack through AWS Chatbot: the authorized workspace and the channel.
+    slack_workspace_id: str = ""
+    slack_channel_id: str = ""
+    # Microsoft Teams through AWS Chatbot: the tenant, the authorized team and the channel.
+    teams_tenant_id: str = ""
+    teams_team_id: str = ""
+    teams_channel_id: str = ""
+    # An incident tool's HTTPS integration URL, subscribed to the topic.
+    incident_webhook_url: str = ""
 
 
 class AlertChannels(Construct):
@@ -49,10 +57,10 @@ class AlertChannels(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: AlertChannelsProps) -> None:
         super().__init__(scope, construct_id)
-        config, names = props.config, props.names
+        names = props.names
         self.chat_channels: dict[str, object] = {}
         self.role: iam.Role | None = None
-        if config.chat_channels:
+        if props.slack_workspace_id or props.teams_tenant_id:
             self.role = self._channel_role(names)
             guardrails = [f"arn:{Aws.PARTITION}:iam::aws:policy/{GUARDRAIL_POLICY}"]
             common = {
@@ -62,27 +70,27 @@ class AlertChannels(Construct):
                 "sns_topic_arns": [props.topic.topic_arn],
                 "user_role_required": False,
             }
-            if config.slack_workspace_id:
+            if props.slack_workspace_id:
                 self.chat_channels["Slack"] = chatbot.CfnSlackChannelConfiguration(
                     self,
                     "Slack",
                     configuration_name=f"{names.chat_channel_configuration}-slack",
-                    slack_workspace_id=config.slack_workspace_id,
-                    slack_channel_id=config.slack_channel_id,
+                    slack_workspace_id=props.slack_workspace_id,
+                    slack_channel_id=props.slack_channel_id,
                     **common,
                 )
-            if config.teams_tenant_id:
+            if props.teams_tenant_id:
                 self.chat_channels["Teams"] = chatbot.CfnMicrosoftTeamsChannelConfiguration(
                     self,
                     "Teams",
                     configuration_name=f"{names.chat_channel_configuration}-teams",
-                    teams_tenant_id=config.teams_tenant_id,
-                    team_id=config.teams_team_id,
-                    teams_channel_id=config.teams_channel_id,
+                    teams_tenant_id=props.teams_tenant_id,
+                    team_id=props.teams_team_id,
+                    teams_channel_id=props.teams_channel_id,
                     **common,
                 )
         self.incident_subscription: sns.Subscription | None = None
-        if config.incident_webhook_url:
+        if props.incident_webhook_url:
             # The incident tool confirms the subscription itself (PagerDuty's and Opsgenie's
             # CloudWatch/SNS integrations visit the SubscribeURL); SNS retries HTTPS deliveries.
             self.incident_subscription = sns.Subscription(
@@ -90,7 +98,7 @@ class AlertChannels(Construct):
                 "IncidentTool",
                 topic=props.topic,
                 protocol=sns.SubscriptionProtocol.HTTPS,
-                endpoint=config.incident_webhook_url,
+                endpoint=props.incident_webhook_url,
             )
 
     def _channel_role(self, names: ResourceNames) -> iam.Role:

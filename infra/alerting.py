@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 from infra.keys import restrict_grants_to_aws_services
 
 
@@ -23,10 +23,10 @@ class AlertingProps:
     """The environment the alerts are for. The topic gets its own key: the data key stays out of
     the alert path."""
 
-    # The environment: ``alert_email`` (subscribed when set).
-    config: PipelineConfig
     # Resource names: the topic, the alarm prefix and the Glue failure rule allowed to publish.
     names: ResourceNames
+    # The e-mail address subscribed to the topic (``alert_email``); none when empty.
+    alert_email: str = ""
 
 
 class Alerting(Construct):
@@ -59,8 +59,8 @@ class Alerting(Construct):
         assert isinstance(cfn_topic, sns.CfnTopic)
         cfn_topic.kms_master_key_id = self.key.key_arn
         restrict_grants_to_aws_services(self.key)
-        if props.config.alert_email:
-            self.topic.add_subscription(subscriptions.EmailSubscription(props.config.alert_email))
+        if props.alert_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(props.alert_email))
 
         self._allow_publishers(names)
 

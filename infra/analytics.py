@@ -18,9 +18,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import music_contract as contract
-from infra.config import BYTES_PER_MB, PipelineConfig, ResourceNames
+from infra.config import BYTES_PER_MB, ResourceNames
 from infra.nag import acknowledge, objects_of
+from music_contract import layout, tables
 
 ATHENA_ENGINE_VERSION = "Athena engine version 3"
 # What a reader of the workgroup runs (and what the saved queries need).
@@ -62,7 +62,7 @@ GLUE_CATALOG_READ_ACTIONS = [
     "glue:GetPartitions",
 ]
 # The prefixes the queries read.
-READ_PREFIXES = (contract.CURATED_PREFIX, contract.REPORTS_PREFIX)
+READ_PREFIXES = (layout.CURATED_PREFIX, layout.REPORTS_PREFIX)
 # Athena's Ion SerDe reads pretty-printed JSON (the reports are written with indent=2), which the
 # Hive and OpenX JSON SerDes cannot (docs.aws.amazon.com/athena/latest/ug/json-serde.html).
 ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
@@ -114,7 +114,7 @@ SAVED_QUERIES = (
         "SELECT run_id, status, started_at, rows_read, rows_accepted, rows_rejected,\n"
         "       CAST(rows_rejected AS double) / NULLIF(rows_read, 0) AS reject_ratio,\n"
         "       rejected_by_reason, duplicates_dropped\n"
-        f"FROM {contract.DATA_QUALITY_REPORTS_TABLE}\n"
+        f"FROM {tables.DATA_QUALITY_REPORTS_TABLE}\n"
         "ORDER BY started_at DESC",
     ),
 )
@@ -124,10 +124,12 @@ SAVED_QUERIES = (
 class AnalyticsProps:
     """Where query results go and which catalog the queries read."""
 
-    # The environment: ``athena_scan_limit_mb`` and ``database_name``.
-    config: PipelineConfig
     # Resource names: the workgroup.
     names: ResourceNames
+    # The Glue database's name (``database_name``): the saved queries', the reports table's.
+    database_name: str
+    # The most one query may scan, in MB (``athena_scan_limit_mb``).
+    scan_limit_mb: int
     # The data bucket: results under ATHENA_RESULTS_PREFIX, reports under REPORTS_PREFIX.
     data_bucket: s3.IBucket
     # The data key: query results are encrypted with it (SSE-KMS), as the data they come from.
@@ -141,8 +143,8 @@ class Analytics(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: AnalyticsProps) -> None:
         super().__init__(scope, construct_id)
-        config, names = props.config, props.names
-        self.results_location = f"s3://{props.data_bucket.bucket_name}/{contract.ATHENA_RESULTS_PREFIX}"
+        names = props.names
+        self.results_location = f"s3://{props.data_bucket.bucket_name}/{layout.ATHENA_RESULTS_PREFIX}"
         self.workgroup = athena.CfnWorkGroup(
             self,
             "WorkGroup",
@@ -155,7 +157,7 @@ class Analytics(Construct):
                 # Clients cannot override the result location, its encryption or the scan limit.
                 enforce_work_group_configuration=True,
                 publish_cloud_watch_metrics_enabled=True,
-                bytes_scanned_cutoff_per_query=config.athena_scan_limit_mb * BYTES_PER_MB,
+                bytes_scanned_cutoff_per_query=props.scan_limit_mb * BYTES_PER_MB,
                 engine_version=athena.CfnWorkGroup.EngineVersionProperty(
                     selected_engine_version=ATHENA_ENGINE_VERSION
                 ),
@@ -176,7 +178,7 @@ class Analytics(Construct):
                 query.construct_id,
                 name=query.name,
                 description=query.description,
-                database=config.database_name,
+                database=props.database_name,
                 query_string=query.sql,
                 work_group=self.workgroup.ref,
             )
@@ -190,7 +192,7 @@ class Analytics(Construct):
         and reports, the results prefix, and the data key through S3 only."""
         names, bucket = props.names, props.data_bucket
         region_account = f"{Aws.REGION}:{Aws.ACCOUNT_ID}"
-        database = props.config.database_name
+        database = props.database_name
         policy = iam.ManagedPolicy(
             self,
             "ReaderPolicy",
@@ -239,7 +241,7 @@ class Analytics(Construct):
                 iam.PolicyStatement(
                     sid="WriteQueryResults",
                     actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                    resources=[bucket.arn_for_objects(f"{contract.ATHENA_RESULTS_PREFIX}*")],
+                    resources=[bucket.arn_for_objects(f"{layout.ATHENA_RESULTS_PREFIX}*")],
                 ),
                 iam.PolicyStatement(
                     sid="UseTheDataKeyThroughS3",
@@ -263,7 +265,7 @@ class Analytics(Construct):
                 )
                 for prefix in READ_PREFIXES
             },
-            objects_of(bucket, contract.ATHENA_RESULTS_PREFIX): (
+            objects_of(bucket, layout.ATHENA_RESULTS_PREFIX): (
                 "the workgroup's results prefix, where Athena writes each query's result as the caller."
             ),
         }
@@ -275,14 +277,14 @@ class Analytics(Construct):
         """The data-quality reports (`reports/run_id=<id>/data_quality.json`) as one table, one row per
         run. Not partitioned: run ids cannot be projected, and Athena reads every object below the
         table's location (docs.aws.amazon.com/athena/latest/ug/tables-location-format.html)."""
-        location = f"s3://{props.data_bucket.bucket_name}/{contract.REPORTS_PREFIX}"
+        location = f"s3://{props.data_bucket.bucket_name}/{layout.REPORTS_PREFIX}"
         table = glue.CfnTable(
             self,
             "DataQualityReportsTable",
             catalog_id=Aws.ACCOUNT_ID,
-            database_name=props.config.database_name,
+            database_name=props.database_name,
             table_input=glue.CfnTable.TableInputProperty(
-                name=contract.DATA_QUALITY_REPORTS_TABLE,
+                name=tables.DATA_QUALITY_REPORTS_TABLE,
                 description="The Glue job's data-quality report of every run (JSON, read with the Ion SerDe)",
                 table_type="EXTERNAL_TABLE",
                 parameters={"classification": "json", "EXTERNAL": "TRUE"},
@@ -290,7 +292,7 @@ class Analytics(Construct):
                     location=location,
                     columns=[
                         glue.CfnTable.ColumnProperty(name=n, type=t)
-                        for n, t in contract.DATA_QUALITY_REPORT_COLUMNS
+                        for n, t in tables.DATA_QUALITY_REPORT_COLUMNS
                     ],
                     input_format=ION_INPUT_FORMAT,
                     output_format=ION_OUTPUT_FORMAT,

@@ -5,6 +5,7 @@ multipart uploads (versioning without it keeps every overwritten object forever)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_kms as kms
@@ -47,44 +48,56 @@ class EncryptedBucketProps:
 
 def encrypted_bucket(scope: Construct, construct_id: str, props: EncryptedBucketProps) -> s3.Bucket:
     """A bucket with the secure defaults above, and the findings those defaults leave acknowledged."""
-    encryption = (
-        {
-            "encryption": s3.BucketEncryption.KMS,
-            "encryption_key": props.key,
-            "bucket_key_enabled": True,  # one KMS call per bucket key, not per object
-        }
-        if props.key is not None
-        else {"encryption": s3.BucketEncryption.S3_MANAGED}
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=props.bucket_name,
+        **bucket_encryption(props.key),
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        versioned=True,
+        **access_logging(props.access_logs_bucket, props.access_logs_prefix),
+        removal_policy=props.removal_policy,
+        auto_delete_objects=props.auto_delete_objects,
+        lifecycle_rules=[*props.lifecycle_rules, versions_rule(props)],
     )
-    logging = (
-        {
-            "server_access_logs_bucket": props.access_logs_bucket,
-            "server_access_logs_prefix": props.access_logs_prefix,
-        }
-        if props.access_logs_bucket is not None
-        else {}
-    )
-    versions_rule = s3.LifecycleRule(
+    publish_events_to_eventbridge(bucket)
+    _acknowledge_findings(bucket, props.no_object_lock_because)
+    return bucket
+
+
+def bucket_encryption(key: kms.IKey | None) -> dict[str, Any]:
+    """SSE-KMS with `key` and an S3 Bucket Key; SSE-S3 without one."""
+    if key is None:
+        return {"encryption": s3.BucketEncryption.S3_MANAGED}
+    return {
+        "encryption": s3.BucketEncryption.KMS,
+        "encryption_key": key,
+        "bucket_key_enabled": True,  # one KMS call per bucket key, not per object
+    }
+
+
+def access_logging(logs_bucket: s3.IBucket | None, prefix: str | None) -> dict[str, Any]:
+    """Server access logs to `logs_bucket` under `prefix`; none without a bucket (the log bucket itself)."""
+    if logs_bucket is None:
+        return {}
+    return {"server_access_logs_bucket": logs_bucket, "server_access_logs_prefix": prefix}
+
+
+def versions_rule(props: EncryptedBucketProps) -> s3.LifecycleRule:
+    """The always-present rule: old versions and stale multipart uploads expire (and, with
+    ``expiration_days``, current objects too)."""
+    return s3.LifecycleRule(
         id=props.versions_rule_id,
         expiration=Duration.days(props.expiration_days) if props.expiration_days else None,
         noncurrent_version_expiration=Duration.days(props.noncurrent_version_expiration_days),
         abort_incomplete_multipart_upload_after=Duration.days(ABORT_INCOMPLETE_UPLOADS_DAYS),
     )
-    bucket = s3.Bucket(
-        scope,
-        construct_id,
-        bucket_name=props.bucket_name,
-        **encryption,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        enforce_ssl=True,
-        versioned=True,
-        **logging,
-        removal_policy=props.removal_policy,
-        auto_delete_objects=props.auto_delete_objects,
-        lifecycle_rules=[*props.lifecycle_rules, versions_rule],
-    )
-    publish_events_to_eventbridge(bucket)
+
+
+def _acknowledge_findings(bucket: s3.Bucket, no_object_lock_because: str) -> None:
+    """Replication and Object Lock, each with why this bucket goes without."""
     acknowledge(
         bucket,
         "NIST.800.53.R5-S3BucketReplicationEnabled",
@@ -94,9 +107,8 @@ def encrypted_bucket(scope: Construct, construct_id: str, props: EncryptedBucket
     acknowledge(
         bucket,
         "s3_bucket_object_lock_enabled_check",
-        f"Object Lock (WORM) does not fit this bucket: {props.no_object_lock_because}.",
+        f"Object Lock (WORM) does not fit this bucket: {no_object_lock_because}.",
     )
-    return bucket
 
 
 def publish_events_to_eventbridge(bucket: s3.Bucket) -> None:

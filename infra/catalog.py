@@ -10,8 +10,8 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-import music_contract as contract
-from infra.config import PipelineConfig
+from music_contract import tables
+from music_contract.tables import CuratedTable
 
 # The oldest date Athena's partition projection enumerates; listen dates before it stay invisible.
 PROJECTION_START_DATE = "2020-01-01"
@@ -24,13 +24,13 @@ PARQUET_OUTPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutpu
 class CatalogProps:
     """What the catalog describes."""
 
-    # The environment; its ``database_name`` names the Glue database.
-    config: PipelineConfig
+    # The Glue database's name (``database_name``).
+    database_name: str
     # The bucket whose curated/ prefixes hold the tables' Parquet files.
     data_bucket: s3.IBucket
 
 
-def projection_parameters(table: contract.CuratedTable, location: str) -> dict[str, str]:
+def projection_parameters(table: CuratedTable, location: str) -> dict[str, str]:
     """Athena partition projection for a table partitioned by a 'YYYY-MM-DD' date string.
 
     :param location: the table's S3 location ending in '/', e.g. ``s3://bucket/curated/streams/``.
@@ -54,25 +54,25 @@ class Catalog(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: CatalogProps) -> None:
         super().__init__(scope, construct_id)
-        config, bucket = props.config, props.data_bucket
+        bucket = props.data_bucket
 
         self.database = glue.CfnDatabase(
             self,
             "Database",
             catalog_id=Aws.ACCOUNT_ID,
             database_input=glue.CfnDatabase.DatabaseInputProperty(
-                name=config.database_name,
+                name=props.database_name,
                 description="Music streaming KPIs and validated stream events (Parquet, curated/).",
             ),
         )
         self.tables: dict[str, glue.CfnTable] = {}
-        for curated in contract.CURATED_TABLES.values():
+        for curated in tables.CURATED_TABLES.values():
             location = f"s3://{bucket.bucket_name}/{curated.prefix}"
             table = glue.CfnTable(
                 self,
                 f"Table-{curated.name}",
                 catalog_id=Aws.ACCOUNT_ID,
-                database_name=config.database_name,
+                database_name=props.database_name,
                 table_input=glue.CfnTable.TableInputProperty(
                     name=curated.name,
                     table_type="EXTERNAL_TABLE",

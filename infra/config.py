@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import music_contract as contract
 from infra.config_limits import (
     ACCOUNT_ID_LENGTH,
     ALLOWED_RETENTION_DAYS,
@@ -49,6 +48,7 @@ from infra.config_limits import (
     check_settings,
 )
 from infra.resource_names import PROJECT, ResourceNames
+from music_contract import names as contract_names
 
 # Re-exported: the limits and names importers take from here.
 __all__ = [
@@ -103,7 +103,7 @@ CDK_CONTEXT_KEYS = frozenset({"acknowledged-issue-numbers"})
 def default_database_name(env_name: str) -> str:
     """``music_streams`` for the primary environment, ``music_streams_<env>`` for every other one, so
     two environments in one account and region never share a Glue database."""
-    base = contract.DEFAULT_DATABASE_NAME
+    base = contract_names.DEFAULT_DATABASE_NAME
     return base if env_name == PRIMARY_ENVIRONMENT else f"{base}_{env_name.replace('-', '_')}"
 
 
@@ -134,7 +134,7 @@ class PipelineConfig:
     glue_execution_class: str = "STANDARD"
     # Glue auto scaling (Glue 3.0+): glue_number_of_workers becomes the most a run may use.
     glue_auto_scaling: bool = False
-    max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
+    max_reject_ratio: float = contract_names.DEFAULT_MAX_REJECT_RATIO
     # Empty: `default_database_name(env_name)`; set it only to adopt an existing database.
     database_name: str = ""
     # Alerting: an e-mail address subscribed to the alert topic (none when empty).
@@ -211,13 +211,6 @@ class PipelineConfig:
     @property
     def is_serverless(self) -> bool:
         return self.orchestration == "serverless"
-
-    @property
-    def chat_channels(self) -> tuple[str, ...]:
-        """The chat applications alerts go to: ``Slack`` and/or ``Teams`` when their ids are set."""
-        return tuple(
-            name for name, key in (("Slack", self.slack_workspace_id), ("Teams", self.teams_tenant_id)) if key
-        )
 
     def names(self, account: str, region: str) -> ResourceNames:
         """Resource names for this environment in one account and region (CDK tokens allowed)."""

@@ -21,6 +21,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -50,7 +51,6 @@ class FailedCreateCleanup(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: FailedCreateCleanupProps) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         log_group = encrypted_log_group(
             self,
             "Logs",
@@ -66,50 +66,9 @@ class FailedCreateCleanup(Construct):
             description="Empties retained buckets and unprotects tables, only on a failed create's rollback",
         )
         self.policy = iam.ManagedPolicy(
-            self,
-            "Policy",
-            roles=[self.role],
-            statements=[
-                iam.PolicyStatement(
-                    sid="ReadOwnStackStatus",
-                    actions=["cloudformation:DescribeStacks"],
-                    resources=[stack.stack_id],
-                ),
-                iam.PolicyStatement(
-                    sid="ListRetainedBuckets",
-                    actions=["s3:ListBucket", "s3:ListBucketVersions"],
-                    resources=[b.bucket_arn for b in props.buckets],
-                ),
-                iam.PolicyStatement(
-                    sid="EmptyRetainedBuckets",
-                    actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                    resources=[b.arn_for_objects("*") for b in props.buckets],
-                ),
-                iam.PolicyStatement(
-                    sid="UnprotectRetainedTables",
-                    actions=["dynamodb:UpdateTable"],
-                    resources=[t.table_arn for t in props.tables],
-                ),
-                iam.PolicyStatement(
-                    sid="WriteOwnLogs",
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                    resources=[log_group.log_group_arn],
-                ),
-            ],
+            self, "Policy", roles=[self.role], statements=self._handler_statements(props, log_group)
         )
-        self.function = lambda_.Function(
-            self,
-            "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(HANDLER_SOURCE.read_text()),
-            timeout=Duration.minutes(15),
-            memory_size=256,
-            role=self.role.without_policy_updates(),
-            log_group=log_group,
-            description="Rollback of a failed first create: empty retained buckets, lift deletion protection",
-        )
-        self.function.node.add_dependency(self.policy)
+        self.function = self._build_handler(log_group)
         self.resource = CustomResource(
             self,
             "Resource",
@@ -121,6 +80,55 @@ class FailedCreateCleanup(Construct):
             },
         )
         self._acknowledge_findings(props)
+
+    def _handler_statements(
+        self, props: FailedCreateCleanupProps, log_group: logs.ILogGroup
+    ) -> list[iam.PolicyStatement]:
+        """Read its own stack's status, empty the retained buckets, unprotect the tables, log."""
+        return [
+            iam.PolicyStatement(
+                sid="ReadOwnStackStatus",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[Stack.of(self).stack_id],
+            ),
+            iam.PolicyStatement(
+                sid="ListRetainedBuckets",
+                actions=["s3:ListBucket", "s3:ListBucketVersions"],
+                resources=[b.bucket_arn for b in props.buckets],
+            ),
+            iam.PolicyStatement(
+                sid="EmptyRetainedBuckets",
+                actions=["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                resources=[b.arn_for_objects("*") for b in props.buckets],
+            ),
+            iam.PolicyStatement(
+                sid="UnprotectRetainedTables",
+                actions=["dynamodb:UpdateTable"],
+                resources=[t.table_arn for t in props.tables],
+            ),
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            ),
+        ]
+
+    def _build_handler(self, log_group: logs.ILogGroup) -> lambda_.Function:
+        """The inline handler (`HANDLER_SOURCE`) on ``role``, created once its policy exists."""
+        function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(HANDLER_SOURCE.read_text()),
+            timeout=Duration.minutes(15),
+            memory_size=256,
+            role=self.role.without_policy_updates(),
+            log_group=log_group,
+            description="Rollback of a failed first create: empty retained buckets, lift deletion protection",
+        )
+        function.node.add_dependency(self.policy)
+        return function
 
     def _acknowledge_findings(self, props: FailedCreateCleanupProps) -> None:
         """The emptying grant and the handler's placement, each with why it stays."""

@@ -16,12 +16,13 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge, objects_of
 from infra.packaging import write_library_zip
 from infra.pipeline_settings import GLUE_LOG_GROUP_SUFFIXES, glue_default_arguments, glue_log_group_names
+from music_contract import layout
+from music_contract import names as contract_names
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class GlueJob(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: GlueJobProps) -> None:
         super().__init__(scope, construct_id)
-        config, names, bucket = props.config, props.names, props.data_bucket
+        names = props.names
         if not props.script_path.is_file():
             raise FileNotFoundError(f"the Glue job's script is missing: {props.script_path}")
 
@@ -72,7 +73,20 @@ class GlueJob(Construct):
         )
 
         self.job_name = names.glue_job
-        self.job = glue.CfnJob(
+        self.job = self._build_job(props, script, libraries)
+        self.log_groups = self._build_log_groups(props)
+        self.job.node.add_dependency(*self.log_groups)
+        self.job.node.add_dependency(self.security_configuration)
+        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
+        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
+        self._acknowledge_findings(props)
+
+    def _build_job(
+        self, props: GlueJobProps, script: s3_assets.Asset, libraries: s3_assets.Asset
+    ) -> glue.CfnJob:
+        """The job on its script and library zip, with the environment's workers, timeout and arguments."""
+        config, names = props.config, props.names
+        return glue.CfnJob(
             self,
             "Job",
             name=self.job_name,
@@ -88,25 +102,19 @@ class GlueJob(Construct):
             execution_class=config.glue_execution_class,
             max_retries=0,  # Airflow owns retries (docs/DESIGN.md: retries 3, 5-minute delay)
             execution_property=glue.CfnJob.ExecutionPropertyProperty(
-                max_concurrent_runs=contract.GLUE_MAX_CONCURRENT_RUNS
+                max_concurrent_runs=contract_names.GLUE_MAX_CONCURRENT_RUNS
             ),
             # A second StartJobRun (a run still STOPPING after a kill) waits as WAITING instead of
             # failing with ConcurrentRunsExceededException (music_contract.names).
-            job_run_queuing_enabled=contract.GLUE_JOB_RUN_QUEUING,
+            job_run_queuing_enabled=contract_names.GLUE_JOB_RUN_QUEUING,
             security_configuration=names.glue_security_configuration,
             default_arguments=glue_default_arguments(
                 config,
                 names,
                 extra_py_files=libraries.s3_object_url,
-                temp_dir=f"s3://{bucket.bucket_name}/{contract.GLUE_TEMP_PREFIX}",
+                temp_dir=f"s3://{props.data_bucket.bucket_name}/{layout.GLUE_TEMP_PREFIX}",
             ),
         )
-        self.log_groups = self._build_log_groups(props)
-        self.job.node.add_dependency(*self.log_groups)
-        self.job.node.add_dependency(self.security_configuration)
-        self.job.node.add_dependency(self.policy)  # runs only once its permissions exist
-        self.job_arn = f"arn:{Aws.PARTITION}:glue:{Aws.REGION}:{Aws.ACCOUNT_ID}:job/{self.job_name}"
-        self._acknowledge_findings(props)
 
     def _build_security_configuration(self, props: GlueJobProps) -> glue.CfnSecurityConfiguration:
         """The job's S3 output and CloudWatch logs SSE-KMS, its bookmarks CSE-KMS, with the data key."""

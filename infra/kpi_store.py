@@ -9,23 +9,23 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-import music_contract as contract
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 from infra.nag import acknowledge
+from music_contract import items
 
 
 @dataclass(frozen=True)
 class KpiStoreProps:
     """The table's name, key and fate."""
 
-    # The environment: deletion protection in prod.
-    config: PipelineConfig
     # Resource names: the table's.
     names: ResourceNames
     # The environment's data key (customer-managed encryption).
     key: kms.IKey
     # What ``cdk destroy`` does to the table (the environment's data removal policy).
     removal_policy: RemovalPolicy
+    # DynamoDB deletion protection (on in prod).
+    deletion_protection: bool
 
 
 class KpiStore(Construct):
@@ -39,22 +39,22 @@ class KpiStore(Construct):
             self,
             "Table",
             table_name=props.names.kpi_table,
-            partition_key=dynamodb.Attribute(name=contract.TABLE_PARTITION_KEY, type=string),
-            sort_key=dynamodb.Attribute(name=contract.TABLE_SORT_KEY, type=string),
+            partition_key=dynamodb.Attribute(name=items.TABLE_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=items.TABLE_SORT_KEY, type=string),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
             encryption_key=props.key,
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            deletion_protection=props.config.is_prod,
+            deletion_protection=props.deletion_protection,
             removal_policy=props.removal_policy,
         )
         # One genre across dates: "GENRE#<genre>" / "DATE#<date>" (docs/DESIGN.md).
         self.table.add_global_secondary_index(
-            index_name=contract.GSI1_NAME,
-            partition_key=dynamodb.Attribute(name=contract.GSI1_PARTITION_KEY, type=string),
-            sort_key=dynamodb.Attribute(name=contract.GSI1_SORT_KEY, type=string),
+            index_name=items.GSI1_NAME,
+            partition_key=dynamodb.Attribute(name=items.GSI1_PARTITION_KEY, type=string),
+            sort_key=dynamodb.Attribute(name=items.GSI1_SORT_KEY, type=string),
             projection_type=dynamodb.ProjectionType.ALL,
         )
         acknowledge(

@@ -18,11 +18,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IDependable
 
-import music_contract as contract
 from infra.config import ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.mwaa_sources import MwaaSourceLocations
 from infra.pipeline_settings import aws_connection, mwaa_airflow_configuration_options
+from music_contract import names as contract_names
 
 # The five Airflow log types MWAA can send to CloudWatch Logs, and the <Type> of the log group
 # MWAA writes each to: airflow-<environment name>-<Type> (mwaa/latest/userguide/monitoring-airflow.html).
@@ -99,9 +99,9 @@ class MwaaEnvironment(Construct):
         self.connection_parameter = ssm.StringParameter(
             self,
             "AwsConnection",
-            parameter_name=f"{names.airflow_connections_prefix}/{contract.AWS_CONN_ID}",
+            parameter_name=f"{names.airflow_connections_prefix}/{contract_names.AWS_CONN_ID}",
             string_value=json.dumps(aws_connection(Aws.REGION)),
-            description=f"Airflow connection {contract.AWS_CONN_ID}: the execution role's credentials, no keys",
+            description=f"Airflow connection {contract_names.AWS_CONN_ID}: the execution role's credentials, no keys",
         )
 
     def _build_log_groups(self, props: MwaaEnvironmentProps) -> dict[str, logs.LogGroup]:

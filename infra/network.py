@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
 from infra.log_groups import encrypted_log_group
 from infra.nag import acknowledge
 
@@ -33,10 +33,13 @@ def first_layout_path(construct: Construct, child_id: str | None = None) -> str:
 class NetworkProps:
     """The network's size and what encrypts and keeps its flow logs."""
 
-    # The environment: ``vpc_cidr``, ``nat_gateways``, ``log_retention_days``.
-    config: PipelineConfig
     # Resource names: the MWAA environment the security group serves.
     names: ResourceNames
+    # The VPC's address range (``vpc_cidr``) and NAT gateways for the private subnets (``nat_gateways``).
+    vpc_cidr: str
+    nat_gateways: int
+    # The flow logs' retention (``log_retention_days``).
+    log_retention_days: int
     # Encrypts the flow-log group.
     key: kms.IKey
     # What ``cdk destroy`` does to the flow-log group (the environment's data removal policy).
@@ -48,15 +51,14 @@ class Network(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: NetworkProps) -> None:
         super().__init__(scope, construct_id)
-        config = props.config
         # Without an env, the stack spreads over the first two AZs of the region (Fn::GetAZs).
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
             vpc_name=first_layout_path(self, "Vpc"),
-            ip_addresses=ec2.IpAddresses.cidr(config.vpc_cidr),
+            ip_addresses=ec2.IpAddresses.cidr(props.vpc_cidr),
             max_azs=2,
-            nat_gateways=config.nat_gateways,
+            nat_gateways=props.nat_gateways,
             subnet_configuration=[
                 # Holds only the NAT gateways; nothing there gets a public IP by itself.
                 ec2.SubnetConfiguration(
@@ -94,7 +96,7 @@ class Network(Construct):
             self,
             "FlowLogs",
             key=props.key,
-            retention_days=props.config.log_retention_days,
+            retention_days=props.log_retention_days,
             removal_policy=props.removal_policy,
         )
         # Confused-deputy conditions as the VPC Flow Logs guide documents them (flow-logs-iam-role.html).

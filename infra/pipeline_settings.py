@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 
-import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
+from music_contract import names as contract_names
 
 # The Amazon provider's secrets backend that reads Airflow variables and connections from SSM.
 SSM_SECRETS_BACKEND = (
@@ -50,10 +50,10 @@ def glue_default_arguments(
     """
     return {
         # The contract's arguments (docs/DESIGN.md, "Glue job contract").
-        contract.ARG_DATA_BUCKET: names.data_bucket,
-        contract.ARG_DATABASE_NAME: config.database_name,
-        contract.ARG_KPI_TABLE: names.kpi_table,
-        contract.ARG_MAX_REJECT_RATIO: str(config.max_reject_ratio),
+        contract_names.ARG_DATA_BUCKET: names.data_bucket,
+        contract_names.ARG_DATABASE_NAME: config.database_name,
+        contract_names.ARG_KPI_TABLE: names.kpi_table,
+        contract_names.ARG_MAX_REJECT_RATIO: str(config.max_reject_ratio),
         # Glue's own options.
         "--job-language": "python",
         "--extra-py-files": extra_py_files,
@@ -78,7 +78,7 @@ def airflow_variables(
     glue_script_location: str,
     alert_topic_arn: str = "",
 ) -> dict[str, str]:
-    """The Airflow Variables the DAG reads (keys are ``contract.VAR_*``).
+    """The Airflow Variables the DAG reads (keys are ``contract_names.VAR_*``).
 
     The stack writes each one to SSM under ``names.airflow_variables_prefix``; the demo sets them
     as ``AIRFLOW_VAR_<NAME>``. An empty optional value is left out (SSM rejects empty strings, and
@@ -88,13 +88,13 @@ def airflow_variables(
     :param glue_script_location: where the Glue script lives (informational for the DAG).
     :param alert_topic_arn: SNS topic for failure alerts; empty for none.
     """
-    variables = {  # keys: contract.PIPELINE_VARIABLES
-        contract.VAR_BUCKET_NAME: names.data_bucket,
-        contract.VAR_GLUE_JOB_NAME: glue_job_name,
-        contract.VAR_GLUE_SCRIPT_LOCATION: glue_script_location,
-        contract.VAR_DATABASE_NAME: config.database_name,
-        contract.VAR_ALERT_TOPIC_ARN: alert_topic_arn,
-        contract.VAR_ENVIRONMENT_NAME: names.env_name,
+    variables = {  # keys: contract_names.PIPELINE_VARIABLES
+        contract_names.VAR_BUCKET_NAME: names.data_bucket,
+        contract_names.VAR_GLUE_JOB_NAME: glue_job_name,
+        contract_names.VAR_GLUE_SCRIPT_LOCATION: glue_script_location,
+        contract_names.VAR_DATABASE_NAME: config.database_name,
+        contract_names.VAR_ALERT_TOPIC_ARN: alert_topic_arn,
+        contract_names.VAR_ENVIRONMENT_NAME: names.env_name,
     }
     return {key: value for key, value in variables.items() if value != ""}
 
@@ -123,9 +123,9 @@ def mwaa_airflow_configuration_options(names: ResourceNames) -> dict[str, str]:
         "secrets.backend_kwargs": json.dumps(
             {
                 "connections_prefix": names.airflow_connections_prefix,
-                "connections_lookup_pattern": exact_names_pattern([contract.AWS_CONN_ID]),
+                "connections_lookup_pattern": exact_names_pattern([contract_names.AWS_CONN_ID]),
                 "variables_prefix": names.airflow_variables_prefix,
-                "variables_lookup_pattern": exact_names_pattern(contract.PIPELINE_VARIABLES),
+                "variables_lookup_pattern": exact_names_pattern(contract_names.PIPELINE_VARIABLES),
             }
         ),
     }

@@ -8,7 +8,7 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-import music_contract as contract
+from music_contract import metrics
 
 
 def data_and_glue_statements(data_bucket: s3.IBucket, glue_job_arn: str) -> list[iam.PolicyStatement]:
@@ -50,6 +50,6 @@ def alert_and_metric_statements(alert_topic_arn: str) -> list[iam.PolicyStatemen
             sid="PublishPipelineMetrics",
             actions=["cloudwatch:PutMetricData"],
             resources=["*"],
-            conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
+            conditions={"StringEquals": {"cloudwatch:namespace": metrics.METRIC_NAMESPACE}},
         ),
     ]

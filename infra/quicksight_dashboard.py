@@ -23,8 +23,8 @@ from aws_cdk import Aws, CfnResource
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-import music_contract as contract
-from infra.config import PipelineConfig, ResourceNames
+from infra.config import ResourceNames
+from music_contract import items, layout, tables
 
 # The role QuickSight uses for AWS data sources unless another was chosen at subscription
 # (path /service-role/; docs.aws.amazon.com/quicksight/latest/user/security_iam_service-with-iam.html).
@@ -68,7 +68,7 @@ DASHBOARD_ACTIONS = (
     "quicksight:UpdateDashboardPublishedVersion",
 )
 # The datasets: the curated KPI tables the charts read, and the data-quality reports.
-DATASET_TABLES = ("daily_genre_kpis", "top_genres", "top_songs", contract.DATA_QUALITY_REPORTS_TABLE)
+DATASET_TABLES = ("daily_genre_kpis", "top_genres", "top_songs", tables.DATA_QUALITY_REPORTS_TABLE)
 
 
 def hive_type_to_quicksight(hive_type: str) -> str | None:
@@ -79,9 +79,9 @@ def hive_type_to_quicksight(hive_type: str) -> str | None:
 
 def table_columns(table: str) -> list[tuple[str, str]]:
     """A table's columns as the catalog has them (partition column last), from the contract."""
-    if table == contract.DATA_QUALITY_REPORTS_TABLE:
-        return list(contract.DATA_QUALITY_REPORT_COLUMNS)
-    curated = contract.CURATED_TABLES[table]
+    if table == tables.DATA_QUALITY_REPORTS_TABLE:
+        return list(tables.DATA_QUALITY_REPORT_COLUMNS)
+    curated = tables.CURATED_TABLES[table]
     return [*curated.columns, (curated.partition_column, curated.partition_type)]
 
 
@@ -89,10 +89,12 @@ def table_columns(table: str) -> list[tuple[str, str]]:
 class QuickSightDashboardProps:
     """The owner, the workgroup to query through and the database the tables are in."""
 
-    # The environment: ``quicksight_principal_arn`` and ``database_name``.
-    config: PipelineConfig
     # Resource names: the QuickSight resource ids.
     names: ResourceNames
+    # The user or group that owns the data source, data sets and dashboard (``quicksight_principal_arn``).
+    principal_arn: str
+    # The Glue database the tables are in (``database_name``).
+    database_name: str
     # The Athena workgroup's name (`Analytics.workgroup`).
     workgroup_name: str
     # What querying through the workgroup takes (`Analytics.reader_policy`): attached to QuickSight's
@@ -139,7 +141,7 @@ class QuickSightDashboard(Construct):
         )
 
     def _permissions(self, actions: tuple[str, ...]) -> list[dict[str, Any]]:
-        return [{"Principal": self.props.config.quicksight_principal_arn, "Actions": list(actions)}]
+        return [{"Principal": self.props.principal_arn, "Actions": list(actions)}]
 
     def _data_set(self, table: str) -> CfnResource:
         columns = [(n, hive_type_to_quicksight(t)) for n, t in table_columns(table)]
@@ -158,7 +160,7 @@ class QuickSightDashboard(Construct):
                         "RelationalTable": {
                             "DataSourceArn": self.data_source.get_att("Arn").to_string(),
                             "Catalog": "AwsDataCatalog",
-                            "Schema": self.props.config.database_name,
+                            "Schema": self.props.database_name,
                             "Name": table,
                             "InputColumns": [{"Name": n, "Type": t} for n, t in columns if t],
                         }
@@ -188,12 +190,12 @@ class QuickSightDashboard(Construct):
         def day(field_id: str, table: str) -> dict[str, Any]:
             # listen_date stays the catalog's 'YYYY-MM-DD' string: it sorts as the days do, and the
             # dataset needs no transform (LogicalTableMap, deprecated in the resource schema).
-            return dimension(field_id, table, contract.PARTITION_COLUMN)
+            return dimension(field_id, table, layout.PARTITION_COLUMN)
 
         def title(text: str) -> dict[str, Any]:
             return {"Visibility": "VISIBLE", "FormatText": {"PlainText": text}}
 
-        reports = contract.DATA_QUALITY_REPORTS_TABLE
+        reports = tables.DATA_QUALITY_REPORTS_TABLE
         visuals = [
             {
                 "LineChartVisual": {
@@ -258,7 +260,7 @@ class QuickSightDashboard(Construct):
                                 ],
                                 "Values": [
                                     measure(f"kpi-{name}", "daily_genre_kpis", name)
-                                    for name in contract.KPI_MEASURES
+                                    for name in items.KPI_MEASURES
                                 ],
                             }
                         }

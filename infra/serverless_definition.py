@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-import music_contract as contract
+from music_contract import names, reprocess
 from music_pipeline import workflow
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "serverless" / "validator_schema.yaml"
@@ -47,9 +47,9 @@ START_DATE = "2026-01-01"  # the provisioned DAG's
 # OverrideParameters replaces them per run. Empty: the normal run (run_params reads "" as unset and
 # recompute_dates as comma-separated dates).
 WORKFLOW_PARAMS = {
-    contract.PARAM_RECOMPUTE_DATES: "",
-    contract.PARAM_REPLAY_FROM: "",
-    contract.PARAM_REPLAY_TO: "",
+    reprocess.PARAM_RECOMPUTE_DATES: "",
+    reprocess.PARAM_REPLAY_FROM: "",
+    reprocess.PARAM_REPLAY_TO: "",
 }
 
 
@@ -103,8 +103,8 @@ def workflow_definition(
             task["dependencies"] = sorted(spec.upstream)
         tasks[spec.task_id] = task
     return {
-        contract.DAG_ID: {
-            "dag_id": contract.DAG_ID,
+        names.DAG_ID: {
+            "dag_id": names.DAG_ID,
             "schedule": schedule,
             "start_date": START_DATE,
             "default_args": {"owner": workflow.OWNER},

@@ -30,7 +30,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-import music_contract as contract
 from infra.alerting import TopicTarget
 from infra.config import PipelineConfig, ResourceNames
 from infra.log_groups import encrypted_log_group
@@ -39,6 +38,7 @@ from infra.packaging import BUILD_DIR, serverless_code_packages, write_library_z
 from infra.pipeline_settings import airflow_variables
 from infra.pipeline_task_permissions import alert_and_metric_statements, data_and_glue_statements
 from infra.serverless_definition import workflow_definition, workflow_yaml
+from music_contract import names as contract_names
 from music_contract.alerts import EVENT_WORKFLOW_RUN_FAILED, chatbot_notification
 
 WORKFLOW_PREFIX = "serverless"
@@ -147,7 +147,7 @@ class ServerlessWorkflow(Construct):
             self,
             "Workflow",
             name=names.serverless_workflow,
-            description=f"{contract.DAG_ID} ({names.env_name}): music/genre KPIs",
+            description=f"{contract_names.DAG_ID} ({names.env_name}): music/genre KPIs",
             role_arn=self.role.role_arn,
             definition_s3_location=mwaaserverless.CfnWorkflow.S3LocationProperty(
                 bucket=props.source_bucket.bucket_name,
@@ -280,7 +280,7 @@ class ServerlessWorkflow(Construct):
                 actions=["ssm:GetParameter"],
                 resources=[
                     f"arn:{Aws.PARTITION}:ssm:{region_account}:parameter{variables_prefix}/{name}"
-                    for name in contract.PIPELINE_VARIABLES
+                    for name in contract_names.PIPELINE_VARIABLES
                 ],
             ),
             *alert_and_metric_statements(props.alert_topic.topic_arn),

@@ -29,7 +29,7 @@ from infra.packaging import dag_folder_packages, glue_job_packages
 from infra.pipeline_settings import airflow_variables
 from infra.quicksight_dashboard import QuickSightDashboard, QuickSightDashboardProps
 from infra.serverless_workflow import ServerlessWorkflow, ServerlessWorkflowProps
-from infra.storage import Storage, StorageProps
+from infra.storage import Storage, StorageProps, retains_data
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GLUE_SCRIPT = "compute_kpis.py"
@@ -38,7 +38,7 @@ MWAA_REQUIREMENTS = Path(__file__).resolve().parent / "mwaa" / "requirements.txt
 # refactoring: aws-cdk-lib's makeUniqueId and constructs' addressOf skip it). The constructs split
 # out of the first layout's Catalog and Orchestration sit under "Default" at their former paths, so
 # every resource keeps its logical id: a changed one would replace it (a named one would fail).
-KEEP_PATH = "Default"
+ID_LEFT_OUT_OF_LOGICAL_IDS = "Default"
 
 
 def stack_tags(config: PipelineConfig) -> dict[str, str]:
@@ -74,25 +74,62 @@ class MusicStreamsStack(Stack):
             **kwargs,
         )
         self.config = config
-        names = config.names(Aws.ACCOUNT_ID, Aws.REGION)
-        self.names = names
+        self.names = config.names(Aws.ACCOUNT_ID, Aws.REGION)
+        # In dependency order: each construct takes values from the ones built before it.
+        self.storage = self._build_storage(config)
+        self.kpi_store = self._build_kpi_store(config)
+        self.catalog = Catalog(
+            self,
+            "Catalog",
+            CatalogProps(database_name=config.database_name, data_bucket=self.storage.data_bucket),
+        )
+        self.glue_job = self._build_glue_job(config, source_root)
+        self.analytics = self._build_analytics(config)
+        # Optional: only with a QuickSight principal (the account's one-time subscription done).
+        self.quicksight = self._build_quicksight(config) if config.quicksight_principal_arn else None
+        self.alerting = Alerting(
+            self, "Alerting", AlertingProps(names=self.names, alert_email=config.alert_email)
+        )
+        self.alert_channels = self._build_alert_channels(config)
+        self.serverless, self.network, self.mwaa = self._build_runtime(config, source_root)
+        self.monitoring = self._build_monitoring(config)
+        self.failed_create_cleanup = self._add_failed_create_cleanup()
+        for key, value in stack_tags(config).items():
+            Tags.of(self).add(key, value)
+        self._add_outputs()
 
-        self.storage = Storage(self, "Storage", StorageProps(config=config, names=names))
-        removal = self.storage.removal_policy
-        self.kpi_store = KpiStore(
+    def _build_storage(self, config: PipelineConfig) -> Storage:
+        return Storage(
+            self,
+            "Storage",
+            StorageProps(
+                names=self.names,
+                retain_data=retains_data(config),
+                archive_transition_days=config.archive_transition_days,
+                noncurrent_version_expiration_days=config.noncurrent_version_expiration_days,
+                log_retention_days=config.log_retention_days,
+            ),
+        )
+
+    def _build_kpi_store(self, config: PipelineConfig) -> KpiStore:
+        return KpiStore(
             self,
             "KpiStore",
-            KpiStoreProps(config=config, names=names, key=self.storage.key, removal_policy=removal),
+            KpiStoreProps(
+                names=self.names,
+                key=self.storage.key,
+                removal_policy=self.storage.removal_policy,
+                deletion_protection=config.is_prod,
+            ),
         )
-        self.catalog = Catalog(
-            self, "Catalog", CatalogProps(config=config, data_bucket=self.storage.data_bucket)
-        )
-        self.glue_job = GlueJob(
+
+    def _build_glue_job(self, config: PipelineConfig, source_root: Path) -> GlueJob:
+        return GlueJob(
             self.catalog,  # path Catalog/Default/...: the job's first-layout logical ids
-            KEEP_PATH,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
             GlueJobProps(
                 config=config,
-                names=names,
+                names=self.names,
                 data_bucket=self.storage.data_bucket,
                 kpi_table=self.kpi_store.table,
                 key=self.storage.key,
@@ -100,54 +137,64 @@ class MusicStreamsStack(Stack):
                 library_packages=glue_job_packages(source_root),
             ),
         )
-        self.analytics = Analytics(
+
+    def _build_analytics(self, config: PipelineConfig) -> Analytics:
+        return Analytics(
             self,
             "Analytics",
             AnalyticsProps(
-                config=config,
-                names=names,
+                names=self.names,
+                database_name=config.database_name,
+                scan_limit_mb=config.athena_scan_limit_mb,
                 data_bucket=self.storage.data_bucket,
                 key=self.storage.key,
                 database=self.catalog.database,
             ),
         )
-        # Optional: only with a QuickSight principal (the account's one-time subscription done).
-        self.quicksight = (
-            QuickSightDashboard(
-                self,
-                "QuickSight",
-                QuickSightDashboardProps(
-                    config=config,
-                    names=names,
-                    workgroup_name=self.analytics.workgroup.ref,
-                    reader_policy=self.analytics.reader_policy,
-                ),
-            )
-            if config.quicksight_principal_arn
-            else None
+
+    def _build_quicksight(self, config: PipelineConfig) -> QuickSightDashboard:
+        return QuickSightDashboard(
+            self,
+            "QuickSight",
+            QuickSightDashboardProps(
+                names=self.names,
+                principal_arn=config.quicksight_principal_arn,
+                database_name=config.database_name,
+                workgroup_name=self.analytics.workgroup.ref,
+                reader_policy=self.analytics.reader_policy,
+            ),
         )
-        self.alerting = Alerting(self, "Alerting", AlertingProps(config=config, names=names))
-        self.alert_channels = AlertChannels(
-            self, "AlertChannels", AlertChannelsProps(config=config, names=names, topic=self.alerting.topic)
+
+    def _build_alert_channels(self, config: PipelineConfig) -> AlertChannels:
+        return AlertChannels(
+            self,
+            "AlertChannels",
+            AlertChannelsProps(
+                names=self.names,
+                topic=self.alerting.topic,
+                slack_workspace_id=config.slack_workspace_id,
+                slack_channel_id=config.slack_channel_id,
+                teams_tenant_id=config.teams_tenant_id,
+                teams_team_id=config.teams_team_id,
+                teams_channel_id=config.teams_channel_id,
+                incident_webhook_url=config.incident_webhook_url,
+            ),
         )
-        self.serverless, self.network, self.mwaa = self._build_runtime(config, source_root)
-        self.monitoring = Monitoring(
+
+    def _build_monitoring(self, config: PipelineConfig) -> Monitoring:
+        return Monitoring(
             self,
             "Monitoring",
             MonitoringProps(
-                names=names,
+                names=self.names,
                 topic=self.alerting.topic,
                 glue_job_name=self.glue_job.job_name,
                 kpi_table=self.kpi_store.table,
-                mwaa_environment_name=names.mwaa_environment,
+                mwaa_environment_name=self.names.mwaa_environment,
                 mwaa_environment=self.mwaa and self.mwaa.environment,
                 freshness_alarm_hours=config.freshness_alarm_hours,
             ),
         )
-        self.failed_create_cleanup = self._add_failed_create_cleanup()
-        for key, value in stack_tags(config).items():
-            Tags.of(self).add(key, value)
-        self._add_outputs()
 
     def _build_orchestration(
         self, config: PipelineConfig, source_root: Path
@@ -156,21 +203,29 @@ class MusicStreamsStack(Stack):
         # Both were one "Orchestration" construct: the network keeps its path, MWAA sits below it.
         network = Network(
             Construct(self, "Orchestration"),
-            KEEP_PATH,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
             NetworkProps(
-                config=config,
                 names=self.names,
+                vpc_cidr=config.vpc_cidr,
+                nat_gateways=config.nat_gateways,
+                log_retention_days=config.log_retention_days,
                 key=self.storage.key,
                 removal_policy=self.storage.removal_policy,
             ),
         )
         # The three MWAA constructs were one, at Orchestration/Default/Default: one below the other,
         # each with the id "Default" (a scope holds one), every resource keeps its path and logical id.
-        self.mwaa_execution_role = MwaaExecutionRole(network, KEEP_PATH, self._mwaa_execution_role_props())
-        self.mwaa_sources = MwaaSources(
-            self.mwaa_execution_role, KEEP_PATH, self._mwaa_sources_props(network, source_root)
+        self.mwaa_execution_role = MwaaExecutionRole(
+            network, ID_LEFT_OUT_OF_LOGICAL_IDS, self._mwaa_execution_role_props()
         )
-        mwaa = MwaaEnvironment(self.mwaa_sources, KEEP_PATH, self._mwaa_environment_props(network))
+        self.mwaa_sources = MwaaSources(
+            self.mwaa_execution_role,
+            ID_LEFT_OUT_OF_LOGICAL_IDS,
+            self._mwaa_sources_props(network, source_root),
+        )
+        mwaa = MwaaEnvironment(
+            self.mwaa_sources, ID_LEFT_OUT_OF_LOGICAL_IDS, self._mwaa_environment_props(network)
+        )
         return network, mwaa
 
     def _mwaa_execution_role_props(self) -> MwaaExecutionRoleProps:

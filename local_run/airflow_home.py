@@ -12,12 +12,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import music_contract as contract
+from music_contract import names
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
 # The DAG file: the one file of DAGS_FOLDER the DAG processor parses (dags/.airflowignore).
-DAG_FILE = DAGS_FOLDER / f"{contract.DAG_ID}.py"
+DAG_FILE = DAGS_FOLDER / f"{names.DAG_ID}.py"
 # Seconds between two polls of the deferred Glue wait in local runs (MWAA: a minute).
 LOCAL_POLL_SECONDS = 1
 # What MWAA gets as plugins.zip (the triggers); Airflow puts this folder on sys.path, as on MWAA.
@@ -58,7 +58,7 @@ def load_dag() -> Any:
     bag = DagBag(dag_folder=str(DAG_FILE))
     if bag.import_errors:
         raise RuntimeError(f"the DAG file does not import: {bag.import_errors}")
-    return bag.get_dag(contract.DAG_ID)
+    return bag.get_dag(names.DAG_ID)
 
 
 def run_dag_test(dag: Any, conf: dict | None = None) -> Any:

@@ -235,8 +235,8 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
     logging.getLogger().setLevel(logging.WARNING)  # progress lines here; the components log to logs/
     for name in ("airflow", "botocore", "py4j", "music_kpis", "local_run"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    import music_contract as contract
     from local_run.emulator import running_emulator
+    from music_contract import names
 
     with running_emulator() as emulator:
         stack = _prepare_stack(args, state, emulator)
@@ -267,7 +267,7 @@ def _run(args: argparse.Namespace, started: float, stop_requested: threading.Eve
             raise LaunchError(f"the DAG does not import: {error}")
         if migrate.returncode != 0:
             raise LaunchError(f"airflow db migrate failed: {migrate_output.strip().splitlines()[-1:]}")
-        return _serve(args, started, stop_requested, stack, env, airflow, logs, contract.DAG_ID, emulator)
+        return _serve(args, started, stop_requested, stack, env, airflow, logs, names.DAG_ID, emulator)
 
 
 def _prepare_stack(args: argparse.Namespace, state: Path, emulator):

@@ -59,16 +59,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _user_files(data: Path) -> list[str]:
     """Keys of the user's files in the bucket layout; a clear error when the layout is not there."""
-    import music_contract as contract
+    from music_contract import layout
 
-    missing = [key for key in (contract.USERS_KEY, contract.SONGS_KEY) if not (data / key).is_file()]
+    missing = [key for key in (layout.USERS_KEY, layout.SONGS_KEY) if not (data / key).is_file()]
     if missing:
         raise SystemExit(f"--data {data}: missing {', '.join(missing)} (expected the bucket layout)")
     keys = sorted(p.relative_to(data).as_posix() for p in (data / "raw_data").rglob("*") if p.is_file())
-    streams = [k for k in keys if contract.is_stream_key(k)]
+    streams = [k for k in keys if layout.is_stream_key(k)]
     if not streams:
         raise SystemExit(f"--data {data}: no stream files under raw_data/ (*.csv)")
-    return [contract.USERS_KEY, contract.SONGS_KEY, *streams]
+    return [layout.USERS_KEY, layout.SONGS_KEY, *streams]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,12 +200,12 @@ def write_report(out: Path, table: str, bucket: str) -> int:
 
 
 def _day_listens(items: list[dict], day: str) -> int:
-    import music_contract as contract
+    from music_contract import items as contract_items
 
     return sum(
         int(i["listen_count"])
         for i in items
-        if i["record_type"] == contract.RECORD_DAILY_GENRE_KPI and i["date"] == day
+        if i["record_type"] == contract_items.RECORD_DAILY_GENRE_KPI and i["date"] == day
     )
 
 

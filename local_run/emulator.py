@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
 
-import music_contract as contract
 from local_run import moto_glue, moto_mwaa_serverless  # noqa: F401  (what moto lacks, patched in)
+from music_contract import names
 
 # moto accepts any credentials; these are not secrets, and real AWS would reject them.
 FAKE_ACCOUNT_ID = "123456789012"
@@ -39,7 +39,7 @@ class Emulator:
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_EC2_METADATA_DISABLED": "true",
-            f"AIRFLOW_CONN_{contract.AWS_CONN_ID.upper()}": json.dumps(conn),
+            f"AIRFLOW_CONN_{names.AWS_CONN_ID.upper()}": json.dumps(conn),
         }
 
 

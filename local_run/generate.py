@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import music_contract as contract
+from music_contract import layout
 
 GENRES = (
     "acoustic", "afrobeat", "alt-rock", "ambient", "blues", "classical", "country", "dance",
@@ -60,7 +60,7 @@ class GeneratedDataset:
 
     @property
     def stream_keys(self) -> list[str]:
-        return [k for k in self.keys if contract.is_stream_key(k)]
+        return [k for k in self.keys if layout.is_stream_key(k)]
 
 
 def _track_id(rng: random.Random) -> str:
@@ -77,7 +77,7 @@ def write_songs(path: Path, rng: random.Random, songs: int) -> tuple[str, ...]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        writer.writerow(contract.SONGS_COLUMNS)
+        writer.writerow(layout.SONGS_COLUMNS)
         for row_id in range(songs):
             if track_ids and rng.random() < 0.05:
                 track_id = rng.choice(track_ids)  # the same track listed again, maybe another genre
@@ -111,7 +111,7 @@ def write_users(path: Path, rng: random.Random, users: int) -> tuple[str, ...]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")  # CRLF, as exported from a spreadsheet
-        writer.writerow(contract.USERS_COLUMNS)
+        writer.writerow(layout.USERS_COLUMNS)
         for user_id in user_ids:
             created = datetime(2020, 1, 1) + timedelta(seconds=rng.randint(0, 4 * 365 * 86400))
             writer.writerow(
@@ -143,6 +143,24 @@ def write_stream_file(
     about `duplicate_share` repeat an earlier row of the file. A `quirky` file has CRLF line ends,
     reordered columns and an extra column.
     """
+    lines = _stream_rows(
+        rng, catalogue, dates=dates, rows=rows, bad_share=bad_share, duplicate_share=duplicate_share
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_streams_csv(lines, rng, quirky=quirky), encoding="utf-8")
+    return len(lines)
+
+
+def _stream_rows(
+    rng: random.Random,
+    catalogue: Catalogue,
+    *,
+    dates: Sequence[date],
+    rows: int,
+    bad_share: float,
+    duplicate_share: float,
+) -> list[tuple[str, str, str]]:
+    """`rows` (user_id, track_id, listen_time) rows, some spoiled (`_spoil`), some repeated."""
     tracks, users = catalogue.track_ids, catalogue.user_ids
     # Popularity is skewed, as in real listening: a few tracks get most plays.
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(tracks))]
@@ -153,24 +171,34 @@ def write_stream_file(
     days = rng.choices(day_starts, k=rows)
     lines: list[tuple[str, str, str]] = []
     for i in range(rows):
-        user_id, track_id = picked_users[i], picked_tracks[i]
-        listen_time = f"{days[i] + timedelta(seconds=offsets[i]):%Y-%m-%d %H:%M:%S}"
         if lines and rng.random() < duplicate_share:
             lines.append(rng.choice(lines))
             continue
-        roll = rng.random()
-        if roll < bad_share:
-            track_id = _track_id(rng)  # not in the catalogue
-        elif roll < 2 * bad_share:
-            user_id = str(9_000_000 + rng.randrange(1000))  # not in users.csv (counted, reported)
-        elif roll < 2.5 * bad_share:
-            user_id = ""
-        elif roll < 3 * bad_share:
-            track_id = ""
-        elif roll < 4 * bad_share:
-            listen_time = rng.choice(BAD_TIMESTAMPS)
-        lines.append((user_id, track_id, listen_time))
-    path.parent.mkdir(parents=True, exist_ok=True)
+        listen_time = f"{days[i] + timedelta(seconds=offsets[i]):%Y-%m-%d %H:%M:%S}"
+        lines.append(_spoil(rng, (picked_users[i], picked_tracks[i], listen_time), bad_share))
+    return lines
+
+
+def _spoil(rng: random.Random, row: tuple[str, str, str], bad_share: float) -> tuple[str, str, str]:
+    """The row, or about `bad_share` of the time each: an unknown track, an unknown user, an empty
+    user id or track id (half a share each), a bad timestamp."""
+    user_id, track_id, listen_time = row
+    roll = rng.random()
+    if roll < bad_share:
+        track_id = _track_id(rng)  # not in the catalogue
+    elif roll < 2 * bad_share:
+        user_id = str(9_000_000 + rng.randrange(1000))  # not in users.csv (counted, reported)
+    elif roll < 2.5 * bad_share:
+        user_id = ""
+    elif roll < 3 * bad_share:
+        track_id = ""
+    elif roll < 4 * bad_share:
+        listen_time = rng.choice(BAD_TIMESTAMPS)
+    return user_id, track_id, listen_time
+
+
+def _streams_csv(lines: list[tuple[str, str, str]], rng: random.Random, *, quirky: bool) -> str:
+    """The batch's CSV text: the contract's columns, or (`quirky`) CRLF, reordered and a device column."""
     buffer = io.StringIO()
     if quirky:
         writer = csv.writer(buffer, lineterminator="\r\n")
@@ -178,15 +206,14 @@ def write_stream_file(
         writer.writerows((t, rng.choice(("ios", "android", "web")), tr, u) for u, tr, t in lines)
     else:
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(contract.STREAMS_COLUMNS)
+        writer.writerow(layout.STREAMS_COLUMNS)
         writer.writerows(lines)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return len(lines)
+    return buffer.getvalue()
 
 
 def stream_key(index: int) -> str:
     """The seed's naming: raw_data/streams<N>/streams<N>.csv."""
-    return f"{contract.RAW_PREFIX}streams{index}/streams{index}.csv"
+    return f"{layout.RAW_PREFIX}streams{index}/streams{index}.csv"
 
 
 def add_stream_batches(
@@ -229,11 +256,9 @@ def generate_dataset(
     """Write users, songs and `files` stream batches (default: one per day) over `days` days."""
     out_dir = Path(out_dir)
     rng = random.Random(seed)
-    track_ids = write_songs(out_dir / contract.SONGS_KEY, rng, songs)
-    user_ids = write_users(out_dir / contract.USERS_KEY, rng, users)
-    dataset = GeneratedDataset(
-        out_dir, Catalogue(track_ids, user_ids), [contract.USERS_KEY, contract.SONGS_KEY]
-    )
+    track_ids = write_songs(out_dir / layout.SONGS_KEY, rng, songs)
+    user_ids = write_users(out_dir / layout.USERS_KEY, rng, users)
+    dataset = GeneratedDataset(out_dir, Catalogue(track_ids, user_ids), [layout.USERS_KEY, layout.SONGS_KEY])
     dates = [start + timedelta(days=d) for d in range(days)]
     add_stream_batches(
         dataset,

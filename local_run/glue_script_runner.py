@@ -24,8 +24,9 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-import music_contract as contract
 from local_run import bucket_mirror
+from music_contract import layout, names
+from music_contract.manifest import Manifest
 from music_kpis.arguments import arguments_from
 from music_kpis.job import run_job
 
@@ -33,9 +34,9 @@ log = logging.getLogger(__name__)
 
 # The contract's job arguments; Glue's own options (--TempDir, --extra-py-files, ...) mean nothing locally.
 _JOB_ARGUMENTS = {
-    contract.ARG_DATA_BUCKET, contract.ARG_DATA_ROOT, contract.ARG_MANIFEST_KEY, contract.ARG_RUN_ID,
-    contract.ARG_DATABASE_NAME, contract.ARG_KPI_TABLE, contract.ARG_MAX_REJECT_RATIO,
-    contract.ARG_RECOMPUTE_DATES,
+    names.ARG_DATA_BUCKET, names.ARG_DATA_ROOT, names.ARG_MANIFEST_KEY, names.ARG_RUN_ID,
+    names.ARG_DATABASE_NAME, names.ARG_KPI_TABLE, names.ARG_MAX_REJECT_RATIO,
+    names.ARG_RECOMPUTE_DATES,
 }  # fmt: skip
 
 
@@ -58,15 +59,15 @@ class GlueScriptRunner:
         return self._spark
 
     def __call__(self, job_name: str, arguments: Mapping[str, str]) -> None:
-        bucket = arguments[contract.ARG_DATA_BUCKET]
+        bucket = arguments[names.ARG_DATA_BUCKET]
         mirror = self.work_dir / f"run-{next(self._ids):04d}"
         values = {
             name.removeprefix("--"): value for name, value in arguments.items() if name in _JOB_ARGUMENTS
         }
         values["data_root"] = mirror.as_uri()
-        run_id = contract.sanitize_run_id(arguments[contract.ARG_RUN_ID])
+        run_id = layout.sanitize_run_id(arguments[names.ARG_RUN_ID])
         try:
-            self._download_inputs(bucket, arguments.get(contract.ARG_MANIFEST_KEY), mirror)
+            self._download_inputs(bucket, arguments.get(names.ARG_MANIFEST_KEY), mirror)
             log.info("Glue job %s: running compute_kpis on local Spark (data root %s)", job_name, mirror)
             result = run_job(self.spark, arguments_from(values))
             log.info("Glue job %s succeeded: %s", job_name, result.summary)
@@ -75,12 +76,12 @@ class GlueScriptRunner:
             print(f"Glue job {job_name} failed: {type(err).__name__}: {err}", file=sys.stderr, flush=True)
             raise
         finally:
-            report_prefix = contract.report_key(run_id).rsplit("/", 1)[0] + "/"
+            report_prefix = layout.report_key(run_id).rsplit("/", 1)[0] + "/"
             # tmp/ too: a publication a failed run sealed is finished by the next run, as on AWS.
             prefixes = [
-                contract.CURATED_PREFIX,
-                contract.STAGING_PREFIX,
-                contract.quarantine_prefix(run_id),
+                layout.CURATED_PREFIX,
+                layout.STAGING_PREFIX,
+                layout.quarantine_prefix(run_id),
                 report_prefix,
             ]
             bucket_mirror.upload(mirror, bucket, prefixes)
@@ -91,18 +92,18 @@ class GlueScriptRunner:
         """The manifest, the files it names that still exist, and the curated store (a recompute
         run, with no manifest: the reference files and the curated store)."""
         mirror.mkdir(parents=True, exist_ok=True)
-        present = set(bucket_mirror.existing_keys(bucket, contract.REFERENCE_PREFIX))
-        wanted = [contract.USERS_KEY, contract.SONGS_KEY]
+        present = set(bucket_mirror.existing_keys(bucket, layout.REFERENCE_PREFIX))
+        wanted = [layout.USERS_KEY, layout.SONGS_KEY]
         if manifest_key:
             bucket_mirror.download(bucket, mirror, keys=[manifest_key])
-            manifest = contract.Manifest.from_json((mirror / manifest_key).read_text())
-            present |= set(bucket_mirror.existing_keys(bucket, contract.RAW_PREFIX))
-            present |= set(bucket_mirror.existing_keys(bucket, contract.ARCHIVE_PREFIX))
+            manifest = Manifest.from_json((mirror / manifest_key).read_text())
+            present |= set(bucket_mirror.existing_keys(bucket, layout.RAW_PREFIX))
+            present |= set(bucket_mirror.existing_keys(bucket, layout.ARCHIVE_PREFIX))
             wanted = [*manifest.reference.values(), *(s.key for s in manifest.streams)]
         # A file gone from the bucket stays absent locally, so the job reports it as it would on Glue.
         bucket_mirror.download(
             bucket,
             mirror,
             keys=[k for k in wanted if k in present],
-            prefixes=[contract.CURATED_PREFIX, contract.STAGING_PREFIX],
+            prefixes=[layout.CURATED_PREFIX, layout.STAGING_PREFIX],
         )

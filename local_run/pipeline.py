@@ -18,11 +18,11 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
-import music_contract as contract
 from local_run.airflow_home import load_dag, make_fast, run_dag_test
 from local_run.glue_local import local_glue_jobs
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.resources import LocalStack
+from music_contract import layout
 from ops.report import sources
 
 
@@ -42,7 +42,7 @@ class RunOutcome:
 
     @property
     def safe_run_id(self) -> str:
-        return contract.sanitize_run_id(self.run_id)
+        return layout.sanitize_run_id(self.run_id)
 
 
 class LocalPipeline:
@@ -88,7 +88,7 @@ class LocalPipeline:
     def quality_report(self, safe_run_id: str) -> dict | None:
         """The run's `reports/run_id=<id>/data_quality.json`, if the job wrote one."""
         try:
-            body = boto3.client("s3").get_object(Bucket=self.bucket, Key=contract.report_key(safe_run_id))[
+            body = boto3.client("s3").get_object(Bucket=self.bucket, Key=layout.report_key(safe_run_id))[
                 "Body"
             ]
         except ClientError:
@@ -100,6 +100,6 @@ class LocalPipeline:
         paginator = boto3.client("s3").get_paginator("list_objects_v2")
         return sorted(
             obj["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=contract.RAW_PREFIX)
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=layout.RAW_PREFIX)
             for obj in page.get("Contents", [])
         )

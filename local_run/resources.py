@@ -12,10 +12,11 @@ from pathlib import Path
 
 import boto3
 
-import music_contract as contract
 from infra.config import PipelineConfig, ResourceNames
 from infra.pipeline_settings import airflow_variables, glue_default_arguments
 from local_run.emulator import Emulator
+from music_contract import items, layout
+from music_contract import names as contract_names
 from ops.report import sources
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,25 +48,25 @@ class LocalStack:
 def create_kpi_table(name: str) -> str:
     """The KPI table as the stack defines it (docs/DESIGN.md keys and GSI), on demand; returns its name."""
     key_names = (
-        contract.TABLE_PARTITION_KEY,
-        contract.TABLE_SORT_KEY,
-        contract.GSI1_PARTITION_KEY,
-        contract.GSI1_SORT_KEY,
+        items.TABLE_PARTITION_KEY,
+        items.TABLE_SORT_KEY,
+        items.GSI1_PARTITION_KEY,
+        items.GSI1_SORT_KEY,
     )
     boto3.client("dynamodb").create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in key_names],
         KeySchema=[
-            {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-            {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
+            {"AttributeName": items.TABLE_PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": items.TABLE_SORT_KEY, "KeyType": "RANGE"},
         ],
         GlobalSecondaryIndexes=[
             {
-                "IndexName": contract.GSI1_NAME,
+                "IndexName": items.GSI1_NAME,
                 "KeySchema": [
-                    {"AttributeName": contract.GSI1_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": contract.GSI1_SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": items.GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": items.GSI1_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
@@ -99,7 +100,7 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
     glue = boto3.client("glue")
     if config.database_name not in {d["Name"] for d in glue.get_databases()["DatabaseList"]}:
         glue.create_database(DatabaseInput={"Name": config.database_name})
-    assets = f"s3://{names.data_bucket}/{contract.LOCAL_ASSETS_PREFIX}"
+    assets = f"s3://{names.data_bucket}/{layout.LOCAL_ASSETS_PREFIX}"
     script_location = f"{assets}compute_kpis.py"
     default_arguments = glue_default_arguments(
         config, names, extra_py_files=f"{assets}glue_libraries.zip", temp_dir=f"{assets}tmp/"
@@ -114,8 +115,8 @@ def create_local_stack(emulator: Emulator, config: PipelineConfig | None = None)
             WorkerType=config.glue_worker_type,  # the stack's capacity (infra/glue_job.py)
             NumberOfWorkers=config.glue_number_of_workers,
             DefaultArguments=default_arguments,
-            ExecutionProperty={"MaxConcurrentRuns": contract.GLUE_MAX_CONCURRENT_RUNS},
-            JobRunQueuingEnabled=contract.GLUE_JOB_RUN_QUEUING,  # as the stack's job (infra/glue_job.py)
+            ExecutionProperty={"MaxConcurrentRuns": contract_names.GLUE_MAX_CONCURRENT_RUNS},
+            JobRunQueuingEnabled=contract_names.GLUE_JOB_RUN_QUEUING,  # as the stack's job (infra/glue_job.py)
         )
     variables = airflow_variables(
         config, names, names.glue_job, glue_script_location=script_location, alert_topic_arn=topic_arn

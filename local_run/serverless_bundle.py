@@ -36,14 +36,14 @@ def write_serverless_bundle(stack, bundle: Path) -> str:
     its Variables as SSM parameters; returns the DAG id."""
     import yaml
 
-    import music_contract as contract
     from infra.serverless_definition import workflow_yaml
     from local_run.serverless_run import put_ssm_variables, write_workflow
+    from music_contract import names
 
     shutil.rmtree(bundle, ignore_errors=True)
     yaml_file, _ = write_workflow(stack, bundle)
-    dag_id = contract.DAG_ID + SERVERLESS_DAG_SUFFIX
-    body = yaml.safe_load(yaml_file.read_text())[contract.DAG_ID]
+    dag_id = names.DAG_ID + SERVERLESS_DAG_SUFFIX
+    body = yaml.safe_load(yaml_file.read_text())[names.DAG_ID]
     yaml_file.write_text(workflow_yaml({dag_id: {**body, "dag_id": dag_id}}))
     (bundle / "serverless_workflow.py").write_text(SERVERLESS_LOADER)
     (bundle / ".airflowignore").write_text("code\n")

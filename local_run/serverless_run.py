@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 
 import boto3
 
-import music_contract as contract
 from infra.packaging import library_zip_bytes, serverless_code_packages
 from infra.serverless_definition import workflow_definition, workflow_yaml
 from local_run import glue_local
@@ -36,6 +35,7 @@ from local_run.glue_script_runner import GlueScriptRunner
 from local_run.moto_mwaa_serverless import run_queued, serving_workflow
 from local_run.pipeline import LocalPipeline, RunOutcome
 from local_run.resources import LocalStack, serverless_workflow_arn
+from music_contract import names as contract_names
 
 T = TypeVar("T")
 CODE_PACKAGE_NAMES = ("music_pipeline", "music_contract")
@@ -129,7 +129,7 @@ class ServerlessLocalPipeline(LocalPipeline):
 
             loaded: dict = {}
             load_yaml_dags(globals_dict=loaded, config_filepath=str(self.yaml_file))
-            dag = loaded[contract.DAG_ID]
+            dag = loaded[contract_names.DAG_ID]
             imported_from(self.code_dir)
             make_fast(dag)
             for task in dag.tasks:

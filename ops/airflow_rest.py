@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-import music_contract as contract
+from music_contract import names
 from ops.trigger import MwaaDagRuns, TriggerError
 
 RETRIES = 4
@@ -30,7 +30,7 @@ class AirflowRestDagRuns(MwaaDagRuns):
     :param dag_id: the DAG to trigger.
     """
 
-    def __init__(self, base_url: str, dag_id: str = contract.DAG_ID):
+    def __init__(self, base_url: str, dag_id: str = names.DAG_ID):
         super().__init__(mwaa_client=None, environment=base_url, dag_id=dag_id)
         self.base_url = base_url.rstrip("/")
         self._token: str | None = None

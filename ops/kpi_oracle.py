@@ -13,7 +13,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout
 
 
 def _rows(path: Path):
@@ -24,7 +25,7 @@ def _rows(path: Path):
 def _songs(root: Path) -> dict[str, dict]:
     """track_id -> its row of the songs file (the lowest ``id`` of a repeated track)."""
     songs: dict[str, dict] = {}
-    for row in _rows(root / contract.SONGS_KEY):
+    for row in _rows(root / layout.SONGS_KEY):
         kept = songs.get(row["track_id"])
         if kept is None or int(row["id"]) < int(kept["id"]):
             songs[row["track_id"]] = row
@@ -50,9 +51,9 @@ def _events(root: Path, stream_keys: list[str], songs: dict[str, dict]) -> set[t
 def _top_songs(day: str, genre: str, day_plays: list[tuple[str, str]], songs: dict[str, dict]) -> dict:
     """The top-songs item of one genre and day."""
     per_track = Counter(track for _, track in day_plays)
-    ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_SONGS_PER_GENRE]
+    ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))[: contract_items.TOP_SONGS_PER_GENRE]
     return {
-        "record_type": contract.RECORD_TOP_SONGS,
+        "record_type": contract_items.RECORD_TOP_SONGS,
         "date": day,
         "genre": genre,
         "top_songs": [
@@ -81,8 +82,8 @@ def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], 
     for (day, genre), day_plays in plays.items():
         listeners = {user for user, _ in day_plays}
         total = sum(Decimal(songs[track]["duration_ms"]) for _, track in day_plays) / 1000
-        items[(contract.date_pk(day), contract.genre_sk(genre))] = {
-            "record_type": contract.RECORD_DAILY_GENRE_KPI,
+        items[(contract_items.date_pk(day), contract_items.genre_sk(genre))] = {
+            "record_type": contract_items.RECORD_DAILY_GENRE_KPI,
             "date": day,
             "genre": genre,
             "listen_count": len(day_plays),
@@ -91,17 +92,17 @@ def expected_items(root: Path, stream_keys: list[str]) -> dict[tuple[str, str], 
             "avg_listening_time_per_user_seconds": (total / len(listeners)).quantize(
                 Decimal("0.001"), rounding=ROUND_HALF_UP
             ),
-            "gsi1pk": contract.genre_sk(genre),
-            "gsi1sk": contract.date_pk(day),
+            "gsi1pk": contract_items.genre_sk(genre),
+            "gsi1sk": contract_items.date_pk(day),
         }
         genre_counts[day][genre] = len(day_plays)
-        items[(contract.date_pk(day), contract.top_songs_sk(genre))] = _top_songs(
+        items[(contract_items.date_pk(day), contract_items.top_songs_sk(genre))] = _top_songs(
             day, genre, day_plays, songs
         )
     for day, counts in genre_counts.items():
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: contract.TOP_GENRES_PER_DAY]
-        items[(contract.date_pk(day), contract.TOP_GENRES_SK)] = {
-            "record_type": contract.RECORD_TOP_GENRES,
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: contract_items.TOP_GENRES_PER_DAY]
+        items[(contract_items.date_pk(day), contract_items.TOP_GENRES_SK)] = {
+            "record_type": contract_items.RECORD_TOP_GENRES,
             "date": day,
             "top_genres": [
                 {"rank": rank, "genre": genre, "listen_count": count}

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import music_contract as contract
+from music_contract import names
 
 OUTPUT_MODE = "OrchestrationMode"
 OUTPUT_WORKFLOW_ARN = "ServerlessWorkflowArn"
@@ -88,7 +88,7 @@ class ServerlessWorkflowRuns:
     :param workflow_arn: the stack's ``ServerlessWorkflowArn`` output.
     """
 
-    def __init__(self, client: Any, workflow_arn: str, dag_id: str = contract.DAG_ID):
+    def __init__(self, client: Any, workflow_arn: str, dag_id: str = names.DAG_ID):
         self.client = client
         self.workflow_arn = workflow_arn
         self.dag_id = dag_id
@@ -128,18 +128,52 @@ class ServerlessWorkflowRuns:
         clock: Callable[[], float] = time.monotonic,
     ) -> str:
         """Poll until the run ends (printing each new state); ``success`` or ``failed``."""
-        deadline = clock() + timeout_seconds
-        shown = None
-        while True:
+
+        def look() -> RunProgress:
             state = self.run_state(run_id)
-            if state != shown:
-                print(f"  workflow run {run_id}: {state}")
-                shown = state
-            if state in FINAL_RUN_STATES:
-                return FINAL_RUN_STATES[state]
-            if clock() >= deadline:
-                raise OrchestratorError(f"run {run_id} still {state} after {timeout_seconds:.0f} s")
-            sleep(poll_seconds)
+            return RunProgress(state, FINAL_RUN_STATES.get(state), {f"workflow run {run_id}": state})
+
+        return follow_run(
+            look, run_id, poll_seconds=poll_seconds, timeout_seconds=timeout_seconds, sleep=sleep, clock=clock
+        )
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """One look at a run: its state, its result once it ended, and what to show (name -> state)."""
+
+    state: str
+    # ``success`` or ``failed`` once the run ended; None while it goes on.
+    result: str | None
+    shown: Mapping[str, str]
+
+
+def follow_run(
+    look: Callable[[], RunProgress],
+    run_id: str,
+    *,
+    poll_seconds: float,
+    timeout_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    timeout_error: Callable[[str], Exception] = OrchestratorError,
+) -> str:
+    """Look at run `run_id` every `poll_seconds` until it ends, printing each shown state that changed;
+    its result. After `timeout_seconds`, raises ``timeout_error(message)``. The one follow loop of
+    both orchestrators (`ServerlessWorkflowRuns`, ``ops.trigger.MwaaDagRuns``)."""
+    deadline = clock() + timeout_seconds
+    shown: Mapping[str, str] = {}
+    while True:
+        progress = look()
+        for name, state in progress.shown.items():
+            if shown.get(name) != state:
+                print(f"  {name}: {state}")
+        shown = progress.shown
+        if progress.result is not None:
+            return progress.result
+        if clock() >= deadline:
+            raise timeout_error(f"run {run_id} still {progress.state} after {timeout_seconds:.0f} s")
+        sleep(poll_seconds)
 
 
 def _message(err: ClientError) -> str:

@@ -39,8 +39,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-import music_contract as contract
 from infra.config import ConfigError, PipelineConfig, stack_name
+from music_contract import items, layout, metrics
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 from ops import aws_errors, orchestrators
 from ops.kpi_oracle import expected_items
@@ -58,7 +58,7 @@ from ops.smoke_data import (
 from ops.trigger import MwaaDagRuns, TriggerError
 
 SMOKE_ROWS = 240
-SMOKE_PREFIX = f"{contract.RAW_PREFIX}smoke/"
+SMOKE_PREFIX = f"{layout.RAW_PREFIX}smoke/"
 # Stack outputs smoke reads beside the orchestrator's (infra/stack.py).
 OUTPUT_BUCKET, OUTPUT_TABLE = "DataBucketName", "KpiTableName"
 
@@ -214,10 +214,10 @@ class Options:
 
 def refuse_while_raw_files_wait(s3: Any, bucket: str) -> None:
     """`Refused` when files wait in raw_data/: the run would process them (real data)."""
-    waiting = keys_under(s3, bucket, contract.RAW_PREFIX)
+    waiting = keys_under(s3, bucket, layout.RAW_PREFIX)
     if waiting:
         raise Refused(
-            f"{len(waiting)} raw file(s) wait in s3://{bucket}/{contract.RAW_PREFIX} (e.g. {waiting[0]}): "
+            f"{len(waiting)} raw file(s) wait in s3://{bucket}/{layout.RAW_PREFIX} (e.g. {waiting[0]}): "
             "smoke would process them; run it when the pipeline has processed them"
         )
 
@@ -236,7 +236,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
         )
     refuse_while_raw_files_wait(s3, deployment.bucket)
     run_id = run_id or default_run_id()
-    safe_run_id = contract.sanitize_run_id(run_id)
+    safe_run_id = layout.sanitize_run_id(run_id)
     raw_key = f"{SMOKE_PREFIX}{safe_run_id}.csv"
     runs = pipeline_runs(deployment, session, options.airflow_url)
     # Data points are counted per minute: count from the minute before, before and after the run.
@@ -260,7 +260,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                 published = freshness_samples(session, deployment.env_name, since) - freshness_before
                 if published:
                     raise SmokeError(f"the run published {published} freshness data point(s)")
-                step.detail = f"{contract.METRIC_KPI_FRESHNESS_HOURS} untouched since the run started"
+                step.detail = f"{metrics.METRIC_KPI_FRESHNESS_HOURS} untouched since the run started"
     finally:
         if options.keep:
             print(f"--keep: left the run's data in s3://{deployment.bucket} and {deployment.table}")
@@ -276,15 +276,15 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
 
 def write_batch(s3: Any, bucket: str, root: Path, raw_key: str, options: Options) -> str:
     """Upload the smoke batch to `raw_key`, keeping it and the songs file under `root` for the oracle."""
-    songs = read_object(s3, bucket, contract.SONGS_KEY)
-    users = read_object(s3, bucket, contract.USERS_KEY)
+    songs = read_object(s3, bucket, layout.SONGS_KEY)
+    users = read_object(s3, bucket, layout.USERS_KEY)
     batch = smoke_batch(songs, users, options.rows, options.seed)
-    (root / contract.SONGS_KEY).parent.mkdir(parents=True)
-    (root / contract.SONGS_KEY).write_bytes(songs)
+    (root / layout.SONGS_KEY).parent.mkdir(parents=True)
+    (root / layout.SONGS_KEY).write_bytes(songs)
     (root / raw_key).parent.mkdir(parents=True)
     (root / raw_key).write_text(batch)
     s3.put_object(Bucket=bucket, Key=raw_key, Body=batch.encode())
-    return f"{options.rows} events on {contract.SMOKE_TEST_DATE}: s3://{bucket}/{raw_key}"
+    return f"{options.rows} events on {metrics.SMOKE_TEST_DATE}: s3://{bucket}/{raw_key}"
 
 
 def check_results(
@@ -294,7 +294,7 @@ def check_results(
     with steps.step("KPI items") as step:
         expected = expected_items(root, [raw_key])
         found = comparable(
-            contract.current_items(date_items(dynamodb, deployment.table, contract.SMOKE_TEST_DATE))
+            items.current_items(date_items(dynamodb, deployment.table, metrics.SMOKE_TEST_DATE))
         )
         if found != expected:
             wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
@@ -302,7 +302,7 @@ def check_results(
                 f"{len(wrong)} item(s) differ from the independent computation, e.g. {wrong[0]}: "
                 f"expected {expected.get(wrong[0])}, found {found.get(wrong[0])}"
             )
-        step.detail = f"{len(found)} item(s) of {contract.SMOKE_TEST_DATE} equal the independent computation"
+        step.detail = f"{len(found)} item(s) of {metrics.SMOKE_TEST_DATE} equal the independent computation"
     with steps.step("archived") as step:
         archived = archived_batches(s3, deployment.bucket, raw_key)
         if keys_under(s3, deployment.bucket, raw_key) or len(archived) != 1:
@@ -310,7 +310,7 @@ def check_results(
         step.detail = archived[0]
     with steps.step("data-quality report") as step:
         report = DataQualityReport.from_json(
-            read_object(s3, deployment.bucket, contract.report_key(run_id_of(archived[0])))
+            read_object(s3, deployment.bucket, layout.report_key(run_id_of(archived[0])))
         )
         counts = (report.status, report.rows_read, report.rows_accepted, report.rows_rejected)
         if counts != (STATUS_SUCCEEDED, rows, rows, 0):
@@ -321,9 +321,9 @@ def check_results(
 def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
     """How many freshness data points the environment has published since `since`."""
     response = session.client("cloudwatch").get_metric_statistics(
-        Namespace=contract.METRIC_NAMESPACE,
-        MetricName=contract.METRIC_KPI_FRESHNESS_HOURS,
-        Dimensions=[{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
+        Namespace=metrics.METRIC_NAMESPACE,
+        MetricName=metrics.METRIC_KPI_FRESHNESS_HOURS,
+        Dimensions=[{"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
         StartTime=since,
         EndTime=datetime.now(UTC) + timedelta(minutes=1),
         Period=60,

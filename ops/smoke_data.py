@@ -9,7 +9,8 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout, metrics
 
 
 class SmokeError(RuntimeError):
@@ -31,10 +32,10 @@ def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str
     rng = random.Random(seed)
     tracks = rng.sample(track_ids, min(len(track_ids), 25))
     listeners = rng.sample(user_ids, min(len(user_ids), 40))
-    day = datetime.fromisoformat(contract.SMOKE_TEST_DATE)
+    day = datetime.fromisoformat(metrics.SMOKE_TEST_DATE)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(contract.STREAMS_COLUMNS)
+    writer.writerow(layout.STREAMS_COLUMNS)
     for index in range(rows):  # one event per second: no duplicates
         when = day + timedelta(seconds=index * 7 + rng.randrange(7))
         writer.writerow([rng.choice(listeners), rng.choice(tracks), when.strftime("%Y-%m-%d %H:%M:%S")])
@@ -44,13 +45,13 @@ def smoke_batch(songs_csv: bytes, users_csv: bytes, rows: int, seed: int) -> str
 def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
     """Items keyed by (pk, sk), without the per-run bookkeeping attributes."""
     skip = (
-        contract.TABLE_PARTITION_KEY,
-        contract.TABLE_SORT_KEY,
-        contract.ITEM_RUN_ID,
-        contract.ITEM_UPDATED_AT,
+        contract_items.TABLE_PARTITION_KEY,
+        contract_items.TABLE_SORT_KEY,
+        contract_items.ITEM_RUN_ID,
+        contract_items.ITEM_UPDATED_AT,
     )
     return {
-        (item[contract.TABLE_PARTITION_KEY], item[contract.TABLE_SORT_KEY]): {
+        (item[contract_items.TABLE_PARTITION_KEY], item[contract_items.TABLE_SORT_KEY]): {
             k: v for k, v in item.items() if k not in skip
         }
         for item in items
@@ -63,8 +64,8 @@ def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
     while True:
         page = dynamodb.Table(table).query(
             KeyConditionExpression="#pk = :pk",
-            ExpressionAttributeNames={"#pk": contract.TABLE_PARTITION_KEY},
-            ExpressionAttributeValues={":pk": contract.date_pk(day)},
+            ExpressionAttributeNames={"#pk": contract_items.TABLE_PARTITION_KEY},
+            ExpressionAttributeValues={":pk": contract_items.date_pk(day)},
             **kwargs,
         )
         items.extend(page["Items"])
@@ -80,8 +81,8 @@ def keys_under(s3: Any, bucket: str, prefix: str) -> list[str]:
 
 def archived_batches(s3: Any, bucket: str, raw_key: str) -> list[str]:
     """The archived copies of the batch `raw_key` (an archive key ends with the path under raw_data/)."""
-    tail = "/" + raw_key.removeprefix(contract.RAW_PREFIX)
-    return [k for k in keys_under(s3, bucket, contract.ARCHIVE_PREFIX) if k.endswith(tail)]
+    tail = "/" + raw_key.removeprefix(layout.RAW_PREFIX)
+    return [k for k in keys_under(s3, bucket, layout.ARCHIVE_PREFIX) if k.endswith(tail)]
 
 
 def run_id_of(archive_key: str) -> str:
@@ -95,7 +96,7 @@ def pipeline_run_ids(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since
     its Airflow run itself): read from the batch's archive key, or from a manifest written since
     `since` that lists the batch (a run that failed before archiving)."""
     ids = {safe_run_id} | {run_id_of(k) for k in archived_batches(s3, bucket, raw_key)}
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=contract.MANIFESTS_PREFIX)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=layout.MANIFESTS_PREFIX)
     for obj in (o for page in pages for o in page.get("Contents", []) if o["LastModified"] >= since):
         if raw_key.encode() in read_object(s3, bucket, obj["Key"]):
             ids.add(obj["Key"].split("run_id=", 1)[1].removesuffix(".json"))
@@ -105,16 +106,16 @@ def pipeline_run_ids(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since
 def smoke_keys(s3: Any, bucket: str, safe_run_id: str, raw_key: str, since: datetime) -> list[str]:
     """Every object the smoke run may have written: the raw batch (if not archived), the date's curated
     partitions, the archived batch, the run's manifest, report, quarantine and staging objects."""
-    partition = f"/{contract.PARTITION_COLUMN}={contract.SMOKE_TEST_DATE}/"
-    curated = [k for k in keys_under(s3, bucket, contract.CURATED_PREFIX) if partition in k]
+    partition = f"/{layout.PARTITION_COLUMN}={metrics.SMOKE_TEST_DATE}/"
+    curated = [k for k in keys_under(s3, bucket, layout.CURATED_PREFIX) if partition in k]
     archived = archived_batches(s3, bucket, raw_key)
     own = []
     for run_id in pipeline_run_ids(s3, bucket, safe_run_id, raw_key, since):
         run_prefixes = (
-            contract.quarantine_prefix(run_id),
-            contract.report_key(run_id).rsplit("/", 1)[0] + "/",
-            contract.staging_prefix(run_id),
-            contract.manifest_key(run_id),
+            layout.quarantine_prefix(run_id),
+            layout.report_key(run_id).rsplit("/", 1)[0] + "/",
+            layout.staging_prefix(run_id),
+            layout.manifest_key(run_id),
         )
         own += [k for prefix in run_prefixes for k in keys_under(s3, bucket, prefix)]
     raw = [k for k in keys_under(s3, bucket, raw_key)]
@@ -129,14 +130,14 @@ def clean_up(
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]
         s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-    items = date_items(dynamodb, table, contract.SMOKE_TEST_DATE)
+    items = date_items(dynamodb, table, metrics.SMOKE_TEST_DATE)
     with dynamodb.Table(table).batch_writer() as writer:
         for item in items:
             writer.delete_item(
-                Key={k: item[k] for k in (contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY)}
+                Key={k: item[k] for k in (contract_items.TABLE_PARTITION_KEY, contract_items.TABLE_SORT_KEY)}
             )
     left = smoke_keys(s3, bucket, safe_run_id, raw_key, since)
-    left_items = date_items(dynamodb, table, contract.SMOKE_TEST_DATE)
+    left_items = date_items(dynamodb, table, metrics.SMOKE_TEST_DATE)
     if left or left_items:
         raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
     return f"removed {len(keys)} object(s), {len(items)} item(s)"

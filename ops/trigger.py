@@ -31,8 +31,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import music_contract as contract
 from infra.config import CDK_JSON, ConfigError, PipelineConfig, stack_name
+from music_contract import layout, names, reprocess
 from ops import aws_errors, orchestrators
 
 MAX_PATH_CHARS = 64  # InvokeRestApi's limit on Path
@@ -50,7 +50,7 @@ def default_run_id(now: datetime | None = None) -> str:
 
 def check_run_id(run_id: str) -> str:
     """The run id, if it is made of ``A-Za-z0-9._-`` only (it travels in a query string)."""
-    if not run_id or contract.sanitize_run_id(run_id) != run_id:
+    if not run_id or layout.sanitize_run_id(run_id) != run_id:
         raise ValueError(f"--run-id {run_id!r}: use only letters, digits, '.', '_' and '-'")
     return run_id
 
@@ -70,7 +70,7 @@ class MwaaDagRuns:
     :param dag_id: the DAG to trigger.
     """
 
-    def __init__(self, mwaa_client: Any, environment: str, dag_id: str = contract.DAG_ID):
+    def __init__(self, mwaa_client: Any, environment: str, dag_id: str = names.DAG_ID):
         self.client = mwaa_client
         self.environment = environment
         self.dag_id = dag_id
@@ -135,22 +135,21 @@ class MwaaDagRuns:
         clock: Callable[[], float] = time.monotonic,
     ) -> str:
         """Poll until the run finishes (printing task state changes); returns its final state."""
-        deadline = clock() + timeout_seconds
-        shown: dict[str, str] = {}
-        while True:
+
+        def look() -> orchestrators.RunProgress:
             state = self.run_state(run_id)
-            tasks = self.task_states(run_id)
-            for task_id, task_state in tasks.items():
-                if shown.get(task_id) != task_state:
-                    print(f"  {task_id}: {task_state}")
-            shown = tasks
-            if state in FINISHED_RUN_STATES:
-                return state
-            if clock() >= deadline:
-                raise TriggerError(
-                    f"run {run_id} still {state} after {timeout_seconds:.0f} s; follow it in the UI"
-                )
-            sleep(poll_seconds)
+            result = state if state in FINISHED_RUN_STATES else None
+            return orchestrators.RunProgress(state, result, self.task_states(run_id))
+
+        return orchestrators.follow_run(
+            look,
+            run_id,
+            poll_seconds=poll_seconds,
+            timeout_seconds=timeout_seconds,
+            sleep=sleep,
+            clock=clock,
+            timeout_error=lambda message: TriggerError(f"{message}; follow it in the UI"),
+        )
 
 
 def reprocess_conf(recompute_dates: str | None, replay_from: str | None, replay_to: str | None) -> dict:
@@ -158,11 +157,11 @@ def reprocess_conf(recompute_dates: str | None, replay_from: str | None, replay_
     (`music_contract.reprocess`) so a bad date fails before any call; Airflow checks them again."""
     conf: dict[str, Any] = {}
     if recompute_dates is not None:
-        conf[contract.PARAM_RECOMPUTE_DATES] = list(contract.parse_recompute_dates(recompute_dates))
+        conf[reprocess.PARAM_RECOMPUTE_DATES] = list(reprocess.parse_recompute_dates(recompute_dates))
     if replay_from is not None or replay_to is not None:
-        contract.replay_days(replay_from, replay_to)
-        conf |= {contract.PARAM_REPLAY_FROM: replay_from, contract.PARAM_REPLAY_TO: replay_to}
-    if contract.PARAM_RECOMPUTE_DATES in conf and contract.PARAM_REPLAY_FROM in conf:
+        reprocess.replay_days(replay_from, replay_to)
+        conf |= {reprocess.PARAM_REPLAY_FROM: replay_from, reprocess.PARAM_REPLAY_TO: replay_to}
+    if reprocess.PARAM_RECOMPUTE_DATES in conf and reprocess.PARAM_REPLAY_FROM in conf:
         raise ValueError(
             "recompute_dates and replay_from/replay_to: one kind of reprocessing per run, not both"
         )

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-import music_contract as contract
 from infra.config import PipelineConfig
+from music_contract import names
 
 REPO = Path(__file__).resolve().parents[1]
 # Generated or installed, never documented as part of the repository.
@@ -372,7 +372,7 @@ def dag_param_problems(docs: list[Doc]) -> list[str]:
 
 
 def airflow_variable_problems(docs: list[Doc]) -> list[str]:
-    variables = {*contract.PIPELINE_VARIABLES, f"connection {contract.AWS_CONN_ID}"}
+    variables = {*names.PIPELINE_VARIABLES, f"connection {names.AWS_CONN_ID}"}
     problems = []
     for doc in docs:
         for rows in doc.tables("name"):

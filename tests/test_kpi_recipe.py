@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import music_contract as contract
 from infra.analytics import SAVED_QUERIES
+from music_contract import items as contract_items
+from music_contract import layout, tables
 from music_contract.items import KPI_MEASURE_TYPES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -132,7 +133,7 @@ def recipe_problems(measures: Sequence[str]) -> list[str]:
 
 
 def test_every_measure_of_the_contract_reaches_every_place_of_the_recipe():
-    assert recipe_problems(contract.KPI_MEASURES) == []
+    assert recipe_problems(contract_items.KPI_MEASURES) == []
 
 
 def test_the_benchmark_has_both_independent_copies():
@@ -140,7 +141,7 @@ def test_the_benchmark_has_both_independent_copies():
 
 
 def test_a_measure_added_to_the_contract_alone_fails_naming_each_place():
-    problems = recipe_problems((*contract.KPI_MEASURES, "skip_count"))
+    problems = recipe_problems((*contract_items.KPI_MEASURES, "skip_count"))
     for place in HAND_WRITTEN:
         assert f"skip_count: not in {place.name}" in problems
     assert sum("reference query computes 4 KPI columns" in p for p in problems) == 2
@@ -151,7 +152,7 @@ def test_the_derived_places_follow_the_contracts_measures():
     from music_kpis.dynamo import kpi_items
 
     # The curated table (and so the Glue table the stack creates and the QuickSight dataset).
-    columns = contract.CURATED_TABLES["daily_genre_kpis"].columns
+    columns = tables.CURATED_TABLES["daily_genre_kpis"].columns
     assert columns == (
         ("genre", "string"),
         *KPI_MEASURE_TYPES.items(),
@@ -159,12 +160,18 @@ def test_the_derived_places_follow_the_contracts_measures():
         ("updated_at", "string"),
     )
     # The item: every measure, as a DynamoDB number.
-    row = {contract.PARTITION_COLUMN: "2026-11-20", "genre": "pop", **dict.fromkeys(contract.KPI_MEASURES, 1)}
+    row = {
+        layout.PARTITION_COLUMN: "2026-11-20",
+        "genre": "pop",
+        **dict.fromkeys(contract_items.KPI_MEASURES, 1),
+    }
     (item,) = kpi_items([row], [], [], run_id="r", updated_at="t")
-    assert {m: item[m] for m in contract.KPI_MEASURES} == dict.fromkeys(contract.KPI_MEASURES, Decimal(1))
+    assert {m: item[m] for m in contract_items.KPI_MEASURES} == dict.fromkeys(
+        contract_items.KPI_MEASURES, Decimal(1)
+    )
     # The QuickSight KPI table lists the contract's measures (tests/infra/test_quicksight_dashboard.py
     # checks the synthesized dashboard).
-    assert "contract.KPI_MEASURES" in _source("infra/quicksight_dashboard.py")
+    assert "items.KPI_MEASURES" in _source("infra/quicksight_dashboard.py")
 
 
 def test_the_recipe_lists_every_hand_written_place():

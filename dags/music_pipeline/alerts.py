@@ -19,7 +19,7 @@ import logging
 import re
 from typing import Any
 
-import music_contract as contract
+from music_contract import metrics, names
 from music_contract.alerts import EVENT_AIRFLOW_TASK_FAILED, EVENT_GLUE_JOB_RUN_FAILED, chatbot_notification
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def failure_notification(context: Any, environment: str) -> dict[str, Any]:
     next_steps = [f"Task log: {log_url}"] if log_url else []
     related = [log_url] if log_url else []
     if glue_run is not None:
-        glue_url = contract.glue_job_run_console_url(
+        glue_url = metrics.glue_job_run_console_url(
             glue_run["region"], glue_run["job_name"], glue_run["job_run_id"]
         )
         what = f"Glue job run {glue_run['state']}: {glue_run['job_name']} run {glue_run['job_run_id']}"
@@ -107,13 +107,13 @@ def publish_failure_alert(context: Any) -> None:
 
         from music_pipeline import variables
 
-        topic_arn = variables.optional(contract.VAR_ALERT_TOPIC_ARN)
+        topic_arn = variables.optional(names.VAR_ALERT_TOPIC_ARN)
         if not topic_arn:
-            log.info("Variable %s not set: no failure alert sent", contract.VAR_ALERT_TOPIC_ARN)
+            log.info("Variable %s not set: no failure alert sent", names.VAR_ALERT_TOPIC_ARN)
             return
-        environment = variables.optional(contract.VAR_ENVIRONMENT_NAME, UNKNOWN_ENVIRONMENT)
+        environment = variables.optional(names.VAR_ENVIRONMENT_NAME, UNKNOWN_ENVIRONMENT)
         subject, body = failure_message(context, environment or UNKNOWN_ENVIRONMENT)
-        SnsHook(aws_conn_id=contract.AWS_CONN_ID).publish_to_target(topic_arn, body, subject=subject)
+        SnsHook(aws_conn_id=names.AWS_CONN_ID).publish_to_target(topic_arn, body, subject=subject)
         log.info("Failure alert published to %s", topic_arn)
     except Exception:  # the alert must never mask the task's own failure
         log.exception("Could not publish the failure alert")

@@ -19,7 +19,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import music_contract as contract
+from music_contract import layout
+from music_contract.manifest import Manifest, StreamObject
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 from music_pipeline.s3_objects import error_code, is_not_found, s3_uri
 
@@ -65,25 +66,25 @@ class NotProcessedError(RuntimeError):
 
 
 def processed_streams(
-    report: DataQualityReport | None, manifest: contract.Manifest, streams: Sequence[contract.StreamObject]
-) -> list[contract.StreamObject]:
+    report: DataQualityReport | None, manifest: Manifest, streams: Sequence[StreamObject]
+) -> list[StreamObject]:
     """The `streams` this run's Glue job processed: all of them, or `NotProcessedError`.
 
     Only a succeeded report of this manifest that lists every one of them says so. Anything else (no
     report, a failed one, another manifest's) means the Glue run did not finish: `run_etl_job` was
     marked success, or an earlier attempt left its report. Then nothing is archived.
     """
-    where = s3_uri(manifest.bucket, contract.report_key(manifest.run_id))
+    where = s3_uri(manifest.bucket, layout.report_key(manifest.run_id))
     then = (
         "nothing archived, raw_data/ unchanged: clear run_etl_job to run the Glue job on the manifest "
         "(a run_etl_job marked success does not process anything), then archive_raw_data runs again"
     )
     if report is None:
         raise NotProcessedError(f"no data-quality report at {where}: the Glue run did not finish; {then}")
-    if report.status != STATUS_SUCCEEDED or report.manifest_key != contract.manifest_key(manifest.run_id):
+    if report.status != STATUS_SUCCEEDED or report.manifest_key != layout.manifest_key(manifest.run_id):
         raise NotProcessedError(
             f"the data-quality report {where} is {report.status!r} for manifest {report.manifest_key!r}, "
-            f"not a succeeded run of {contract.manifest_key(manifest.run_id)!r}; {then}"
+            f"not a succeeded run of {layout.manifest_key(manifest.run_id)!r}; {then}"
         )
     processed = {entry.key for entry in report.files}
     missing = [s.key for s in streams if s.key not in processed]
@@ -105,7 +106,7 @@ def existing_keys(s3_client: Any, bucket: str, prefix: str) -> set[str]:
     }
 
 
-def copy_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str) -> None:
+def copy_if_unchanged(s3_client: Any, bucket: str, stream: StreamObject, destination: str) -> None:
     """Copy `stream` to `destination` only if it still has the manifest's ETag (else 412 from S3)."""
     source = {"Bucket": bucket, "Key": stream.key}
     if stream.size > MAX_SINGLE_COPY_BYTES:
@@ -116,13 +117,13 @@ def copy_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject
         )
 
 
-def delete_if_unchanged(s3_client: Any, bucket: str, stream: contract.StreamObject) -> None:
+def delete_if_unchanged(s3_client: Any, bucket: str, stream: StreamObject) -> None:
     """Delete the source only if it still has the manifest's ETag: a newer upload is never deleted."""
     s3_client.delete_object(Bucket=bucket, Key=stream.key, IfMatch=stream.etag)
 
 
 def archive_object(
-    s3_client: Any, bucket: str, stream: contract.StreamObject, destination: str, copied_before: bool
+    s3_client: Any, bucket: str, stream: StreamObject, destination: str, copied_before: bool
 ) -> Outcome:
     """Move one manifest object to its archive key; idempotent (see the module docstring).
 
@@ -150,9 +151,9 @@ def archive_object(
 
 def archive_manifest(
     s3_client: Any,
-    manifest: contract.Manifest,
+    manifest: Manifest,
     threads: int = ARCHIVE_THREADS,
-    streams: Sequence[contract.StreamObject] | None = None,
+    streams: Sequence[StreamObject] | None = None,
 ) -> ArchiveReport:
     """Archive every stream of `manifest` concurrently under its ``archived_data/`` key.
 
@@ -163,12 +164,12 @@ def archive_manifest(
     processed_at = datetime.fromisoformat(manifest.created_at)
     todo = list(manifest.streams if streams is None else streams)
     # Only this task writes under the run's archive prefix: what is there, an earlier try copied.
-    run_prefix = contract.archive_key(contract.RAW_PREFIX, manifest.run_id, processed_at)
+    run_prefix = layout.archive_key(layout.RAW_PREFIX, manifest.run_id, processed_at)
     copied_before = existing_keys(s3_client, manifest.bucket, run_prefix)
 
-    def move(stream: contract.StreamObject) -> Outcome | BaseException:
+    def move(stream: StreamObject) -> Outcome | BaseException:
         try:
-            destination = contract.archive_key(stream.key, manifest.run_id, processed_at)
+            destination = layout.archive_key(stream.key, manifest.run_id, processed_at)
             return archive_object(
                 s3_client, manifest.bucket, stream, destination, destination in copied_before
             )

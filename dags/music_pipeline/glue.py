@@ -15,7 +15,7 @@ worker process. The trigger lives in ``plugins/`` and reaches MWAA as ``plugins.
 MWAA's triggerer imports triggers from the plugins folder, not from ``dags/``.
 
 Final versus transient: a run that FAILED on the job's own data errors (bad arguments, a bad or
-missing file, a reject-ratio breach: the job's message starts with ``contract.DATA_ERROR_MARK``)
+missing file, a reject-ratio breach: the job's message starts with ``names.DATA_ERROR_MARK``)
 fails the task at once (``AirflowFailException``), since a new run would fail the same way. So does
 a run that ended TIMEOUT (a new run would spend the whole timeout again), STOPPED (a person stopped
 it), ERROR (Glue could not run the job) or EXPIRED. Any other FAILED run (a throttled DynamoDB write
@@ -48,7 +48,7 @@ from airflow.providers.common.compat.openlineage.utils.spark import (
 )
 from airflow.sdk.exceptions import AirflowFailException
 
-import music_contract as contract
+from music_contract import layout, metrics, names
 from music_pipeline import run_metrics, run_params, variables
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
@@ -69,7 +69,7 @@ def is_final_failure(state: str, error_message: str) -> bool:
     """Whether a run that ended in `state` with `error_message` must not be run again as it is."""
     if state in FAILED_FINAL_STATES:
         return True
-    return state == FAILED and contract.DATA_ERROR_MARK in (error_message or "")
+    return state == FAILED and names.DATA_ERROR_MARK in (error_message or "")
 
 
 class GlueWaitError(RuntimeError):
@@ -115,7 +115,7 @@ StartJobRun = Callable[[GlueJobHook, str, Mapping[str, str], Mapping[str, Any]],
 start_job_run: StartJobRun = _start_job_run_with_glue
 # The provider's templated `job_name`, rendered per task run from the Variable; empty when unset
 # (then `execute` fails with the Variable's name and where it comes from).
-JOB_NAME_TEMPLATE = f"{{{{ var.value.get('{contract.VAR_GLUE_JOB_NAME}', '') }}}}"
+JOB_NAME_TEMPLATE = f"{{{{ var.value.get('{names.VAR_GLUE_JOB_NAME}', '') }}}}"
 
 
 class ExistingGlueJobHook(GlueJobHook):
@@ -128,7 +128,7 @@ class ExistingGlueJobHook(GlueJobHook):
             raise ValueError("job_name must be set")
         if not self.has_job(self.job_name):
             raise GlueJobNotFoundError(
-                f"Glue job {self.job_name!r} (Variable {contract.VAR_GLUE_JOB_NAME!r}) does not exist: "
+                f"Glue job {self.job_name!r} (Variable {names.VAR_GLUE_JOB_NAME!r}) does not exist: "
                 "the CDK stack creates it; deploy the stack or fix the Variable"
             )
         return self.job_name
@@ -151,7 +151,7 @@ class ExistingGlueJobHook(GlueJobHook):
                 arguments = run.get("Arguments") or {}
                 if (
                     run["JobRunState"] in ACTIVE_STATES
-                    and arguments.get(contract.ARG_RUN_ID) == sanitized_run_id
+                    and arguments.get(names.ARG_RUN_ID) == sanitized_run_id
                 ):
                     return run["Id"]
         return None
@@ -161,7 +161,7 @@ class ExistingGlueJobHook(GlueJobHook):
     ) -> tuple[str, bool]:
         """``(job run id, rejoined)``: with `rejoin` (a retried task), the still-active run of the
         same DAG run (``--run_id``) if there is one, else a new run."""
-        if rejoin and (active := self.find_active_run(self.job_name, arguments[contract.ARG_RUN_ID])):
+        if rejoin and (active := self.find_active_run(self.job_name, arguments[names.ARG_RUN_ID])):
             return active, True
         return self.initialize_job(dict(arguments), dict(run_kwargs or {}))["JobRunId"], False
 
@@ -230,7 +230,7 @@ class RunGlueJobOperator(GlueJobOperator):
         manifest_key: Any,
         poll_seconds: int = 60,
         wait_timeout: timedelta = timedelta(hours=4),
-        aws_conn_id: str = contract.AWS_CONN_ID,
+        aws_conn_id: str = names.AWS_CONN_ID,
         **kwargs: Any,
     ):
         super().__init__(
@@ -253,20 +253,20 @@ class RunGlueJobOperator(GlueJobOperator):
             raise ValueError("run_etl_job got no manifest key from validate_data_files")
         request = run_params.run_request(params or {})
         source = (
-            {contract.ARG_RECOMPUTE_DATES: ",".join(request.recompute_dates)}
+            {names.ARG_RECOMPUTE_DATES: ",".join(request.recompute_dates)}
             if request.mode is run_params.Mode.RECOMPUTE
-            else {contract.ARG_MANIFEST_KEY: str(self.manifest_key)}
+            else {names.ARG_MANIFEST_KEY: str(self.manifest_key)}
         )
         return {
             **source,
-            contract.ARG_RUN_ID: contract.sanitize_run_id(run_id),
-            contract.ARG_DATABASE_NAME: variables.database_name(),
+            names.ARG_RUN_ID: layout.sanitize_run_id(run_id),
+            names.ARG_DATABASE_NAME: variables.database_name(),
         }
 
     def execute(self, context: Any) -> str:
         """Start (or rejoin) the run, link it in the UI, then defer to `StoppableGlueJobCompleteTrigger`."""
         if not self.job_name:  # the template rendered empty: the Variable is not set
-            raise variables.missing(contract.VAR_GLUE_JOB_NAME)
+            raise variables.missing(names.VAR_GLUE_JOB_NAME)
         self.script_args = self._with_openlineage(
             self.job_arguments(context["run_id"], context.get("params")), context
         )
@@ -287,7 +287,7 @@ class RunGlueJobOperator(GlueJobOperator):
             job_name=quoted_name,
             job_run_id=self.job_run_id,
         )
-        console = contract.glue_job_run_console_url(region, quoted_name, self.job_run_id)
+        console = metrics.glue_job_run_console_url(region, quoted_name, self.job_run_id)
         self.log.info("You can monitor this Glue Job run at: %s", console)
         if not self.deferrable:
             return self.job_run_id

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import music_contract as contract
+from music_contract import layout, metrics, names
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 
 log = logging.getLogger(__name__)
@@ -34,10 +34,10 @@ class Datum:
 def quality_data(report: DataQualityReport) -> list[Datum]:
     """The data-quality counts of one run (unit Count)."""
     return [
-        Datum(contract.METRIC_ROWS_READ, report.rows_read, UNIT_COUNT),
-        Datum(contract.METRIC_ROWS_ACCEPTED, report.rows_accepted, UNIT_COUNT),
-        Datum(contract.METRIC_ROWS_REJECTED, report.rows_rejected, UNIT_COUNT),
-        Datum(contract.METRIC_DUPLICATE_ROWS, report.duplicates_dropped, UNIT_COUNT),
+        Datum(metrics.METRIC_ROWS_READ, report.rows_read, UNIT_COUNT),
+        Datum(metrics.METRIC_ROWS_ACCEPTED, report.rows_accepted, UNIT_COUNT),
+        Datum(metrics.METRIC_ROWS_REJECTED, report.rows_rejected, UNIT_COUNT),
+        Datum(metrics.METRIC_DUPLICATE_ROWS, report.duplicates_dropped, UNIT_COUNT),
     ]
 
 
@@ -67,7 +67,7 @@ def glue_run_data(job_run: Mapping[str, Any]) -> list[Datum]:
     if seconds is None:
         log.warning("Glue run %s reports no ExecutionTime: no Glue metrics", job_run.get("Id"))
         return []
-    data = [Datum(contract.METRIC_GLUE_EXECUTION_SECONDS, float(seconds), UNIT_SECONDS)]
+    data = [Datum(metrics.METRIC_GLUE_EXECUTION_SECONDS, float(seconds), UNIT_SECONDS)]
     dpu_seconds = job_run.get("DPUSeconds")
     dpus = run_dpus(job_run)
     if dpu_seconds is None and dpus is not None:
@@ -75,7 +75,7 @@ def glue_run_data(job_run: Mapping[str, Any]) -> list[Datum]:
     if dpu_seconds is None:
         log.warning("Glue run %s reports neither DPUSeconds nor its capacity", job_run.get("Id"))
     else:
-        data.append(Datum(contract.METRIC_GLUE_DPU_SECONDS, float(dpu_seconds), UNIT_COUNT))
+        data.append(Datum(metrics.METRIC_GLUE_DPU_SECONDS, float(dpu_seconds), UNIT_COUNT))
     return data
 
 
@@ -95,10 +95,10 @@ def freshness_data(report: DataQualityReport, now: datetime) -> list[Datum]:
     """
     today = now.astimezone(UTC).date().isoformat()
     # The smoke test's reserved date says nothing about how fresh the real KPIs are.
-    dates = [day for day in report.dates_affected if day <= today and day != contract.SMOKE_TEST_DATE]
+    dates = [day for day in report.dates_affected if day <= today and day != metrics.SMOKE_TEST_DATE]
     if not dates:
         return []
-    return [Datum(contract.METRIC_KPI_FRESHNESS_HOURS, freshness_hours(max(dates), now), UNIT_NONE)]
+    return [Datum(metrics.METRIC_KPI_FRESHNESS_HOURS, freshness_hours(max(dates), now), UNIT_NONE)]
 
 
 # How much earlier than its Glue run's StartedOn a report may say it started (two clocks: the Glue
@@ -133,7 +133,7 @@ def check_report_of_run(report: DataQualityReport, job_run: Mapping[str, Any]) -
 
 def metric_data(data: list[Datum], environment: str, timestamp: datetime) -> list[dict[str, Any]]:
     """PutMetricData's ``MetricData``: every datum with the ``Environment`` dimension."""
-    dimensions = [{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": environment}]
+    dimensions = [{"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": environment}]
     return [
         {
             "MetricName": d.name,
@@ -147,7 +147,7 @@ def metric_data(data: list[Datum], environment: str, timestamp: datetime) -> lis
 
 
 def read_report(s3: Any, bucket: str, run_id: str) -> DataQualityReport:
-    key = contract.report_key(contract.sanitize_run_id(run_id))
+    key = layout.report_key(layout.sanitize_run_id(run_id))
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     return DataQualityReport.from_json(body)
 
@@ -159,24 +159,24 @@ def publish_after_success(glue_client: Any, job_name: str, glue_run_id: str, dag
 
         from music_pipeline import tasks, variables
 
-        environment = variables.optional(contract.VAR_ENVIRONMENT_NAME)
+        environment = variables.optional(names.VAR_ENVIRONMENT_NAME)
         if not environment:
-            log.warning("Variable %s not set: no pipeline metrics published", contract.VAR_ENVIRONMENT_NAME)
+            log.warning("Variable %s not set: no pipeline metrics published", names.VAR_ENVIRONMENT_NAME)
             return
         now = datetime.now(UTC)
-        report = read_report(tasks.s3_client(), variables.required(contract.VAR_BUCKET_NAME), dag_run_id)
+        report = read_report(tasks.s3_client(), variables.required(names.VAR_BUCKET_NAME), dag_run_id)
         job_run = glue_client.get_job_run(JobName=job_name, RunId=glue_run_id)["JobRun"]
         check_report_of_run(report, job_run)
         data = [*quality_data(report), *glue_run_data(job_run), *freshness_data(report, now)]
-        cloudwatch = AwsBaseHook(aws_conn_id=contract.AWS_CONN_ID, client_type="cloudwatch").get_conn()
+        cloudwatch = AwsBaseHook(aws_conn_id=names.AWS_CONN_ID, client_type="cloudwatch").get_conn()
         cloudwatch.put_metric_data(
-            Namespace=contract.METRIC_NAMESPACE, MetricData=metric_data(data, environment, now)
+            Namespace=metrics.METRIC_NAMESPACE, MetricData=metric_data(data, environment, now)
         )
         log.info(
             "Published %d metrics to %s (%s=%s): %s",
             len(data),
-            contract.METRIC_NAMESPACE,
-            contract.METRIC_DIMENSION_ENVIRONMENT,
+            metrics.METRIC_NAMESPACE,
+            metrics.METRIC_DIMENSION_ENVIRONMENT,
             environment,
             {d.name: d.value for d in data},
         )

@@ -22,7 +22,7 @@ from typing import Any
 
 from airflow.sdk import Param
 
-import music_contract as contract
+from music_contract import reprocess
 from music_contract.reprocess import DATE_PATTERN
 
 
@@ -40,22 +40,22 @@ def _day_param(description: str) -> Param:
 def dag_params() -> dict[str, Param]:
     """The DAG's `params`: all empty by default (the normal run)."""
     return {
-        contract.PARAM_RECOMPUTE_DATES: Param(
+        reprocess.PARAM_RECOMPUTE_DATES: Param(
             [],
             type="array",
             items={"type": "string", "format": "date", "pattern": DATE_PATTERN},
-            maxItems=contract.MAX_RECOMPUTE_DATES,
+            maxItems=reprocess.MAX_RECOMPUTE_DATES,
             uniqueItems=True,
             description=(
                 "Recompute the KPIs of these dates (YYYY-MM-DD, one per line, at most "
-                f"{contract.MAX_RECOMPUTE_DATES}) from the curated events: no raw file is read or archived."
+                f"{reprocess.MAX_RECOMPUTE_DATES}) from the curated events: no raw file is read or archived."
             ),
         ),
-        contract.PARAM_REPLAY_FROM: _day_param(
+        reprocess.PARAM_REPLAY_FROM: _day_param(
             "Replay the raw files archived from this day (YYYY-MM-DD, the archive date) through the normal path."
         ),
-        contract.PARAM_REPLAY_TO: _day_param(
-            f"Last archive day of the replay (included; at most {contract.MAX_REPLAY_DAYS} days from replay_from)."
+        reprocess.PARAM_REPLAY_TO: _day_param(
+            f"Last archive day of the replay (included; at most {reprocess.MAX_REPLAY_DAYS} days from replay_from)."
         ),
     }
 
@@ -69,25 +69,25 @@ class RunRequest:
 
 def run_request(params: Mapping[str, Any]) -> RunRequest:
     """The run the params ask for; ValueError naming the param when they do not make one."""
-    dates = params.get(contract.PARAM_RECOMPUTE_DATES) or []
+    dates = params.get(reprocess.PARAM_RECOMPUTE_DATES) or []
     if isinstance(dates, str):  # MWAA Serverless params are strings: comma-separated dates
         dates = [d.strip() for d in dates.split(",") if d.strip()]
     # An empty string is no value (MWAA Serverless params have no null).
-    first = params.get(contract.PARAM_REPLAY_FROM) or None
-    last = params.get(contract.PARAM_REPLAY_TO) or None
+    first = params.get(reprocess.PARAM_REPLAY_FROM) or None
+    last = params.get(reprocess.PARAM_REPLAY_TO) or None
     replay = first is not None or last is not None
     if dates and replay:
         raise ValueError(
-            f"{contract.PARAM_RECOMPUTE_DATES} and {contract.PARAM_REPLAY_FROM}/{contract.PARAM_REPLAY_TO}: "
+            f"{reprocess.PARAM_RECOMPUTE_DATES} and {reprocess.PARAM_REPLAY_FROM}/{reprocess.PARAM_REPLAY_TO}: "
             "one kind of reprocessing per run, not both"
         )
     if dates:
-        return RunRequest(Mode.RECOMPUTE, recompute_dates=contract.parse_recompute_dates(dates))
+        return RunRequest(Mode.RECOMPUTE, recompute_dates=reprocess.parse_recompute_dates(dates))
     if replay:
         if first is None or last is None:
-            missing = contract.PARAM_REPLAY_TO if last is None else contract.PARAM_REPLAY_FROM
+            missing = reprocess.PARAM_REPLAY_TO if last is None else reprocess.PARAM_REPLAY_FROM
             raise ValueError(
-                f"{missing}: a replay needs both {contract.PARAM_REPLAY_FROM} and {contract.PARAM_REPLAY_TO}"
+                f"{missing}: a replay needs both {reprocess.PARAM_REPLAY_FROM} and {reprocess.PARAM_REPLAY_TO}"
             )
-        return RunRequest(Mode.REPLAY, replay_days=contract.replay_days(first, last))
+        return RunRequest(Mode.REPLAY, replay_days=reprocess.replay_days(first, last))
     return RunRequest()

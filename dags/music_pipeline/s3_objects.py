@@ -13,7 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-import music_contract as contract
+from music_contract import layout
+from music_contract.manifest import Manifest, StreamObject
 from music_contract.quality import DataQualityReport
 
 # A header is read with ranged GETs: first this many bytes, doubling until the first record ends.
@@ -62,7 +63,7 @@ def check_reference_files(s3_client: Any, bucket: str) -> dict[str, str]:
 
     Raises `ReferenceFilesError` naming every missing or empty file (not just the first).
     """
-    reference = {"users": contract.USERS_KEY, "songs": contract.SONGS_KEY}
+    reference = {"users": layout.USERS_KEY, "songs": layout.SONGS_KEY}
     problems = []
     for key in reference.values():
         size = object_size(s3_client, bucket, key)
@@ -75,38 +76,36 @@ def check_reference_files(s3_client: Any, bucket: str) -> dict[str, str]:
     return reference
 
 
-def list_stream_objects(s3_client: Any, bucket: str) -> Iterator[contract.StreamObject]:
+def list_stream_objects(s3_client: Any, bucket: str) -> Iterator[StreamObject]:
     """Every stream batch under ``raw_data/`` (any depth, ``.csv``), page by page (1,000 keys a page)."""
     paginator = s3_client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=contract.RAW_PREFIX):
+    for page in paginator.paginate(Bucket=bucket, Prefix=layout.RAW_PREFIX):
         for item in page.get("Contents", []):
-            if contract.is_stream_key(item["Key"]):
-                yield contract.StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
+            if layout.is_stream_key(item["Key"]):
+                yield StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
 
 
-def list_archived_stream_objects(
-    s3_client: Any, bucket: str, days: Iterable[date]
-) -> Iterator[contract.StreamObject]:
+def list_archived_stream_objects(s3_client: Any, bucket: str, days: Iterable[date]) -> Iterator[StreamObject]:
     """Every stream batch archived on `days` (``archived_data/YYYY/MM/DD/``, any run), for a replay."""
     paginator = s3_client.get_paginator("list_objects_v2")
     for day in days:
-        for page in paginator.paginate(Bucket=bucket, Prefix=contract.archive_day_prefix(day)):
+        for page in paginator.paginate(Bucket=bucket, Prefix=layout.archive_day_prefix(day)):
             for item in page.get("Contents", []):
-                if contract.is_archived_stream_key(item["Key"]):
-                    yield contract.StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
+                if layout.is_archived_stream_key(item["Key"]):
+                    yield StreamObject(key=item["Key"], size=int(item["Size"]), etag=item["ETag"])
 
 
 def build_manifest(
     bucket: str,
     run_id: str,
-    streams: list[contract.StreamObject],
+    streams: list[StreamObject],
     reference: dict[str, str],
     created_at: datetime | None = None,
-) -> contract.Manifest:
+) -> Manifest:
     """The run's manifest; streams sorted by key so the same listing always gives the same file."""
     created = (created_at or datetime.now(UTC)).astimezone(UTC)
-    return contract.Manifest(
-        run_id=contract.sanitize_run_id(run_id),
+    return Manifest(
+        run_id=layout.sanitize_run_id(run_id),
         created_at=created.isoformat(timespec="seconds"),
         bucket=bucket,
         streams=tuple(sorted(streams, key=lambda s: s.key)),
@@ -114,9 +113,9 @@ def build_manifest(
     )
 
 
-def write_manifest(s3_client: Any, manifest: contract.Manifest) -> str:
+def write_manifest(s3_client: Any, manifest: Manifest) -> str:
     """Store the manifest at ``manifests/run_id=<run_id>.json``; returns its key."""
-    key = contract.manifest_key(manifest.run_id)
+    key = layout.manifest_key(manifest.run_id)
     s3_client.put_object(
         Bucket=manifest.bucket,
         Key=key,
@@ -126,7 +125,7 @@ def write_manifest(s3_client: Any, manifest: contract.Manifest) -> str:
     return key
 
 
-def read_manifest(s3_client: Any, bucket: str, key: str) -> contract.Manifest:
+def read_manifest(s3_client: Any, bucket: str, key: str) -> Manifest:
     try:
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError as err:
@@ -134,14 +133,14 @@ def read_manifest(s3_client: Any, bucket: str, key: str) -> contract.Manifest:
             raise FileNotFoundError(f"run manifest {s3_uri(bucket, key)} does not exist") from err
         raise
     try:
-        return contract.Manifest.from_json(body)
+        return Manifest.from_json(body)
     except ValueError as err:
         raise ValueError(f"run manifest {s3_uri(bucket, key)}: {err}") from err
 
 
-def read_quality_report(s3_client: Any, manifest: contract.Manifest) -> DataQualityReport | None:
+def read_quality_report(s3_client: Any, manifest: Manifest) -> DataQualityReport | None:
     """The data-quality report of the manifest's run (the Glue job writes it), or None when there is none."""
-    key = contract.report_key(manifest.run_id)
+    key = layout.report_key(manifest.run_id)
     try:
         body = s3_client.get_object(Bucket=manifest.bucket, Key=key)["Body"].read()
     except ClientError as err:

@@ -27,7 +27,7 @@ from typing import Any
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowSkipException
 
-import music_contract as contract
+from music_contract import layout, names
 from music_pipeline import tasks, variables, workflow
 from music_pipeline.glue import ACTIVE_STATES, SUCCEEDED, GlueWaitError, RunGlueJobOperator
 
@@ -82,7 +82,7 @@ class ServerlessGlueJobOperator(RunGlueJobOperator):
         self.manifest_key = _manifest_key()
         with variables.from_ssm(self.variables_prefix):
             if context["ti"].try_number > 1:
-                succeeded = self._succeeded_run(contract.sanitize_run_id(context["run_id"]))
+                succeeded = self._succeeded_run(layout.sanitize_run_id(context["run_id"]))
                 if succeeded:  # an earlier try's run ended well while no try was waiting
                     self.log.info("Glue run %s of this DAG run already succeeded", succeeded)
                     event = {"status": "success", "run_id": succeeded}
@@ -105,7 +105,7 @@ class ServerlessGlueJobOperator(RunGlueJobOperator):
             run
             for page in self.hook.conn.get_paginator("get_job_runs").paginate(JobName=self.job_name)
             for run in page.get("JobRuns", [])
-            if (run.get("Arguments") or {}).get(contract.ARG_RUN_ID) == sanitized_run_id
+            if (run.get("Arguments") or {}).get(names.ARG_RUN_ID) == sanitized_run_id
         ]
         newest = max(runs, key=lambda run: run["StartedOn"], default=None)
         return newest["Id"] if newest is not None and newest["JobRunState"] == SUCCEEDED else None

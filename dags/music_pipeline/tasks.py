@@ -13,7 +13,7 @@ from typing import Any
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 
-import music_contract as contract
+from music_contract import layout, names
 from music_pipeline import archive, run_params, s3_objects, validation, variables
 from music_pipeline.run_params import Mode
 
@@ -25,7 +25,7 @@ def s3_client(max_pool_connections: int = 10) -> Any:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
     from botocore.config import Config
 
-    hook = S3Hook(aws_conn_id=contract.AWS_CONN_ID, config=Config(max_pool_connections=max_pool_connections))
+    hook = S3Hook(aws_conn_id=names.AWS_CONN_ID, config=Config(max_pool_connections=max_pool_connections))
     return hook.get_conn()
 
 
@@ -47,7 +47,7 @@ def validate_data_files() -> str | None:
     """
     run_id = get_current_context()["run_id"]
     request = current_request()
-    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    bucket = variables.required(names.VAR_BUCKET_NAME)
     client = s3_client()
     try:
         reference = s3_objects.check_reference_files(client, bucket)
@@ -58,10 +58,10 @@ def validate_data_files() -> str | None:
         return ",".join(request.recompute_dates)
     if request.mode is Mode.REPLAY:
         streams = list(s3_objects.list_archived_stream_objects(client, bucket, request.replay_days))
-        where = f"{contract.archive_day_prefix(request.replay_days[0])}..{request.replay_days[-1]}"
+        where = f"{layout.archive_day_prefix(request.replay_days[0])}..{request.replay_days[-1]}"
     else:
         streams = list(s3_objects.list_stream_objects(client, bucket))
-        where = contract.RAW_PREFIX
+        where = layout.RAW_PREFIX
     if not streams:
         log.info("No stream files under s3://%s/%s: nothing to process, skipping the run", bucket, where)
         return None
@@ -77,7 +77,7 @@ def validate_columns(manifest_key: str) -> int:
     if current_request().mode is Mode.RECOMPUTE:
         log.info("Recompute: no stream file to check (the curated events were checked when ingested)")
         return 0
-    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    bucket = variables.required(names.VAR_BUCKET_NAME)
     client = s3_client(max_pool_connections=validation.HEADER_READ_THREADS)
     manifest = s3_objects.read_manifest(client, bucket, manifest_key)
     try:
@@ -100,10 +100,10 @@ def archive_raw_data(manifest_key: str) -> dict[str, int]:
     if current_request().mode is Mode.RECOMPUTE:
         log.info("Recompute: no raw file to archive")
         return {}
-    bucket = variables.required(contract.VAR_BUCKET_NAME)
+    bucket = variables.required(names.VAR_BUCKET_NAME)
     client = s3_client(max_pool_connections=archive.ARCHIVE_THREADS)
     manifest = s3_objects.read_manifest(client, bucket, manifest_key)
-    raw = [s for s in manifest.streams if contract.is_stream_key(s.key)]
+    raw = [s for s in manifest.streams if layout.is_stream_key(s.key)]
     try:  # only what this run's Glue job processed (a task marked success processed nothing)
         raw = archive.processed_streams(s3_objects.read_quality_report(client, manifest), manifest, raw)
     except archive.NotProcessedError as err:

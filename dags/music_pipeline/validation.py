@@ -13,7 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import music_contract as contract
+from music_contract import layout
+from music_contract.manifest import Manifest
 
 # Ranged GETs are small and latency-bound: many in flight at once.
 from music_pipeline import s3_objects
@@ -65,13 +66,13 @@ def missing_columns(header: Iterable[str], required: Iterable[str]) -> tuple[str
     return tuple(column for column in required if column not in present)
 
 
-def checks_for_manifest(manifest: contract.Manifest) -> list[HeaderCheck]:
+def checks_for_manifest(manifest: Manifest) -> list[HeaderCheck]:
     """Both reference files and every stream object of the manifest, with their required columns."""
     checks = [
-        HeaderCheck(manifest.reference["users"], contract.REQUIRED_USERS_COLUMNS),
-        HeaderCheck(manifest.reference["songs"], contract.REQUIRED_SONGS_COLUMNS),
+        HeaderCheck(manifest.reference["users"], layout.REQUIRED_USERS_COLUMNS),
+        HeaderCheck(manifest.reference["songs"], layout.REQUIRED_SONGS_COLUMNS),
     ]
-    checks.extend(HeaderCheck(s.key, contract.REQUIRED_STREAMS_COLUMNS) for s in manifest.streams)
+    checks.extend(HeaderCheck(s.key, layout.REQUIRED_STREAMS_COLUMNS) for s in manifest.streams)
     return checks
 
 

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 
 from airflow.sdk import Variable
 
-import music_contract as contract
+from music_contract import names
 
 _SSM_VARIABLES_PREFIX: ContextVar[str | None] = ContextVar("ssm_variables_prefix", default=None)
 
@@ -64,6 +64,4 @@ def required(name: str) -> str:
 
 
 def database_name() -> str:
-    return (
-        optional(contract.VAR_DATABASE_NAME, contract.DEFAULT_DATABASE_NAME) or contract.DEFAULT_DATABASE_NAME
-    )
+    return optional(names.VAR_DATABASE_NAME, names.DEFAULT_DATABASE_NAME) or names.DEFAULT_DATABASE_NAME

@@ -8,7 +8,8 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import music_contract as contract
+from music_contract import layout, reprocess
+from music_contract import names as contract_names
 from music_kpis.datasets import DataError
 
 
@@ -18,9 +19,9 @@ class JobArguments:
     manifest_key: str  # "" in recompute mode
     run_id: str
     kpi_table: str
-    database_name: str = contract.DEFAULT_DATABASE_NAME
+    database_name: str = contract_names.DEFAULT_DATABASE_NAME
     data_root: str | None = None
-    max_reject_ratio: float = contract.DEFAULT_MAX_REJECT_RATIO
+    max_reject_ratio: float = contract_names.DEFAULT_MAX_REJECT_RATIO
     recompute_dates: tuple[str, ...] = ()  # recompute mode when set
 
     @property
@@ -29,29 +30,29 @@ class JobArguments:
 
     @property
     def safe_run_id(self) -> str:
-        return contract.sanitize_run_id(self.run_id)
+        return layout.sanitize_run_id(self.run_id)
 
 
 REQUIRED_ARGUMENTS = ("data_bucket", "manifest_key", "run_id", "database_name", "kpi_table")
 OPTIONAL_ARGUMENTS = ("data_root", "max_reject_ratio", "recompute_dates")
 # In recompute mode there is no manifest: --recompute_dates replaces --manifest_key.
-RECOMPUTE_REPLACES = "manifest_key"
+ARGUMENT_REPLACED_BY_RECOMPUTE = "manifest_key"
 
 
 def arguments_from(values: dict[str, str]) -> JobArguments:
     """JobArguments from the argument names of the contract (Glue's resolved options or argparse)."""
     try:
-        ratio = float(values.get("max_reject_ratio") or contract.DEFAULT_MAX_REJECT_RATIO)
+        ratio = float(values.get("max_reject_ratio") or contract_names.DEFAULT_MAX_REJECT_RATIO)
     except ValueError as err:
         raise DataError(f"--max_reject_ratio must be a number, got {values['max_reject_ratio']!r}") from err
     if not 0 <= ratio <= 1:
         raise DataError(f"--max_reject_ratio must be within [0, 1], got {ratio}")
     recompute_dates: tuple[str, ...] = ()
     if values.get("recompute_dates") is not None:
-        if values.get(RECOMPUTE_REPLACES):
+        if values.get(ARGUMENT_REPLACED_BY_RECOMPUTE):
             raise DataError("job arguments: give --manifest_key or --recompute_dates, not both")
         try:
-            recompute_dates = contract.parse_recompute_dates(values["recompute_dates"], "--recompute_dates")
+            recompute_dates = reprocess.parse_recompute_dates(values["recompute_dates"], "--recompute_dates")
         except ValueError as err:
             raise DataError(f"job arguments: {err}") from err
     missing = [
@@ -68,7 +69,7 @@ def arguments_from(values: dict[str, str]) -> JobArguments:
 
 
 def _replaced(name: str, recompute_dates: Sequence[str]) -> bool:
-    return bool(recompute_dates) and name == RECOMPUTE_REPLACES
+    return bool(recompute_dates) and name == ARGUMENT_REPLACED_BY_RECOMPUTE
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -78,7 +79,7 @@ class _ArgumentParser(argparse.ArgumentParser):
         raise DataError(f"job arguments: {message}")
 
 
-def _paired(argv: Sequence[str]) -> list[str]:
+def _in_equals_form(argv: Sequence[str]) -> list[str]:
     """The job's own `--name value` pairs as `--name=value`; every other token unchanged.
 
     argparse (Glue's parser is argparse too) reads a value that starts with `-` as an option
@@ -108,7 +109,7 @@ def parse_arguments(argv: Sequence[str], resolve=None) -> JobArguments:
     with `-` and an optional argument given as `--name=value` is never missed. A missing,
     repeated-without-value or unparseable argument fails with `DataError("job arguments: ...")`.
     """
-    script, tokens = argv[0], _paired(argv[1:])
+    script, tokens = argv[0], _in_equals_form(argv[1:])
     if resolve is None:
         try:
             from awsglue.utils import getResolvedOptions as resolve
@@ -117,9 +118,11 @@ def parse_arguments(argv: Sequence[str], resolve=None) -> JobArguments:
     present = [name for name in OPTIONAL_ARGUMENTS if any(t.startswith(f"--{name}=") for t in tokens)]
     required = list(REQUIRED_ARGUMENTS)
     if "recompute_dates" in present:  # getResolvedOptions requires every name it is asked for
-        required.remove(RECOMPUTE_REPLACES)
+        required.remove(ARGUMENT_REPLACED_BY_RECOMPUTE)
         present += (
-            [RECOMPUTE_REPLACES] if any(t.startswith(f"--{RECOMPUTE_REPLACES}=") for t in tokens) else []
+            [ARGUMENT_REPLACED_BY_RECOMPUTE]
+            if any(t.startswith(f"--{ARGUMENT_REPLACED_BY_RECOMPUTE}=") for t in tokens)
+            else []
         )
     try:
         values = resolve([script, *tokens], [*required, *present])

@@ -17,8 +17,11 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
-import music_contract as contract
+from music_contract import layout
+from music_contract import names as contract_names
+from music_contract.manifest import Manifest
 from music_contract.quality import DataQualityReport
+from music_contract.tables import CuratedTable
 from music_kpis import line_numbers
 
 # RFC 4180: fields quoted with '"', a quote inside a quoted field doubled.
@@ -28,12 +31,12 @@ CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
 class DataError(RuntimeError):
     """The run's input is not usable (missing or empty file, missing column, bad manifest).
 
-    The message starts with `contract.DATA_ERROR_MARK`: Glue reports it as the run's ErrorMessage,
+    The message starts with `contract_names.DATA_ERROR_MARK`: Glue reports it as the run's ErrorMessage,
     which tells `run_etl_job` that a new run would fail the same way (not retried).
     """
 
     def __init__(self, message: str):
-        mark = contract.DATA_ERROR_MARK
+        mark = contract_names.DATA_ERROR_MARK
         super().__init__(message if message.startswith(mark) else f"{mark} {message}")
 
 
@@ -165,16 +168,16 @@ class DataRoot:
 
     def partition_keys(self, prefix: str, dates: Iterable[str]) -> list[str]:
         """Keys of the existing `listen_date=` partitions of `prefix` among `dates`."""
-        keys = [f"{prefix}{contract.PARTITION_COLUMN}={day}" for day in sorted(set(dates))]
+        keys = [f"{prefix}{layout.PARTITION_COLUMN}={day}" for day in sorted(set(dates))]
         return [key for key in keys if self.exists(key)]
 
 
 # --- manifest and sources -----------------------------------------------------------------
-def read_manifest(storage: DataRoot, key: str) -> contract.Manifest:
+def read_manifest(storage: DataRoot, key: str) -> Manifest:
     if not storage.exists(key):
         raise DataError(f"manifest {storage.uri(key)} does not exist")
     try:
-        return contract.Manifest.from_json(storage.read_text(key))
+        return Manifest.from_json(storage.read_text(key))
     except (ValueError, json.JSONDecodeError) as err:
         raise DataError(f"manifest {storage.uri(key)} is not valid: {err}") from err
 
@@ -233,7 +236,7 @@ def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[Csv
             spark.read.text(storage.uri(source.key)).select(
                 F.lit(index).alias("source_index"),
                 F.col("value"),
-                *_columns(fields, source, contract.STREAMS_COLUMNS),
+                *_columns(fields, source, layout.STREAMS_COLUMNS),
             )
         )
     lines = frames[0]
@@ -283,7 +286,7 @@ def read_csv(spark: SparkSession, storage: DataRoot, source: CsvSource, names: S
 def read_partitions(
     spark: SparkSession,
     storage: DataRoot,
-    table: contract.CuratedTable,
+    table: CuratedTable,
     dates: Iterable[str],
     prefix: str | None = None,
 ) -> DataFrame | None:
@@ -321,7 +324,7 @@ def write_partitions(frame: DataFrame, storage: DataRoot, prefix: str, dictionar
     (
         frame.write.mode("errorifexists")
         .option("parquet.enable.dictionary", str(dictionary).lower())
-        .partitionBy(contract.PARTITION_COLUMN)
+        .partitionBy(layout.PARTITION_COLUMN)
         .parquet(storage.uri(prefix))
     )
 
@@ -337,11 +340,11 @@ def write_quarantine(frame: DataFrame, storage: DataRoot, run_id: str) -> None:
         .write.mode("overwrite")
         .options(**CSV_OPTIONS)
         .option("header", True)
-        .csv(storage.uri(contract.quarantine_prefix(run_id)))
+        .csv(storage.uri(layout.quarantine_prefix(run_id)))
     )
 
 
 def write_report(storage: DataRoot, run_id: str, report: DataQualityReport) -> str:
-    key = contract.report_key(run_id)
+    key = layout.report_key(run_id)
     storage.write_text(key, report.to_json())
     return storage.uri(key)

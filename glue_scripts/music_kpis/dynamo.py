@@ -18,7 +18,8 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout
 
 Item = dict[str, Any]
 
@@ -34,7 +35,8 @@ def _number(value: Any) -> Decimal:
 def _attributes(row: Mapping[str, Any], names: Iterable[str]) -> Item:
     """The named attributes of `row`: numbers as Decimal (`ITEM_NUMBER_ATTRIBUTES`), the rest as they are."""
     return {
-        name: _number(row[name]) if name in contract.ITEM_NUMBER_ATTRIBUTES else row[name] for name in names
+        name: _number(row[name]) if name in contract_items.ITEM_NUMBER_ATTRIBUTES else row[name]
+        for name in names
     }
 
 
@@ -57,44 +59,43 @@ def kpi_items(
     updated_at: str,
 ) -> list[Item]:
     """Every item of the touched dates from the rows of `daily_genre_kpis`, `top_songs`, `top_genres`."""
-    c = contract
-    stamp = {c.ITEM_RUN_ID: run_id, c.ITEM_UPDATED_AT: updated_at}
+    stamp = {contract_items.ITEM_RUN_ID: run_id, contract_items.ITEM_UPDATED_AT: updated_at}
     items: list[Item] = []
     for row in kpis:
-        day, genre = row[c.PARTITION_COLUMN], row["genre"]
+        day, genre = row[layout.PARTITION_COLUMN], row["genre"]
         items.append(
             {
-                c.TABLE_PARTITION_KEY: c.date_pk(day),
-                c.TABLE_SORT_KEY: c.genre_sk(genre),
-                c.ITEM_RECORD_TYPE: c.RECORD_DAILY_GENRE_KPI,
-                c.ITEM_DATE: day,
-                c.ITEM_GENRE: genre,
-                **_attributes(row, c.KPI_MEASURES),
-                c.GSI1_PARTITION_KEY: c.genre_sk(genre),
-                c.GSI1_SORT_KEY: c.date_pk(day),
+                contract_items.TABLE_PARTITION_KEY: contract_items.date_pk(day),
+                contract_items.TABLE_SORT_KEY: contract_items.genre_sk(genre),
+                contract_items.ITEM_RECORD_TYPE: contract_items.RECORD_DAILY_GENRE_KPI,
+                contract_items.ITEM_DATE: day,
+                contract_items.ITEM_GENRE: genre,
+                **_attributes(row, contract_items.KPI_MEASURES),
+                contract_items.GSI1_PARTITION_KEY: contract_items.genre_sk(genre),
+                contract_items.GSI1_SORT_KEY: contract_items.date_pk(day),
                 **stamp,
             }
         )
-    for (day, genre), rows in _grouped(songs, c.PARTITION_COLUMN, "genre"):
+    for (day, genre), rows in _grouped(songs, layout.PARTITION_COLUMN, "genre"):
         items.append(
             {
-                c.TABLE_PARTITION_KEY: c.date_pk(day),
-                c.TABLE_SORT_KEY: c.top_songs_sk(genre),
-                c.ITEM_RECORD_TYPE: c.RECORD_TOP_SONGS,
-                c.ITEM_DATE: day,
-                c.ITEM_GENRE: genre,
-                c.ITEM_TOP_SONGS: _ranked(rows, c.TOP_SONG_ATTRIBUTES),
+                contract_items.TABLE_PARTITION_KEY: contract_items.date_pk(day),
+                contract_items.TABLE_SORT_KEY: contract_items.top_songs_sk(genre),
+                contract_items.ITEM_RECORD_TYPE: contract_items.RECORD_TOP_SONGS,
+                contract_items.ITEM_DATE: day,
+                contract_items.ITEM_GENRE: genre,
+                contract_items.ITEM_TOP_SONGS: _ranked(rows, contract_items.TOP_SONG_ATTRIBUTES),
                 **stamp,
             }
         )
-    for (day,), rows in _grouped(genres, c.PARTITION_COLUMN):
+    for (day,), rows in _grouped(genres, layout.PARTITION_COLUMN):
         items.append(
             {
-                c.TABLE_PARTITION_KEY: c.date_pk(day),
-                c.TABLE_SORT_KEY: c.TOP_GENRES_SK,
-                c.ITEM_RECORD_TYPE: c.RECORD_TOP_GENRES,
-                c.ITEM_DATE: day,
-                c.ITEM_TOP_GENRES: _ranked(rows, c.TOP_GENRE_ATTRIBUTES),
+                contract_items.TABLE_PARTITION_KEY: contract_items.date_pk(day),
+                contract_items.TABLE_SORT_KEY: contract_items.TOP_GENRES_SK,
+                contract_items.ITEM_RECORD_TYPE: contract_items.RECORD_TOP_GENRES,
+                contract_items.ITEM_DATE: day,
+                contract_items.ITEM_TOP_GENRES: _ranked(rows, contract_items.TOP_GENRE_ATTRIBUTES),
                 **stamp,
             }
         )
@@ -108,10 +109,10 @@ class WriteResult:
 
 
 def _existing_keys(table, day: str) -> set[tuple[str, str]]:
-    pk, sk = contract.TABLE_PARTITION_KEY, contract.TABLE_SORT_KEY
+    pk, sk = contract_items.TABLE_PARTITION_KEY, contract_items.TABLE_SORT_KEY
     found: set[tuple[str, str]] = set()
     query = {
-        "KeyConditionExpression": Key(pk).eq(contract.date_pk(day)),
+        "KeyConditionExpression": Key(pk).eq(contract_items.date_pk(day)),
         "ProjectionExpression": "#pk, #sk",
         "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
     }
@@ -193,21 +194,22 @@ def new_version() -> str:
 def day_pointers(items: Sequence[Item], days: Sequence[str], version: str) -> list[Item]:
     """Each day's pointer to `version` (docs/DESIGN.md, "Reading a day's items"), with the number of
     items of that version and the run's stamp."""
-    c = contract
     pointers = []
     for day in days:
-        day_items = [i for i in items if i[c.TABLE_PARTITION_KEY] == c.date_pk(day)]
+        day_items = [i for i in items if i[contract_items.TABLE_PARTITION_KEY] == contract_items.date_pk(day)]
         stamp = {
-            k: day_items[0][k] for k in (c.ITEM_RUN_ID, c.ITEM_UPDATED_AT) if day_items and k in day_items[0]
+            k: day_items[0][k]
+            for k in (contract_items.ITEM_RUN_ID, contract_items.ITEM_UPDATED_AT)
+            if day_items and k in day_items[0]
         }
         pointers.append(
             {
-                c.TABLE_PARTITION_KEY: c.date_pk(day),
-                c.TABLE_SORT_KEY: c.DAY_VERSION_SK,
-                c.ITEM_RECORD_TYPE: c.RECORD_DAY_VERSION,
-                c.ITEM_DATE: day,
-                c.ITEM_VERSION: version,
-                c.ITEM_COUNT: Decimal(len(day_items)),
+                contract_items.TABLE_PARTITION_KEY: contract_items.date_pk(day),
+                contract_items.TABLE_SORT_KEY: contract_items.DAY_VERSION_SK,
+                contract_items.ITEM_RECORD_TYPE: contract_items.RECORD_DAY_VERSION,
+                contract_items.ITEM_DATE: day,
+                contract_items.ITEM_VERSION: version,
+                contract_items.ITEM_COUNT: Decimal(len(day_items)),
                 **stamp,
             }
         )
@@ -224,7 +226,7 @@ def replace_items(
 ) -> WriteResult:
     """Make the items of `dates` exactly `items`, as one new version per day a reader switches to at once.
 
-    1. puts every item under its versioned key (`contract.versioned_sk`): readers still follow
+    1. puts every item under its versioned key (`contract_items.versioned_sk`): readers still follow
        the day's pointer to the earlier version;
     2. puts each day's pointer (a single-item write: atomic), once all of that day's items exist;
     3. deletes the day's earlier items (every other key of the day but the pointer).
@@ -232,16 +234,15 @@ def replace_items(
     throttled publication either finishes or raises `PublishError`, leaving the pointer on the
     earlier version (or on the new one, whole) and the next run cleans up.
     """
-    c = contract
     table = (resource or kpi_resource()).Table(table_name)
-    pk, sk = c.TABLE_PARTITION_KEY, c.TABLE_SORT_KEY
+    pk, sk = contract_items.TABLE_PARTITION_KEY, contract_items.TABLE_SORT_KEY
     days = sorted(set(dates))
     version = version or new_version()
     by_key = {  # one request per key and batch
-        (item[pk], c.versioned_sk(version, item[sk])): {
+        (item[pk], contract_items.versioned_sk(version, item[sk])): {
             **item,
-            sk: c.versioned_sk(version, item[sk]),
-            c.ITEM_VERSION: version,
+            sk: contract_items.versioned_sk(version, item[sk]),
+            contract_items.ITEM_VERSION: version,
         }
         for item in items
     }

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-import music_contract as contract
+from music_contract import layout
 from music_contract.quality import STATUS_FAILED, STATUS_RUNNING, STATUS_SUCCEEDED, DataQualityReport
 from music_kpis import dynamo, publication, rules, steps
 from music_kpis.arguments import JobArguments
@@ -152,7 +152,7 @@ def run_job(spark: SparkSession, args: JobArguments) -> JobResult:
             write_report(root, args.safe_run_id, report)
         except Exception:  # the run's own error matters more than a report that could not be written
             log.exception("could not write the data quality report")
-        uri = root.uri(contract.report_key(args.safe_run_id))
+        uri = root.uri(layout.report_key(args.safe_run_id))
         result = JobResult(args.safe_run_id, report, uri, list(record.dates), record.items)
         log.info(result.summary)
     return result
@@ -203,7 +203,7 @@ def _recompute(
     """The KPIs of `--recompute_dates` from the curated events of those dates (no raw file, no
     quarantine), published like a normal run's: same staging, same DynamoDB replacement."""
     dates = list(args.recompute_dates)
-    songs_source = csv_source(root, contract.SONGS_KEY, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    songs_source = csv_source(root, layout.SONGS_KEY, layout.REQUIRED_SONGS_COLUMNS, "songs")
     songs = steps.load_songs(spark, root, songs_source, cache)
     events = steps.read_curated_events(spark, root, dates)
     record.dates = dates

@@ -40,7 +40,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-import music_contract as contract
+from music_contract import layout
+from music_contract import tables as contract_tables
 from music_kpis.datasets import DataError, DataRoot
 
 log = logging.getLogger(__name__)
@@ -80,8 +81,8 @@ class Publication:
         """The KPI tables (not the events) it publishes, in its own order."""
         tables = []
         for partition in self.partitions:
-            table = partition.curated[len(contract.CURATED_PREFIX) :].split("/", 1)[0]
-            if table in contract.CURATED_TABLES and table != "streams" and table not in tables:
+            table = partition.curated[len(layout.CURATED_PREFIX) :].split("/", 1)[0]
+            if table in contract_tables.CURATED_TABLES and table != "streams" and table not in tables:
                 tables.append(table)
         return tables
 
@@ -103,7 +104,7 @@ class Staging:
     def __init__(self, storage: DataRoot, run_id: str):
         self.storage = storage
         self.run_id = run_id
-        self.root = contract.staging_prefix(run_id)
+        self.root = layout.staging_prefix(run_id)
         self.marker = f"{self.root}{MARKER_NAME}"
 
     def prefix(self, table: str) -> str:
@@ -130,9 +131,9 @@ def seal(staging: Staging, tables: Iterable[str], dates: Sequence[str]) -> Publi
     partitions = []
     for table in tables:
         for day in days:
-            folder = f"{contract.PARTITION_COLUMN}={day}/"
+            folder = f"{layout.PARTITION_COLUMN}={day}/"
             staged = f"{staging.prefix(table)}{folder}"
-            curated = f"{contract.CURATED_TABLES[table].prefix}{folder}"
+            curated = f"{contract_tables.CURATED_TABLES[table].prefix}{folder}"
             files = tuple(storage.list_files(staged))
             if not files:
                 raise EmptyPartition(
@@ -204,7 +205,7 @@ def publish(storage: DataRoot, publication: Publication) -> None:
 def pending(storage: DataRoot) -> list[Publication]:
     """Every sealed, unfinished publication, in the order they were sealed (oldest first)."""
     found = []
-    for key in storage.glob(f"{contract.STAGING_PREFIX}run_id=*/{MARKER_NAME}"):
+    for key in storage.glob(f"{layout.STAGING_PREFIX}run_id=*/{MARKER_NAME}"):
         publication = Publication.from_json(storage.read_text(key))
         # A marker without `sealed_at` (written by an earlier version): the object's write time.
         found.append((publication.sealed_at or storage.modified_at(key), publication.run_id, publication))
@@ -225,8 +226,8 @@ def finish_pending(storage: DataRoot, current_run_id: str) -> list[Publication]:
         )
         publish(storage, publication)
         finished.append(publication)
-    current = contract.staging_prefix(current_run_id).rstrip("/")
-    for folder in storage.glob(f"{contract.STAGING_PREFIX}run_id=*"):
+    current = layout.staging_prefix(current_run_id).rstrip("/")
+    for folder in storage.glob(f"{layout.STAGING_PREFIX}run_id=*"):
         if folder.rstrip("/") != current:
             log.warning("removing %s, staged by a run that ended before publishing", storage.uri(folder))
             storage.delete(folder)

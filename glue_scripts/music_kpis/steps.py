@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Observation, Row, SparkSession
 from pyspark.sql import functions as F
 
-import music_contract as contract
+from music_contract import layout
+from music_contract import tables as contract_tables
+from music_contract.manifest import StreamObject
 from music_contract.quality import FileQuality
 from music_kpis import dynamo, line_numbers, publication, rules, transforms
 from music_kpis.cache import RunCache
@@ -51,11 +53,11 @@ def rebuild_items(
         return
     tables = {}
     for table in ("daily_genre_kpis", "top_songs", "top_genres"):
-        frame = read_partitions(spark, root, contract.CURATED_TABLES[table], dates)
+        frame = read_partitions(spark, root, contract_tables.CURATED_TABLES[table], dates)
         tables[table] = [] if frame is None else [r.asDict() for r in frame.collect()]
     items: list[dynamo.Item] = []
     for day in dates:
-        rows = {t: [r for r in found if r[contract.PARTITION_COLUMN] == day] for t, found in tables.items()}
+        rows = {t: [r for r in found if r[layout.PARTITION_COLUMN] == day] for t, found in tables.items()}
         if not rows["daily_genre_kpis"]:
             continue  # nothing published for the day: its items are left as they are
         stamp = rows["daily_genre_kpis"][0]
@@ -82,7 +84,7 @@ class RunInputs:
     """The run's checked inputs: its stream files (each key once), their CSV headers, and the
     reference data (cached: every later step joins them)."""
 
-    streams: list[contract.StreamObject]
+    streams: list[StreamObject]
     stream_sources: list[CsvSource]
     songs: DataFrame
     users: DataFrame
@@ -98,14 +100,14 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     missing = [key for key, size in sizes.items() if size is None]
     if missing:
         raise DataError(f"stream files of the manifest are gone: {[root.uri(k) for k in missing]}")
-    users_key = manifest.reference.get("users", contract.USERS_KEY)
-    songs_key = manifest.reference.get("songs", contract.SONGS_KEY)
-    users_source = csv_source(root, users_key, contract.REQUIRED_USERS_COLUMNS, "users")
-    songs_source = csv_source(root, songs_key, contract.REQUIRED_SONGS_COLUMNS, "songs")
-    stream_sources = [csv_source(root, s.key, contract.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams]
+    users_key = manifest.reference.get("users", layout.USERS_KEY)
+    songs_key = manifest.reference.get("songs", layout.SONGS_KEY)
+    users_source = csv_source(root, users_key, layout.REQUIRED_USERS_COLUMNS, "users")
+    songs_source = csv_source(root, songs_key, layout.REQUIRED_SONGS_COLUMNS, "songs")
+    stream_sources = [csv_source(root, s.key, layout.REQUIRED_STREAMS_COLUMNS, "stream") for s in streams]
     songs = load_songs(spark, root, songs_source, cache)
     users = cache.persist(
-        transforms.known_users(read_csv(spark, root, users_source, contract.USERS_READ_COLUMNS))
+        transforms.known_users(read_csv(spark, root, users_source, layout.USERS_READ_COLUMNS))
     )
     references = ((songs_source, songs), (users_source, users))
     empty = [root.uri(source.key) for source, frame in references if frame.isEmpty()]
@@ -116,7 +118,7 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
 
 def load_songs(spark: SparkSession, root: DataRoot, source: CsvSource, cache: RunCache) -> DataFrame:
     """The songs reference, one row per track (cached: the KPIs join it)."""
-    return cache.persist(transforms.dedupe_songs(read_csv(spark, root, source, contract.SONGS_READ_COLUMNS)))
+    return cache.persist(transforms.dedupe_songs(read_csv(spark, root, source, layout.SONGS_READ_COLUMNS)))
 
 
 # --- 2. validate lines ------------------------------------------------------------------------
@@ -158,7 +160,7 @@ class Quality:
     source_ids: list[str]
 
 
-def count_quality(lines: DataFrame, streams: Sequence[contract.StreamObject]) -> Quality:
+def count_quality(lines: DataFrame, streams: Sequence[StreamObject]) -> Quality:
     """One pass over the validated lines for everything the later steps and the report count."""
     stats = (
         lines.groupBy(
@@ -168,7 +170,7 @@ def count_quality(lines: DataFrame, streams: Sequence[contract.StreamObject]) ->
             "_header",
             "reject_reason",
             "known_user",
-            contract.PARTITION_COLUMN,
+            layout.PARTITION_COLUMN,
         )
         .agg(F.count(F.lit(1)).alias("n"), F.min("_row").alias("first_row"), *rules.line_hash_sums())
         .collect()
@@ -180,7 +182,7 @@ def count_quality(lines: DataFrame, streams: Sequence[contract.StreamObject]) ->
     )
 
 
-def count_rows(counts: Sequence[Row], streams: Sequence[contract.StreamObject]) -> RowCounts:
+def count_rows(counts: Sequence[Row], streams: Sequence[StreamObject]) -> RowCounts:
     """The row counts from the grouped counts of the data rows (no header, no blank line)."""
     per_file = [FileQuality(s.key, s.etag) for s in streams]
     dates: set[str] = set()
@@ -191,7 +193,7 @@ def count_rows(counts: Sequence[Row], streams: Sequence[contract.StreamObject]) 
         entry.rows_read += row["n"]
         if row["reject_reason"] is None:
             entry.rows_accepted += row["n"]
-            dates.add(row[contract.PARTITION_COLUMN])
+            dates.add(row[layout.PARTITION_COLUMN])
             unknown_rows += 0 if row["known_user"] else row["n"]
         else:
             entry.rows_rejected += row["n"]
@@ -201,7 +203,7 @@ def count_rows(counts: Sequence[Row], streams: Sequence[contract.StreamObject]) 
         files=per_file,
         rows_read=sum(e.rows_read for e in per_file),
         rows_rejected=sum(by_reason.values()),
-        rejected_by_reason={reason: by_reason.get(reason, 0) for reason in contract.REJECT_REASONS},
+        rejected_by_reason={reason: by_reason.get(reason, 0) for reason in contract_tables.REJECT_REASONS},
         unknown_user_rows=unknown_rows,
         dates=sorted(dates),
     )
@@ -211,7 +213,7 @@ def count_rows(counts: Sequence[Row], streams: Sequence[contract.StreamObject]) 
 def quarantine_and_check_ratio(
     rows: DataFrame,
     quality: Quality,
-    streams: Sequence[contract.StreamObject],
+    streams: Sequence[StreamObject],
     root: DataRoot,
     run_id: str,
     max_reject_ratio: float,
@@ -227,7 +229,7 @@ def quarantine_and_check_ratio(
 
 
 def quarantine_rows(
-    rows: DataFrame, bases: dict[tuple[int, int], int], streams: Sequence[contract.StreamObject]
+    rows: DataFrame, bases: dict[tuple[int, int], int], streams: Sequence[StreamObject]
 ) -> DataFrame:
     """The rejected rows as the quarantine CSV's columns (source file, line number, fields, reason)."""
     rejected = rows.where(F.col("reject_reason").isNotNull())
@@ -255,7 +257,7 @@ def merge_into_curated(
     replacing their earlier rows, staged (curated/ stays whole until `publish`); returns the staged
     events of those dates and how many of the accepted rows were new events (not duplicates)."""
     accepted = rows.where(F.col("reject_reason").isNull())
-    streams = contract.CURATED_TABLES["streams"]
+    streams = contract_tables.CURATED_TABLES["streams"]
     existing = read_partitions(spark, root, streams, list(dates))
     merged = transforms.merge_events(accepted, existing, list(source_ids))
     merge_stats = Observation("merge")
@@ -266,7 +268,7 @@ def merge_into_curated(
     events = read_partitions(spark, root, streams, list(dates), prefix=staging.prefix("streams"))
     if events is None:
         raise RuntimeError(f"the curated events just staged under {root.uri(staging.root)} are missing")
-    return events.select("user_id", "track_id", contract.PARTITION_COLUMN), new_events
+    return events.select("user_id", "track_id", layout.PARTITION_COLUMN), new_events
 
 
 # --- 6. compute KPIs --------------------------------------------------------------------------
@@ -343,7 +345,7 @@ def publish(
             root,
             staging.prefix(table),
         )
-    tables = [table for table, _ in kpis.tables()] if recompute else list(contract.CURATED_TABLES)
+    tables = [table for table, _ in kpis.tables()] if recompute else list(contract_tables.CURATED_TABLES)
     sealed = publication.seal(staging, tables, list(dates))
     publication.publish(root, sealed)
     return dynamo.replace_items(kpi_table, items, dates)
@@ -354,14 +356,13 @@ def read_curated_events(spark: SparkSession, root: DataRoot, dates: Sequence[str
     """The curated events of `dates`; DataError naming the dates that have none (recomputing such a
     date would delete its items: a restored table must hold its events first)."""
     present = {
-        key.rstrip("/").rsplit("=", 1)[1]
-        for key in root.partition_keys(contract.CURATED_STREAMS_PREFIX, dates)
+        key.rstrip("/").rsplit("=", 1)[1] for key in root.partition_keys(layout.CURATED_STREAMS_PREFIX, dates)
     }
     missing = [day for day in dates if day not in present]
     if missing:
         raise DataError(
-            f"--recompute_dates: no curated events under {root.uri(contract.CURATED_STREAMS_PREFIX)} "
+            f"--recompute_dates: no curated events under {root.uri(layout.CURATED_STREAMS_PREFIX)} "
             f"for {missing}; nothing was published"
         )
-    events = read_partitions(spark, root, contract.CURATED_TABLES["streams"], dates)
-    return events.select("user_id", "track_id", contract.PARTITION_COLUMN)
+    events = read_partitions(spark, root, contract_tables.CURATED_TABLES["streams"], dates)
+    return events.select("user_id", "track_id", layout.PARTITION_COLUMN)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-import music_contract as contract
+from music_contract import items, layout, tables
 
 UNKNOWN_GENRE = "unknown"
 
@@ -87,10 +87,10 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
     user_ids = users.select("user_id", F.lit(True).alias("known_user"))
     listen_ts = strict_listen_time("listen_time")
     reason = (
-        F.when(_blank("user_id"), F.lit(contract.REJECT_MISSING_USER_ID))
-        .when(_blank("track_id"), F.lit(contract.REJECT_MISSING_TRACK_ID))
-        .when(F.col("listen_ts").isNull(), F.lit(contract.REJECT_INVALID_LISTEN_TIME))
-        .when(F.col("_known_track").isNull(), F.lit(contract.REJECT_UNKNOWN_TRACK_ID))
+        F.when(_blank("user_id"), F.lit(tables.REJECT_MISSING_USER_ID))
+        .when(_blank("track_id"), F.lit(tables.REJECT_MISSING_TRACK_ID))
+        .when(F.col("listen_ts").isNull(), F.lit(tables.REJECT_INVALID_LISTEN_TIME))
+        .when(F.col("_known_track").isNull(), F.lit(tables.REJECT_UNKNOWN_TRACK_ID))
     )
     return (
         rows.withColumn("listen_ts", listen_ts)
@@ -101,7 +101,7 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
             "listen_ts",
             # The UTC date is the text's first 10 characters once the whole text parsed.
             F.when(F.col("listen_ts").isNotNull(), F.substring("listen_time", 1, 10)).alias(
-                contract.PARTITION_COLUMN
+                layout.PARTITION_COLUMN
             ),
             F.coalesce(F.col("known_user"), F.lit(False)).alias("known_user"),
             reason.alias("reject_reason"),
@@ -109,7 +109,7 @@ def validate_streams(rows: DataFrame, songs: DataFrame, users: DataFrame) -> Dat
     )
 
 
-EVENT_KEY = (contract.PARTITION_COLUMN, "user_id", "track_id", "listen_time")
+EVENT_KEY = (layout.PARTITION_COLUMN, "user_id", "track_id", "listen_time")
 
 
 def merge_events(new_events: DataFrame, existing: DataFrame | None, sources: Sequence[str]) -> DataFrame:
@@ -128,7 +128,7 @@ def merge_events(new_events: DataFrame, existing: DataFrame | None, sources: Seq
     ids = F.array(*[F.lit(s) for s in sources])
     new = (
         new_events.select(
-            contract.PARTITION_COLUMN,
+            layout.PARTITION_COLUMN,
             "user_id",
             "track_id",
             F.col("listen_ts").alias("listen_time"),
@@ -152,14 +152,14 @@ def merge_events(new_events: DataFrame, existing: DataFrame | None, sources: Seq
 
 def curated_streams(merged: DataFrame) -> DataFrame:
     """The curated `streams` table's columns in contract order, plus the partition column."""
-    return merged.select(*contract.CURATED_TABLES["streams"].column_names, contract.PARTITION_COLUMN)
+    return merged.select(*tables.CURATED_TABLES["streams"].column_names, layout.PARTITION_COLUMN)
 
 
 # --- KPIs ---------------------------------------------------------------------------------
 def track_plays(events: DataFrame, songs: DataFrame) -> DataFrame:
     """Plays per (listen_date, track): listen_date, track_id, genre, plays, duration_ms, names."""
     return (
-        events.groupBy(contract.PARTITION_COLUMN, "track_id")
+        events.groupBy(layout.PARTITION_COLUMN, "track_id")
         .agg(F.count(F.lit(1)).alias("plays"))
         .join(F.broadcast(songs), "track_id")
     )
@@ -174,15 +174,15 @@ def daily_genre_kpis(
     integers; the average is total / listeners rounded half-up to the millisecond with integer
     arithmetic (no double rounding), then in seconds.
     """
-    totals = plays.groupBy(contract.PARTITION_COLUMN, "genre").agg(
+    totals = plays.groupBy(layout.PARTITION_COLUMN, "genre").agg(
         F.sum("plays").alias("listen_count"),
         F.sum(F.col("plays") * F.col("duration_ms")).alias("_total_ms"),
     )
     # total / users rounded half-up, in whole milliseconds: (2 * total + users) div (2 * users).
     avg_ms = F.expr("(_total_ms * 2 + unique_listeners) div (unique_listeners * 2)")
     listeners = unique_listeners(events, songs, genres)
-    return totals.join(listeners, [contract.PARTITION_COLUMN, "genre"]).select(
-        contract.PARTITION_COLUMN,
+    return totals.join(listeners, [layout.PARTITION_COLUMN, "genre"]).select(
+        layout.PARTITION_COLUMN,
         "genre",
         F.col("listen_count").cast("long").alias("listen_count"),
         F.col("unique_listeners").cast("long").alias("unique_listeners"),
@@ -213,24 +213,24 @@ def unique_listeners(events: DataFrame, songs: DataFrame, genres: Sequence[str])
     )
     masks = (
         events.join(F.broadcast(track_bits), "track_id")
-        .groupBy(contract.PARTITION_COLUMN, "user_id", "_word")
+        .groupBy(layout.PARTITION_COLUMN, "user_id", "_word")
         .agg(F.bit_or("_bit").alias("_mask"))
     )
     # One row per set bit (a 64-row sequence per mask, filtered), then counted per bit: a few
     # cheap generated operators, where 64 sum aggregates cost seconds of code generation per run.
     per_genre = (
         masks.select(
-            contract.PARTITION_COLUMN,
+            layout.PARTITION_COLUMN,
             "_word",
             "_mask",
             F.explode(F.sequence(F.lit(0), F.lit(_WORD_BITS - 1))).alias("_bit"),
         )
         .where(F.expr("shiftrightunsigned(_mask, _bit) & 1 = 1"))
-        .groupBy(contract.PARTITION_COLUMN, "_word", "_bit")
+        .groupBy(layout.PARTITION_COLUMN, "_word", "_bit")
         .agg(F.count(F.lit(1)).alias("unique_listeners"))
     )
     genre = F.element_at(names, (F.col("_word") * _WORD_BITS + F.col("_bit") + 1).cast("int"))
-    return per_genre.select(contract.PARTITION_COLUMN, genre.alias("genre"), "unique_listeners")
+    return per_genre.select(layout.PARTITION_COLUMN, genre.alias("genre"), "unique_listeners")
 
 
 def _millis_to_seconds(millis: Column) -> Column:
@@ -238,14 +238,14 @@ def _millis_to_seconds(millis: Column) -> Column:
     return (millis.cast("decimal(18,0)") / F.lit(1000)).cast("decimal(18,3)")
 
 
-def top_songs(plays: DataFrame, limit: int = contract.TOP_SONGS_PER_GENRE) -> DataFrame:
+def top_songs(plays: DataFrame, limit: int = items.TOP_SONGS_PER_GENRE) -> DataFrame:
     """At most `limit` tracks per (listen_date, genre): plays descending, then track_id ascending."""
-    order = Window.partitionBy(contract.PARTITION_COLUMN, "genre").orderBy(F.desc("plays"), F.asc("track_id"))
+    order = Window.partitionBy(layout.PARTITION_COLUMN, "genre").orderBy(F.desc("plays"), F.asc("track_id"))
     return (
         plays.withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= limit)
         .select(
-            contract.PARTITION_COLUMN,
+            layout.PARTITION_COLUMN,
             "genre",
             F.col("rank").cast("int").alias("rank"),
             "track_id",
@@ -256,18 +256,18 @@ def top_songs(plays: DataFrame, limit: int = contract.TOP_SONGS_PER_GENRE) -> Da
     )
 
 
-def top_genres(kpis: DataFrame, limit: int = contract.TOP_GENRES_PER_DAY) -> DataFrame:
+def top_genres(kpis: DataFrame, limit: int = items.TOP_GENRES_PER_DAY) -> DataFrame:
     """At most `limit` genres per listen_date: listen_count descending, then genre ascending."""
-    order = Window.partitionBy(contract.PARTITION_COLUMN).orderBy(F.desc("listen_count"), F.asc("genre"))
+    order = Window.partitionBy(layout.PARTITION_COLUMN).orderBy(F.desc("listen_count"), F.asc("genre"))
     return (
         kpis.withColumn("rank", F.row_number().over(order))
         .where(F.col("rank") <= limit)
-        .select(contract.PARTITION_COLUMN, F.col("rank").cast("int").alias("rank"), "genre", "listen_count")
+        .select(layout.PARTITION_COLUMN, F.col("rank").cast("int").alias("rank"), "genre", "listen_count")
     )
 
 
 def stamped(frame: DataFrame, table: str, run_id: str, updated_at: str) -> DataFrame:
     """The KPI table's contract columns (with run_id and updated_at) and the partition column."""
-    columns = contract.CURATED_TABLES[table].column_names
+    columns = tables.CURATED_TABLES[table].column_names
     frame = frame.withColumn("run_id", F.lit(run_id)).withColumn("updated_at", F.lit(updated_at))
-    return frame.select(*columns, contract.PARTITION_COLUMN)
+    return frame.select(*columns, layout.PARTITION_COLUMN)

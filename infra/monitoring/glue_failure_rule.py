@@ -8,9 +8,9 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-import music_contract as contract
 from infra.alerting import TopicTarget
 from infra.config import ResourceNames
+from music_contract import metrics
 from music_contract.alerts import EVENT_GLUE_JOB_RUN_FAILED, chatbot_notification
 
 # Glue job states that mean "the KPIs of this run did not land".
@@ -22,7 +22,7 @@ def glue_failure_message(names: ResourceNames, job_name: str) -> events.RuleTarg
     from the Glue event by EventBridge."""
     detail = events.EventField.from_path
     run_id, state = detail("$.detail.jobRunId"), detail("$.detail.state")
-    url = contract.glue_job_run_console_url(Aws.REGION, job_name, run_id)
+    url = metrics.glue_job_run_console_url(Aws.REGION, job_name, run_id)
     return events.RuleTargetInput.from_object(
         chatbot_notification(
             notification_id=detail("$.id"),

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout, tables
 
 # The trend chart draws this many genres (the most listened-to over the whole period) as their own
 # lines and the rest as one line, their average per genre (a sum would dwarf every named genre and
@@ -23,7 +24,7 @@ TREND_GENRES = 8
 OTHER_GENRES = "other genres (average)"
 # `archived_data/<YYYY>/<MM>/<DD>/run_id=<run_id>/<path under raw_data>` (docs/DESIGN.md layout).
 _ARCHIVE_KEY = re.compile(
-    rf"^{re.escape(contract.ARCHIVE_PREFIX)}(\d{{4}})/(\d{{2}})/(\d{{2}})/run_id=([^/]+)/(.+)$"
+    rf"^{re.escape(layout.ARCHIVE_PREFIX)}(\d{{4}})/(\d{{2}})/(\d{{2}})/run_id=([^/]+)/(.+)$"
 )
 QUALITY_COUNTS = ("rows_read", "rows_accepted", "rows_rejected", "duplicates_dropped", "unknown_user_rows")
 
@@ -159,8 +160,8 @@ def _int(value: Any) -> int:
 def run_quality(report: dict, run_id: str = "") -> RunQuality:
     """One data-quality report as a `RunQuality` (counts missing from the report count as 0)."""
     by_reason = {str(k): _int(v) for k, v in (report.get("rejected_by_reason") or {}).items()}
-    ordered = [r for r in contract.REJECT_REASONS if r in by_reason] + sorted(
-        r for r in by_reason if r not in contract.REJECT_REASONS
+    ordered = [r for r in tables.REJECT_REASONS if r in by_reason] + sorted(
+        r for r in by_reason if r not in tables.REJECT_REASONS
     )
     return RunQuality(
         run_id=str(report.get("run_id") or run_id),
@@ -269,52 +270,89 @@ def build_view(
 ) -> ReportView:
     """The whole report from the table's items, the runs' quality reports and the archive listing."""
     grouped = _by_type(items)
-    kpis_by_date: dict[str, list[GenreKpi]] = defaultdict(list)
-    for item in grouped[contract.RECORD_DAILY_GENRE_KPI]:
-        kpis_by_date[str(item["date"])].append(_genre_kpi(item))
+    kpis_by_date = _kpis_by_date(grouped[contract_items.RECORD_DAILY_GENRE_KPI])
     dates = tuple(sorted(kpis_by_date))
-    top_genres = {str(i["date"]): i.get("top_genres") or [] for i in grouped[contract.RECORD_TOP_GENRES]}
-    songs_by_date: dict[str, dict[str, tuple[Song, ...]]] = defaultdict(dict)
-    for item in grouped[contract.RECORD_TOP_SONGS]:
-        songs_by_date[str(item["date"])][str(item["genre"])] = _songs(item.get("top_songs") or [])
-
-    listens: dict[str, dict[str, int]] = defaultdict(dict)
-    for date, kpis in kpis_by_date.items():
-        for kpi in kpis:
-            listens[kpi.genre][date] = kpi.listens
-    genres = sorted(
-        (GenreSeries(genre, tuple(per_date.get(d, 0) for d in dates)) for genre, per_date in listens.items()),
-        key=lambda g: (-g.total, g.genre),
-    )
-    days = tuple(
-        _day(d, kpis_by_date[d], top_genres.get(d, []), songs_by_date.get(d, {})) for d in reversed(dates)
-    )
-    runs = sorted(
-        (run_quality(r) for r in quality_reports), key=lambda r: (r.started_at, r.run_id), reverse=True
+    genres = _genre_series(kpis_by_date, dates)
+    runs = tuple(
+        sorted(
+            (run_quality(r) for r in quality_reports), key=lambda r: (r.started_at, r.run_id), reverse=True
+        )
     )
     archives, other_keys = archived_runs(archived_keys)
-    every_kpi = [k for kpis in kpis_by_date.values() for k in kpis]
-    totals = Totals(
-        listens=sum(k.listens for k in every_kpi),
-        genre_listeners=sum(k.listeners for k in every_kpi),
-        listening_hours=sum(k.total_seconds for k in every_kpi) / 3600,
-        days=len(dates),
-        genres=len(genres),
-        runs=len(runs),
-        rows_read=sum(r.rows_read for r in runs),
-        rows_rejected=sum(r.rows_rejected for r in runs),
-        archived_files=sum(len(a.keys) for a in archives) + len(other_keys),
-    )
     return ReportView(
         title=title,
         source=source,
         dates=dates,
-        totals=totals,
-        genres=tuple(genres),
+        totals=_totals(
+            kpis_by_date, genres, runs, archived_files=sum(len(a.keys) for a in archives) + len(other_keys)
+        ),
+        genres=genres,
         trend=_trend(genres, dates),
         other_genres=max(0, len(genres) - TREND_GENRES),
-        days=days,
-        runs=tuple(runs),
+        days=_days(grouped, kpis_by_date, dates),
+        runs=runs,
         archives=archives,
         other_keys=other_keys,
+    )
+
+
+def _kpis_by_date(kpi_items: Iterable[dict]) -> dict[str, list[GenreKpi]]:
+    """The daily genre KPI items by date."""
+    kpis_by_date: dict[str, list[GenreKpi]] = defaultdict(list)
+    for item in kpi_items:
+        kpis_by_date[str(item["date"])].append(_genre_kpi(item))
+    return kpis_by_date
+
+
+def _genre_series(kpis_by_date: dict[str, list[GenreKpi]], dates: Sequence[str]) -> tuple[GenreSeries, ...]:
+    """Every genre's listens per date (0 on a date without it), the most listened-to first."""
+    listens: dict[str, dict[str, int]] = defaultdict(dict)
+    for date, kpis in kpis_by_date.items():
+        for kpi in kpis:
+            listens[kpi.genre][date] = kpi.listens
+    return tuple(
+        sorted(
+            (
+                GenreSeries(genre, tuple(per_date.get(d, 0) for d in dates))
+                for genre, per_date in listens.items()
+            ),
+            key=lambda g: (-g.total, g.genre),
+        )
+    )
+
+
+def _days(
+    grouped: dict[str, list[dict]], kpis_by_date: dict[str, list[GenreKpi]], dates: Sequence[str]
+) -> tuple[DayView, ...]:
+    """One `DayView` per date with KPIs, newest first, with the day's top genres and top songs."""
+    top_genres = {
+        str(i["date"]): i.get("top_genres") or [] for i in grouped[contract_items.RECORD_TOP_GENRES]
+    }
+    songs_by_date: dict[str, dict[str, tuple[Song, ...]]] = defaultdict(dict)
+    for item in grouped[contract_items.RECORD_TOP_SONGS]:
+        songs_by_date[str(item["date"])][str(item["genre"])] = _songs(item.get("top_songs") or [])
+    return tuple(
+        _day(d, kpis_by_date[d], top_genres.get(d, []), songs_by_date.get(d, {})) for d in reversed(dates)
+    )
+
+
+def _totals(
+    kpis_by_date: dict[str, list[GenreKpi]],
+    genres: Sequence[GenreSeries],
+    runs: Sequence[RunQuality],
+    *,
+    archived_files: int,
+) -> Totals:
+    """The headline numbers over every date, genre and run."""
+    every_kpi = [k for kpis in kpis_by_date.values() for k in kpis]
+    return Totals(
+        listens=sum(k.listens for k in every_kpi),
+        genre_listeners=sum(k.listeners for k in every_kpi),
+        listening_hours=sum(k.total_seconds for k in every_kpi) / 3600,
+        days=len(kpis_by_date),
+        genres=len(genres),
+        runs=len(runs),
+        rows_read=sum(r.rows_read for r in runs),
+        rows_rejected=sum(r.rows_rejected for r in runs),
+        archived_files=archived_files,
     )

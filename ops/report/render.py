@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -114,68 +115,100 @@ def _cards(view: ReportView) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _TrendPlot:
+    """The trend chart's frame: the SVG's size and margins, days across (`x`) and listens up (`y`)."""
+
+    days: int
+    y_top: float
+    width: int = 960
+    height: int = 320
+    left: int = 56
+    right: int = 20
+    top: int = 14
+    bottom: int = 34
+
+    def x(self, n: int) -> float:
+        plot_w = self.width - self.left - self.right
+        return self.left + (plot_w / 2 if self.days == 1 else plot_w * n / (self.days - 1))
+
+    def y(self, v: float) -> float:
+        plot_h = self.height - self.top - self.bottom
+        return self.top + plot_h * (1 - v / self.y_top)
+
+
 def _trend_chart(view: ReportView, colours: dict[str, str]) -> str:
     if not view.dates:
         return '<section><h2>Listens per genre</h2><p class="empty">No KPI items yet.</p></section>'
-    width, height, left, right, top, bottom = 960, 320, 56, 20, 14, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
     y_top, step = _nice_top(max(max(s.listens) for s in view.trend))
-    count = len(view.dates)
-
-    def x(n: int) -> float:
-        return left + (plot_w / 2 if count == 1 else plot_w * n / (count - 1))
-
-    def y(v: float) -> float:
-        return top + plot_h * (1 - v / y_top)
-
+    plot = _TrendPlot(days=len(view.dates), y_top=y_top)
     parts = [
-        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="Listens per genre and day, {count} day(s)">'
+        f'<svg viewBox="0 0 {plot.width} {plot.height}" width="100%" role="img" '
+        f'aria-label="Listens per genre and day, {plot.days} day(s)">',
+        *_trend_axes(plot, step, view.dates),
     ]
-    ticks = round(y_top / step)
-    for k in range(ticks + 1):
-        v = k * step
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#e4e7eb"/>'
-            f'<text x="{left - 8}" y="{y(v) + 4:.1f}" text-anchor="end">{_n(v)}</text>'
-        )
-    label_every = max(1, math.ceil(count / 8))  # at most about 8 date labels
-    for n, date in enumerate(view.dates):
-        if n % label_every == 0 or n == count - 1:
-            # The first and last labels align to the plot's edges, so that neither is cut off.
-            anchor = "middle" if count == 1 else {0: "start", count - 1: "end"}.get(n, "middle")
-            parts.append(f'<text x="{x(n):.1f}" y="{height - 10}" text-anchor="{anchor}">{_esc(date)}</text>')
     # The rest first, so the named genres are drawn over it.
     for series in sorted(view.trend, key=lambda s: s.genre != OTHER_GENRES):
-        colour = colours[series.genre]
-        dash = ' stroke-dasharray="6 4"' if series.genre == OTHER_GENRES else ""
-        points = " ".join(f"{x(n):.1f},{y(v):.1f}" for n, v in enumerate(series.listens))
-        if count > 1:
-            parts.append(
-                f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5" '
-                f'stroke-linejoin="round"{dash}/>'
-            )
-        for n, v in enumerate(series.listens if count <= POINTS_UP_TO else ()):
-            parts.append(
-                f'<circle cx="{x(n):.1f}" cy="{y(v):.1f}" r="3.5" fill="{colour}">'
-                f"<title>{_esc(series.genre)}, {_esc(view.dates[n])}: {_n(v)} listens</title></circle>"
-            )
+        parts += _trend_line(plot, series, colours[series.genre], view.dates)
     parts.append("</svg>")
     legend = "".join(
         f'<li><span class="name"><span class="swatch" style="background:{colours[s.genre]}"></span>'
         f'{_esc(s.genre)}</span><span class="meta num">{_n(s.total)}</span></li>'
         for s in view.trend
     )
-    note = (
-        f"The {len(view.trend) - 1} most listened-to genres, and the average of the other "
-        f"{view.other_genres} (dashed). Listens over the whole period in the legend."
-        if view.other_genres
-        else "Every genre; listens over the whole period in the legend."
-    )
     return (
-        f'<section id="trend"><h2>Listens per genre over the days</h2><p class="meta">{_esc(note)}</p>'
+        f'<section id="trend"><h2>Listens per genre over the days</h2><p class="meta">{_esc(_trend_note(view))}</p>'
         f'<div class="trend"><div>{"".join(parts)}</div><ul class="legend">{legend}</ul></div></section>'
     )
+
+
+def _trend_axes(plot: _TrendPlot, step: float, dates: Sequence[str]) -> list[str]:
+    """Grid lines with their listens every `step`, and at most about 8 date labels."""
+    parts = []
+    for k in range(round(plot.y_top / step) + 1):
+        v = k * step
+        parts.append(
+            f'<line x1="{plot.left}" x2="{plot.width - plot.right}" y1="{plot.y(v):.1f}" y2="{plot.y(v):.1f}" '
+            f'stroke="#e4e7eb"/><text x="{plot.left - 8}" y="{plot.y(v) + 4:.1f}" text-anchor="end">{_n(v)}</text>'
+        )
+    count = plot.days
+    label_every = max(1, math.ceil(count / 8))
+    for n, date in enumerate(dates):
+        if n % label_every == 0 or n == count - 1:
+            # The first and last labels align to the plot's edges, so that neither is cut off.
+            anchor = "middle" if count == 1 else {0: "start", count - 1: "end"}.get(n, "middle")
+            parts.append(
+                f'<text x="{plot.x(n):.1f}" y="{plot.height - 10}" text-anchor="{anchor}">{_esc(date)}</text>'
+            )
+    return parts
+
+
+def _trend_line(plot: _TrendPlot, series: GenreSeries, colour: str, dates: Sequence[str]) -> list[str]:
+    """One genre's line (dashed for the other genres), and a dot per day with its listens on hover."""
+    parts = []
+    if plot.days > 1:
+        dash = ' stroke-dasharray="6 4"' if series.genre == OTHER_GENRES else ""
+        points = " ".join(f"{plot.x(n):.1f},{plot.y(v):.1f}" for n, v in enumerate(series.listens))
+        parts.append(
+            f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5" '
+            f'stroke-linejoin="round"{dash}/>'
+        )
+    for n, v in enumerate(series.listens if plot.days <= POINTS_UP_TO else ()):
+        parts.append(
+            f'<circle cx="{plot.x(n):.1f}" cy="{plot.y(v):.1f}" r="3.5" fill="{colour}">'
+            f"<title>{_esc(series.genre)}, {_esc(dates[n])}: {_n(v)} listens</title></circle>"
+        )
+    return parts
+
+
+def _trend_note(view: ReportView) -> str:
+    """What the trend chart's lines are."""
+    if view.other_genres:
+        return (
+            f"The {len(view.trend) - 1} most listened-to genres, and the average of the other "
+            f"{view.other_genres} (dashed). Listens over the whole period in the legend."
+        )
+    return "Every genre; listens over the whole period in the legend."
 
 
 def _sparkline(series: GenreSeries, colour: str) -> str:

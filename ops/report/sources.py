@@ -17,12 +17,14 @@ import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout
+from music_contract.items import DayInFlux
 
 # Outputs of the stack that name what the report reads (tests/infra pins them against the template).
 TABLE_OUTPUT = "KpiTableName"
 BUCKET_OUTPUT = "DataBucketName"
-_REPORT_KEY = re.compile(rf"^{re.escape(contract.REPORTS_PREFIX)}run_id=([^/]+)/data_quality\.json$")
+_REPORT_KEY = re.compile(rf"^{re.escape(layout.REPORTS_PREFIX)}run_id=([^/]+)/data_quality\.json$")
 
 
 class SourceError(RuntimeError):
@@ -88,7 +90,7 @@ def _query_day(table: Any, pk: str) -> list[dict]:
     """Every stored item of one day, read strongly consistent (one page holds a day's few hundred)."""
     items: list[dict] = []
     kwargs: dict = {
-        "KeyConditionExpression": Key(contract.TABLE_PARTITION_KEY).eq(pk),
+        "KeyConditionExpression": Key(contract_items.TABLE_PARTITION_KEY).eq(pk),
         "ConsistentRead": True,
     }
     while True:
@@ -110,19 +112,19 @@ def read_kpi_items(table: str, dynamodb: Any = None, page_size: int | None = Non
     try:
         days: dict[str, list[dict]] = {}
         for item in _scan(resource.Table(table), page_size):
-            days.setdefault(item[contract.TABLE_PARTITION_KEY], []).append(item)
+            days.setdefault(item[contract_items.TABLE_PARTITION_KEY], []).append(item)
         items: list[dict] = []
         for pk, day_items in days.items():
             for attempt in range(DAY_READ_ATTEMPTS):
                 try:
-                    items += contract.current_items(day_items)
+                    items += contract_items.current_items(day_items)
                     break
-                except contract.DayInFlux:
+                except DayInFlux:
                     if attempt == DAY_READ_ATTEMPTS - 1:
                         raise
                     day_items = _query_day(resource.Table(table), pk)
         return items
-    except contract.DayInFlux as err:
+    except DayInFlux as err:
         raise SourceError(f"KPI table {table}: a run keeps replacing the day: {err}; try again") from err
     except ClientError as err:
         raise SourceError(f"KPI table {table}: {err.response['Error'].get('Message', err)}") from err
@@ -144,7 +146,7 @@ def read_quality_reports(bucket: str, s3: Any = None) -> list[dict]:
     """Every run's ``reports/run_id=<id>/data_quality.json``; other keys under ``reports/`` are ignored."""
     client = s3 or boto3.client("s3")
     reports = []
-    for key in _keys(client, bucket, contract.REPORTS_PREFIX):
+    for key in _keys(client, bucket, layout.REPORTS_PREFIX):
         match = _REPORT_KEY.match(key)
         if not match:
             continue
@@ -164,7 +166,7 @@ def read_quality_reports(bucket: str, s3: Any = None) -> list[dict]:
 
 def read_archived_keys(bucket: str, s3: Any = None) -> list[str]:
     """Every key under ``archived_data/``."""
-    return _keys(s3 or boto3.client("s3"), bucket, contract.ARCHIVE_PREFIX)
+    return _keys(s3 or boto3.client("s3"), bucket, layout.ARCHIVE_PREFIX)
 
 
 def read_report_data(source: ReportSource, session: Any = None) -> ReportData:

@@ -14,9 +14,10 @@ from typing import Any, ClassVar
 import boto3
 import pytest
 
-import music_contract as contract
 from local_run.airflow_home import load_dag, make_fast, run_dag_test
 from local_run.resources import create_local_stack, load_config
+from music_contract import layout, names
+from music_contract.manifest import Manifest
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport, FileQuality
 
 USERS_CSV = (
@@ -33,20 +34,20 @@ STREAMS_CSV = "user_id,track_id,listen_time\n1,t1,2024-06-25 10:00:00\n2,t1,2024
 def glue_processes_its_manifest(job_name: str, arguments: dict[str, str]) -> None:
     """A Glue script that processes nothing but reports, as the real job does, that it processed every
     file of its manifest (status succeeded): what `archive_raw_data` requires before it archives."""
-    if contract.ARG_MANIFEST_KEY not in arguments:
+    if names.ARG_MANIFEST_KEY not in arguments:
         return  # a recompute: no manifest, nothing to archive
     s3 = boto3.client("s3")
-    bucket, manifest_key = arguments[contract.ARG_DATA_BUCKET], arguments[contract.ARG_MANIFEST_KEY]
-    manifest = contract.Manifest.from_json(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
-    run_id = arguments[contract.ARG_RUN_ID]
+    bucket, manifest_key = arguments[names.ARG_DATA_BUCKET], arguments[names.ARG_MANIFEST_KEY]
+    manifest = Manifest.from_json(s3.get_object(Bucket=bucket, Key=manifest_key)["Body"].read())
+    run_id = arguments[names.ARG_RUN_ID]
     report = DataQualityReport(run_id, manifest_key, 0.05, datetime.now(UTC).isoformat(timespec="seconds"))
     report.status = STATUS_SUCCEEDED
     report.files = [FileQuality(stream.key, stream.etag) for stream in manifest.streams]
-    s3.put_object(Bucket=bucket, Key=contract.report_key(run_id), Body=report.to_json().encode())
+    s3.put_object(Bucket=bucket, Key=layout.report_key(run_id), Body=report.to_json().encode())
 
 
 @dataclass
-class PipelineWorld:
+class EmulatedStack:
     """One test's AWS resources and the clients to inspect them."""
 
     STREAMS_CSV: ClassVar[str] = STREAMS_CSV  # a valid two-row stream batch
@@ -66,8 +67,8 @@ class PipelineWorld:
         return self.s3.put_object(Bucket=self.bucket, Key=key, Body=data)["ETag"]
 
     def put_reference_files(self) -> None:
-        self.put(contract.USERS_KEY, USERS_CSV)
-        self.put(contract.SONGS_KEY, SONGS_CSV)
+        self.put(layout.USERS_KEY, USERS_CSV)
+        self.put(layout.SONGS_KEY, SONGS_CSV)
 
     def put_many(self, keys: list[str], body: str = STREAMS_CSV) -> None:
         with ThreadPoolExecutor(max_workers=16) as pool:
@@ -94,7 +95,7 @@ class PipelineWorld:
 
 
 @pytest.fixture
-def world(moto_server, monkeypatch) -> PipelineWorld:
+def emulated_stack(moto_server, monkeypatch) -> EmulatedStack:
     """A fresh emulated stack per test: the bucket, KPI table, Glue job and alert topic exactly as the
     local run builds them from the stack's configuration (`local_run.resources`), under a unique
     environment name; the DAG's Variables set."""
@@ -108,7 +109,7 @@ def world(moto_server, monkeypatch) -> PipelineWorld:
         service: boto3.client(service, endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
         for service in ("s3", "glue", "sqs", "cloudwatch")
     }
-    return PipelineWorld(
+    return EmulatedStack(
         stack.names.data_bucket,
         stack.names.glue_job,
         stack.alert_topic_arn,

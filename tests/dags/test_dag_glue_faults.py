@@ -13,15 +13,14 @@ import asyncio
 import json
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from moto.core.exceptions import JsonRESTError
 from moto.glue.responses import GlueResponse
 
-import music_contract as contract
 from local_run.glue_local import JobRunEnded, local_glue_jobs
+from music_contract import layout, metrics, names
 from music_pipeline import glue as glue_operator
 from music_pipeline.glue import is_final_failure
 from music_triggers.glue import StoppableGlueJobCompleteTrigger
@@ -37,10 +36,11 @@ glue_succeeds = glue_processes_its_manifest
 
 
 @pytest.fixture
-def ready_world(world):
-    world.put_reference_files()
-    world.put("raw_data/streams1.csv", world.STREAMS_CSV)
-    return world
+def stack_with_one_stream_file(emulated_stack):
+    """The emulated stack with the reference files and one valid stream file in raw_data/."""
+    emulated_stack.put_reference_files()
+    emulated_stack.put("raw_data/streams1.csv", emulated_stack.STREAMS_CSV)
+    return emulated_stack
 
 
 class GlueApiFaults:
@@ -78,10 +78,12 @@ def glue_faults(monkeypatch):
 
 
 @pytest.mark.parametrize("final_state", ["FAILED", "TIMEOUT", "STOPPED"])
-def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_world, run_dag, final_state):
+def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(
+    stack_with_one_stream_file, run_dag, final_state
+):
     def glue_ends(job_name, arguments):
         # A FAILED run is final when the job failed on its data (the job's DataError carries the mark).
-        mark = contract.DATA_ERROR_MARK if final_state == "FAILED" else ""
+        mark = names.DATA_ERROR_MARK if final_state == "FAILED" else ""
         raise JobRunEnded(final_state, f"{mark} the run ended {final_state}".strip())
 
     with local_glue_jobs(glue_ends) as glue:
@@ -91,16 +93,16 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert result.tries["run_etl_job"] == 1  # three retries left, none used
     assert [r.state for r in glue.runs] == [final_state]
     assert result.states["archive_raw_data"] == "upstream_failed"
-    assert ready_world.keys(contract.RAW_PREFIX) == ["raw_data/streams1.csv"]
-    [alert] = [json.loads(m["Message"]) for m in ready_world.alerts()]
+    assert stack_with_one_stream_file.keys(layout.RAW_PREFIX) == ["raw_data/streams1.csv"]
+    [alert] = [json.loads(m["Message"]) for m in stack_with_one_stream_file.alerts()]
     [run] = glue.runs
     # The Glue run, its state and the environment, with the Glue console's run page to act on.
     assert alert["content"]["title"] == (
-        f"[{ready_world.env_name}] Glue job run {final_state}: {ready_world.glue_job} run {run.job_run_id}"
+        f"[{stack_with_one_stream_file.env_name}] Glue job run {final_state}: {stack_with_one_stream_file.glue_job} run {run.job_run_id}"
     )
     assert final_state in alert["content"]["description"]  # the reason Glue (here moto) gave
-    glue_page = contract.glue_job_run_console_url(
-        ready_world.glue.meta.region_name, ready_world.glue_job, run.job_run_id
+    glue_page = metrics.glue_job_run_console_url(
+        stack_with_one_stream_file.glue.meta.region_name, stack_with_one_stream_file.glue_job, run.job_run_id
     )
     assert alert["metadata"]["relatedResources"][0] == glue_page
     assert alert["content"]["nextSteps"][0] == f"Glue run: {glue_page}"
@@ -108,7 +110,7 @@ def test_a_final_glue_state_fails_the_task_once_and_starts_no_second_run(ready_w
     assert alert["metadata"]["additionalContext"]["dagRunId"] == result.run_id
 
 
-def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_world, run_dag):
+def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(stack_with_one_stream_file, run_dag):
     # A throttled DynamoDB write beyond the job's retries, a lost executor: a new run may succeed.
     outcomes = iter([RuntimeError("PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed")])
 
@@ -124,13 +126,13 @@ def test_a_run_failed_outside_the_jobs_data_is_retried_with_a_new_run(ready_worl
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert result.tries["run_etl_job"] == 2
     assert [r.state for r in glue.runs] == ["FAILED", "SUCCEEDED"]
-    assert ready_world.alerts() == []
+    assert stack_with_one_stream_file.alerts() == []
 
 
 @pytest.mark.parametrize(
     ("state", "message", "final"),
     [
-        ("FAILED", f"RejectRatioExceeded: {contract.DATA_ERROR_MARK} 5 of 9 stream rows rejected", True),
+        ("FAILED", f"RejectRatioExceeded: {names.DATA_ERROR_MARK} 5 of 9 stream rows rejected", True),
         ("FAILED", "PublishError: DynamoDB table kpis left 3 of 40 KPI items unprocessed", False),
         ("FAILED", "Lost executor 3: container killed", False),
         ("FAILED", "", False),
@@ -144,25 +146,8 @@ def test_only_data_errors_and_states_a_new_run_cannot_fix_are_final(state, messa
     assert is_final_failure(state, message) is final
 
 
-def test_the_deferred_wait_ends_on_expired_instead_of_polling_for_hours():
-    """EXPIRED is a JobRunState (botocore's Glue model) the provider's `job_complete` waiter lacks."""
-    import botocore.session
-    from botocore.waiter import WaiterModel
-
-    trigger = StoppableGlueJobCompleteTrigger(job_name="job", run_id="jr_1", aws_conn_id=contract.AWS_CONN_ID)
-    config = json.loads(Path(trigger.hook().waiter_path).read_text())
-    config["waiters"]["job_complete"].update(trigger.waiter_config_overrides or {})
-    acceptors = WaiterModel(config).get_waiter("job_complete").acceptors
-    outcome = {a.expected: a.state for a in acceptors}
-    assert outcome["EXPIRED"] == "failure"
-    assert (outcome["SUCCEEDED"], outcome["FAILED"]) == ("success", "failure")  # the provider's, kept
-    # Every JobRunState botocore knows ends the wait or is polled on purpose.
-    states = botocore.session.get_session().get_service_model("glue").shape_for("JobRunState").enum
-    assert set(states) - set(outcome) <= {"WAITING"}
-
-
 def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run(
-    ready_world, run_dag, glue_faults
+    stack_with_one_stream_file, run_dag, glue_faults
 ):
     glue_faults.fail("get_job_run", 1, "ThrottlingException")  # absorbed by the client's retries
     glue_faults.fail("get_job_run", 3, "AccessDeniedException")  # not retryable there: the try ends
@@ -181,10 +166,10 @@ def test_api_errors_while_waiting_are_retried_and_the_retry_rejoins_the_same_run
     assert result.states == dict.fromkeys(ALL_TASKS, "success")
     assert result.tries["run_etl_job"] == 2  # the access error cost one try
     assert len(glue.runs) == 1  # the retry waited for the run the first try started
-    assert ready_world.alerts() == []
+    assert stack_with_one_stream_file.alerts() == []
 
 
-def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
+def test_a_refused_start_is_retried(stack_with_one_stream_file, run_dag, glue_faults):
     # An earlier run still finishing: Glue refuses the start; the next try starts it.
     glue_faults.fail("start_job_run", 1, "ConcurrentRunsExceededException")
 
@@ -196,7 +181,9 @@ def test_a_refused_start_is_retried(ready_world, run_dag, glue_faults):
     assert [r.state for r in glue.runs] == ["SUCCEEDED"]
 
 
-def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_a_stopping_run(world):
+def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_a_stopping_run(
+    emulated_stack,
+):
     """A run stopped mid-way stays STOPPING until its driver is gone; a run started meanwhile waits as
     WAITING (the job has run queuing on, as the stack's) and starts only after it."""
     guard, release = threading.Lock(), threading.Event()
@@ -208,24 +195,26 @@ def test_the_emulated_job_never_runs_two_runs_at_once_and_queues_a_start_behind_
             working += 1
             most = max(most, working)
         try:
-            if arguments[contract.ARG_RUN_ID] == "first":
+            if arguments[names.ARG_RUN_ID] == "first":
                 release.wait(30)  # a driver that takes its time to die
         finally:
             with guard:
                 working -= 1
 
     def state(run_id):
-        return world.glue.get_job_run(JobName=world.glue_job, RunId=run_id)["JobRun"]["JobRunState"]
+        return emulated_stack.glue.get_job_run(JobName=emulated_stack.glue_job, RunId=run_id)["JobRun"][
+            "JobRunState"
+        ]
 
-    assert world.glue.get_job(JobName=world.glue_job)["Job"]["JobRunQueuingEnabled"] is True
-    hook = SimpleNamespace(conn=world.glue)
+    assert emulated_stack.glue.get_job(JobName=emulated_stack.glue_job)["Job"]["JobRunQueuingEnabled"] is True
+    hook = SimpleNamespace(conn=emulated_stack.glue)
     with local_glue_jobs(runner) as glue:
-        first = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "first"}, {})
+        first = glue_operator.start_job_run(hook, emulated_stack.glue_job, {names.ARG_RUN_ID: "first"}, {})
         while working == 0:
             time.sleep(0.01)
-        world.glue.batch_stop_job_run(JobName=world.glue_job, JobRunIds=[first["JobRunId"]])
+        emulated_stack.glue.batch_stop_job_run(JobName=emulated_stack.glue_job, JobRunIds=[first["JobRunId"]])
         assert state(first["JobRunId"]) == "STOPPING"
-        second = glue_operator.start_job_run(hook, world.glue_job, {contract.ARG_RUN_ID: "second"}, {})
+        second = glue_operator.start_job_run(hook, emulated_stack.glue_job, {names.ARG_RUN_ID: "second"}, {})
         time.sleep(0.5)
         assert state(second["JobRunId"]) == "WAITING"
         release.set()
@@ -248,7 +237,7 @@ def _task_instance(run_id: str, state: str | None):
     with create_session() as session:
         ti = (
             session.query(TaskInstance)
-            .filter_by(dag_id=contract.DAG_ID, run_id=run_id, task_id="run_etl_job")
+            .filter_by(dag_id=names.DAG_ID, run_id=run_id, task_id="run_etl_job")
             .one()
         )
         ti.state = state
@@ -303,21 +292,22 @@ def _run_and_cancel_in_triggerer(trigger, ti, *, user_action: bool) -> None:
 
 
 @pytest.fixture
-def deferred_glue_run(ready_world, run_dag):
+def deferred_glue_run(stack_with_one_stream_file, run_dag):
     """A DAG run in the DB and a Glue run that keeps running: ``(dag run id, its trigger, job run id)``."""
     from music_pipeline.glue import ExistingGlueJobHook
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
     with local_glue_jobs(glue_succeeds):
         dag_run_id = run_dag().run_id
     release = threading.Event()
     with local_glue_jobs(lambda name, args: release.wait(60)):
-        hook = ExistingGlueJobHook(job_name=ready_world.glue_job, aws_conn_id=contract.AWS_CONN_ID)
-        job_run_id = hook.initialize_job({contract.ARG_RUN_ID: "r1"})["JobRunId"]
+        hook = ExistingGlueJobHook(
+            job_name=stack_with_one_stream_file.glue_job, aws_conn_id=names.AWS_CONN_ID
+        )
+        job_run_id = hook.initialize_job({names.ARG_RUN_ID: "r1"})["JobRunId"]
         trigger = StoppableGlueJobCompleteTrigger(
-            job_name=ready_world.glue_job,
+            job_name=stack_with_one_stream_file.glue_job,
             run_id=job_run_id,
-            aws_conn_id=contract.AWS_CONN_ID,
+            aws_conn_id=names.AWS_CONN_ID,
             waiter_delay=1,
             waiter_max_attempts=60,
         )
@@ -325,78 +315,34 @@ def deferred_glue_run(ready_world, run_dag):
         release.set()
 
 
-def _job_run_state(world, job_run_id: str) -> str:
-    return world.glue.get_job_run(JobName=world.glue_job, RunId=job_run_id)["JobRun"]["JobRunState"]
+def _job_run_state(emulated_stack, job_run_id: str) -> str:
+    return emulated_stack.glue.get_job_run(JobName=emulated_stack.glue_job, RunId=job_run_id)["JobRun"][
+        "JobRunState"
+    ]
 
 
 @pytest.mark.parametrize("acted_state", ["failed", None], ids=["marked_failed", "cleared"])
-def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(ready_world, deferred_glue_run, acted_state):
+def test_a_deferred_task_killed_by_a_user_stops_its_glue_run(
+    stack_with_one_stream_file, deferred_glue_run, acted_state
+):
     dag_run_id, trigger, job_run_id = deferred_glue_run
     ti = _task_instance(dag_run_id, acted_state)
 
     _run_and_cancel_in_triggerer(trigger, ti, user_action=True)
 
     # Stopped: STOPPING while its driver (here the runner, still waiting) winds down, as on Glue.
-    assert _job_run_state(ready_world, job_run_id) == "STOPPING"
+    assert _job_run_state(stack_with_one_stream_file, job_run_id) == "STOPPING"
 
 
 @pytest.mark.parametrize(
     "user_action", [False, True], ids=["triggerer_restart", "handed_to_another_triggerer"]
 )
 def test_a_trigger_cancelled_while_its_task_is_still_deferred_leaves_the_run_going(
-    ready_world, deferred_glue_run, user_action
+    stack_with_one_stream_file, deferred_glue_run, user_action
 ):
     dag_run_id, trigger, job_run_id = deferred_glue_run
     ti = _task_instance(dag_run_id, "deferred")
 
     _run_and_cancel_in_triggerer(trigger, ti, user_action=user_action)
 
-    assert _job_run_state(ready_world, job_run_id) == "RUNNING"
-
-
-def test_the_trigger_round_trips_through_its_serialized_form():
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
-
-    trigger = StoppableGlueJobCompleteTrigger(
-        job_name="job", run_id="jr_1", aws_conn_id="aws_conn", stop_job_run_on_kill=False
-    )
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "music_triggers.glue.StoppableGlueJobCompleteTrigger"
-    again = StoppableGlueJobCompleteTrigger(**kwargs)
-    assert (again.job_name, again.run_id, again.stop_job_run_on_kill) == ("job", "jr_1", False)
-
-
-def test_the_triggerer_imports_the_trigger_from_the_unpacked_plugins_zip_alone(tmp_path):
-    """As on MWAA: plugins.zip unpacked into $AIRFLOW_HOME/plugins, dags/ and plugins/ not on the path."""
-    import io
-    import os
-    import subprocess
-    import sys
-    import zipfile
-    from pathlib import Path
-
-    from infra.packaging import library_zip_bytes, python_packages
-    from music_triggers.glue import StoppableGlueJobCompleteTrigger
-
-    repo = Path(__file__).resolve().parents[2]
-    home = tmp_path / "airflow"
-    with zipfile.ZipFile(io.BytesIO(library_zip_bytes(python_packages(repo / "plugins")))) as archive:
-        archive.extractall(home / "plugins")
-    classpath, _ = StoppableGlueJobCompleteTrigger(job_name="j", run_id="r").serialize()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "PYTHONPATH"}
-    env.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    code = (
-        "from airflow.jobs.triggerer_job_runner import TriggerRunner\n"
-        "import sys\n"
-        f"trigger = TriggerRunner().get_trigger_by_classpath({classpath!r})\n"
-        "print(sys.modules[trigger.__module__].__file__)\n"
-        "print(trigger.__module__)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip().splitlines()[-1] == "music_triggers.glue"
-    # From the unpacked plugins.zip, not the project's editable install (sys.path entries win).
-    loaded_from = Path(done.stdout.strip().splitlines()[-2])
-    assert loaded_from == home / "plugins" / "music_triggers" / "glue.py"
+    assert _job_run_state(stack_with_one_stream_file, job_run_id) == "RUNNING"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-import music_contract as contract
+from music_contract import layout
 from music_pipeline import s3_objects, validation
 
-STREAM_COLUMNS = contract.REQUIRED_STREAMS_COLUMNS
+STREAM_COLUMNS = layout.REQUIRED_STREAMS_COLUMNS
 
 
 @pytest.mark.parametrize(
@@ -49,14 +49,14 @@ def _record_get_object_calls(client):
     return calls
 
 
-def test_header_of_a_large_object_is_read_with_one_bounded_ranged_get(world):
+def test_header_of_a_large_object_is_read_with_one_bounded_ranged_get(emulated_stack):
     big_key = "raw_data/big/streams_big.csv"
     row = b"123456,track_0000000001,2024-06-25 10:00:00\n"
-    world.put(big_key, b"user_id,track_id,listen_time\r\n" + row * (8 * 1024 * 1024 // len(row)))
-    calls = _record_get_object_calls(world.s3)
+    emulated_stack.put(big_key, b"user_id,track_id,listen_time\r\n" + row * (8 * 1024 * 1024 // len(row)))
+    calls = _record_get_object_calls(emulated_stack.s3)
 
     passed = validation.validate_headers(
-        world.s3, world.bucket, [validation.HeaderCheck(big_key, STREAM_COLUMNS)]
+        emulated_stack.s3, emulated_stack.bucket, [validation.HeaderCheck(big_key, STREAM_COLUMNS)]
     )
 
     assert passed == 1
@@ -65,27 +65,29 @@ def test_header_of_a_large_object_is_read_with_one_bounded_ranged_get(world):
     ]
 
 
-def test_a_header_longer_than_the_first_read_grows_the_range_but_stays_bounded(world):
+def test_a_header_longer_than_the_first_read_grows_the_range_but_stays_bounded(emulated_stack):
     long_header = ",".join(f"extra_column_{i:05d}" for i in range(6000)) + ",user_id,track_id,listen_time\n"
     assert len(long_header) > s3_objects.HEADER_FIRST_READ_BYTES
-    world.put("raw_data/wide.csv", long_header + "1,t1,2024-06-25 10:00:00\n" * 50_000)
-    calls = _record_get_object_calls(world.s3)
+    emulated_stack.put("raw_data/wide.csv", long_header + "1,t1,2024-06-25 10:00:00\n" * 50_000)
+    calls = _record_get_object_calls(emulated_stack.s3)
 
     validation.validate_headers(
-        world.s3, world.bucket, [validation.HeaderCheck("raw_data/wide.csv", STREAM_COLUMNS)]
+        emulated_stack.s3,
+        emulated_stack.bucket,
+        [validation.HeaderCheck("raw_data/wide.csv", STREAM_COLUMNS)],
     )
 
     assert [c["range"] for c in calls] == ["bytes=0-65535", "bytes=0-131071"]
     assert sum(c["bytes"] for c in calls) <= 2 * 131072
 
 
-def test_every_bad_file_and_every_missing_column_in_one_error(world):
-    world.put("raw_data/a.csv", "user_id,listen_time\n1,2024-06-25 10:00:00\n")
-    world.put("raw_data/b.csv", "track_id\nt1\n")
-    world.put("raw_data/empty.csv", b"")
-    world.put("raw_data/ok.csv", "listen_time,track_id,user_id\n")
+def test_every_bad_file_and_every_missing_column_in_one_error(emulated_stack):
+    emulated_stack.put("raw_data/a.csv", "user_id,listen_time\n1,2024-06-25 10:00:00\n")
+    emulated_stack.put("raw_data/b.csv", "track_id\nt1\n")
+    emulated_stack.put("raw_data/empty.csv", b"")
+    emulated_stack.put("raw_data/ok.csv", "listen_time,track_id,user_id\n")
     no_newline = "user_id," + "x" * (s3_objects.HEADER_MAX_BYTES + 10)
-    world.put("raw_data/no_newline.csv", no_newline)
+    emulated_stack.put("raw_data/no_newline.csv", no_newline)
     checks = [
         validation.HeaderCheck(key, STREAM_COLUMNS)
         for key in ["raw_data/a.csv", "raw_data/b.csv", "raw_data/empty.csv", "raw_data/ok.csv"]
@@ -96,10 +98,10 @@ def test_every_bad_file_and_every_missing_column_in_one_error(world):
     ]
 
     with pytest.raises(validation.ColumnsError) as caught:
-        validation.validate_headers(world.s3, world.bucket, checks)
+        validation.validate_headers(emulated_stack.s3, emulated_stack.bucket, checks)
 
     message = str(caught.value)
-    uri = f"s3://{world.bucket}/raw_data"
+    uri = f"s3://{emulated_stack.bucket}/raw_data"
     assert f"{uri}/a.csv: missing columns track_id" in message
     assert f"{uri}/b.csv: missing columns user_id, listen_time" in message
     assert f"{uri}/empty.csv: empty file (no header)" in message

@@ -8,8 +8,8 @@ from unittest import mock
 
 import pytest
 
-import music_contract as contract
 from local_run.airflow_home import DAG_FILE, DAGS_FOLDER
+from music_contract import names
 from music_pipeline.alerts import publish_failure_alert
 
 TASK_ORDER = ["validate_data_files", "validate_columns", "run_etl_job", "archive_raw_data"]
@@ -39,7 +39,7 @@ def test_parsing_touches_no_variable_connection_database_or_network():
 
     assert bag.import_errors == {}
     assert bag.captured_warnings == {}
-    assert list(bag.dags) == [contract.DAG_ID]
+    assert list(bag.dags) == [names.DAG_ID]
 
 
 def test_exactly_one_file_under_dags_is_parsed_and_it_holds_the_dag():
@@ -55,14 +55,14 @@ def test_exactly_one_file_under_dags_is_parsed_and_it_holds_the_dag():
 
     bag = DagBag(dag_folder=str(DAGS_FOLDER), safe_mode=False)
     assert bag.import_errors == {}
-    assert {dag_id: dag.fileloc for dag_id, dag in bag.dags.items()} == {contract.DAG_ID: str(DAG_FILE)}
+    assert {dag_id: dag.fileloc for dag_id, dag in bag.dags.items()} == {names.DAG_ID: str(DAG_FILE)}
 
 
 @pytest.fixture(scope="module")
 def dag():
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(DAG_FILE)).dags[contract.DAG_ID]
+    return DagBag(dag_folder=str(DAG_FILE)).dags[names.DAG_ID]
 
 
 def test_tasks_run_in_the_contract_order(dag):
@@ -92,7 +92,7 @@ def test_glue_wait_is_deferrable_and_never_redefines_the_job(dag):
     etl = dag.get_task("run_etl_job")
     assert etl.deferrable is True
     assert etl.update_config is False
-    assert etl.aws_conn_id == contract.AWS_CONN_ID
+    assert etl.aws_conn_id == names.AWS_CONN_ID
 
 
 def test_glue_job_name_is_the_providers_templated_field_rendered_from_the_variable(dag):
@@ -104,7 +104,7 @@ def test_glue_job_name_is_the_providers_templated_field_rendered_from_the_variab
     assert "job_name" in RunGlueJobOperator.template_fields
     assert etl.job_name == JOB_NAME_TEMPLATE
     template = jinja2.Template(etl.job_name)
-    assert template.render(var={"value": {contract.VAR_GLUE_JOB_NAME: "compute-kpis"}}) == "compute-kpis"
+    assert template.render(var={"value": {names.VAR_GLUE_JOB_NAME: "compute-kpis"}}) == "compute-kpis"
     assert template.render(var={"value": {}}) == ""
 
 
@@ -132,4 +132,4 @@ def test_mwaas_dag_folder_with_the_contract_beside_the_package_still_parses_one_
     assert list_py_file_paths(bundle, safe_mode=False) == [str(bundle / DAG_FILE.name)]
     bag = DagBag(dag_folder=str(bundle), safe_mode=False)
     assert bag.import_errors == {}
-    assert list(bag.dags) == [contract.DAG_ID]
+    assert list(bag.dags) == [names.DAG_ID]

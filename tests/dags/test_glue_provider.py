@@ -99,11 +99,11 @@ class _TaskInstance:
 def test_the_operator_defers_straight_to_the_stoppable_trigger(monkeypatch):
     from airflow.sdk.exceptions import TaskDeferred
 
-    import music_contract as contract
+    from music_contract import names
     from music_pipeline.glue import RunGlueJobOperator
     from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
-    monkeypatch.setenv(f"AIRFLOW_VAR_{contract.VAR_DATABASE_NAME.upper()}", "music_streams")
+    monkeypatch.setenv(f"AIRFLOW_VAR_{names.VAR_DATABASE_NAME.upper()}", "music_streams")
     operator = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/m.json", poll_seconds=30)
     operator.job_name, hook, ti = "the-job", _Hook(), _TaskInstance()
     operator.__dict__["hook"] = hook  # the cached hook property
@@ -120,5 +120,5 @@ def test_the_operator_defers_straight_to_the_stoppable_trigger(monkeypatch):
         {"job_name": "the-job"},
     )
     assert hook.calls == [({**operator.script_args}, False)]
-    assert operator.script_args[contract.ARG_MANIFEST_KEY] == "manifests/m.json"
+    assert operator.script_args[names.ARG_MANIFEST_KEY] == "manifests/m.json"
     assert ti.xcoms["glue_job_run_id"] == "jr_1"

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from moto.glue.models import glue_backends
 
-import music_contract as contract
 from local_run.emulator import FAKE_ACCOUNT_ID, REGION
 from local_run.resources import create_local_stack, load_config
+from music_contract import layout, names
 from music_pipeline import serverless, workflow
 from music_pipeline.glue import GlueWaitError
 
@@ -51,7 +51,7 @@ def _context(try_number: int) -> dict:
 def _start_run(stack, state: str) -> str:
     glue = boto3.client("glue")
     run_id = glue.start_job_run(
-        JobName=stack.names.glue_job, Arguments={contract.ARG_RUN_ID: contract.sanitize_run_id(DAG_RUN_ID)}
+        JobName=stack.names.glue_job, Arguments={names.ARG_RUN_ID: layout.sanitize_run_id(DAG_RUN_ID)}
     )["JobRunId"]
     run = glue_backends[FAKE_ACCOUNT_ID][REGION].get_job(stack.names.glue_job).get_job_run(run_id)
     run._transitions, run.status = [], state

@@ -26,10 +26,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-import music_contract as contract
+from music_contract import layout, names, reprocess
 from ops import smoke
 from ops.airflow_rest import AirflowRestDagRuns
-from tests.e2e.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path
 
 pytestmark = pytest.mark.e2e
 
@@ -132,7 +132,7 @@ def test_smoke_refuses_while_raw_files_wait(local_airflow, emulated_aws, capsys)
     assert "refused:" in err
     assert "raw file(s) wait" in err
     # Nothing written: the sample batch still waits, alone.
-    keys = smoke.keys_under(emulated_aws.client("s3"), _bucket(emulated_aws), contract.RAW_PREFIX)
+    keys = smoke.keys_under(emulated_aws.client("s3"), _bucket(emulated_aws), layout.RAW_PREFIX)
     assert keys
     assert not [k for k in keys if k.startswith(smoke.SMOKE_PREFIX)]
 
@@ -153,9 +153,9 @@ def _click_button(page: Browser, text: str, within: str = "document.body") -> No
 
 
 def test_trigger_from_the_ui_form_runs_the_four_tasks_with_readable_logs(local_airflow):
-    dag_url = f"{local_airflow.base_url}/dags/{contract.DAG_ID}"
+    dag_url = f"{local_airflow.base_url}/dags/{names.DAG_ID}"
     api = AirflowRestDagRuns(local_airflow.base_url)
-    assert api.call("GET", f"/dags/{contract.DAG_ID}")["is_paused"] is False
+    assert api.call("GET", f"/dags/{names.DAG_ID}")["is_paused"] is False
     with Browser() as page:
         page.open(dag_url)
         _click_button(page, "Trigger")
@@ -168,7 +168,7 @@ def test_trigger_from_the_ui_form_runs_the_four_tasks_with_readable_logs(local_a
         deadline = time.monotonic() + 60
         runs: list = []
         while not runs and time.monotonic() < deadline:
-            runs = api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns", query={"order_by": "-run_after"})[
+            runs = api.call("GET", f"/dags/{names.DAG_ID}/dagRuns", query={"order_by": "-run_after"})[
                 "dag_runs"
             ]
             time.sleep(1)
@@ -203,9 +203,7 @@ def _latest_run(api: AirflowRestDagRuns, after: set[str], timeout: float = 60) -
     """The newest run not in `after` (the one the form just started)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns", query={"order_by": "-run_after"})[
-            "dag_runs"
-        ]
+        runs = api.call("GET", f"/dags/{names.DAG_ID}/dagRuns", query={"order_by": "-run_after"})["dag_runs"]
         fresh = [run for run in runs if run["dag_run_id"] not in after]
         if fresh:
             return fresh[0]
@@ -215,11 +213,11 @@ def _latest_run(api: AirflowRestDagRuns, after: set[str], timeout: float = 60) -
 
 def test_trigger_with_params_from_the_form_recomputes_a_day(local_airflow):
     api = AirflowRestDagRuns(local_airflow.base_url)
-    known = {r["dag_run_id"] for r in api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns")["dag_runs"]}
+    known = {r["dag_run_id"] for r in api.call("GET", f"/dags/{names.DAG_ID}/dagRuns")["dag_runs"]}
     day = "2026-11-20"  # the sample batch's first day, processed by the run before
     textarea = f"[...({FORM}).querySelectorAll('textarea')].find(t => t.placeholder.includes('each string'))"
     with Browser() as page:
-        page.open(f"{local_airflow.base_url}/dags/{contract.DAG_ID}")
+        page.open(f"{local_airflow.base_url}/dags/{names.DAG_ID}")
         _click_button(page, "Trigger")
         page.wait_for(f"!!({FORM}) && !!({textarea})", what="the recompute_dates field")
         # Type into the field as React sees typing: the native setter, then an input event.
@@ -232,7 +230,7 @@ def test_trigger_with_params_from_the_form_recomputes_a_day(local_airflow):
         _click_button(page, "Trigger", within=FORM)
         page.wait_for(f"!({FORM})", what="the form to close", timeout=60)
     run = _latest_run(api, known)
-    assert run["conf"][contract.PARAM_RECOMPUTE_DATES] == [day]
+    assert run["conf"][reprocess.PARAM_RECOMPUTE_DATES] == [day]
     assert api.follow(run["dag_run_id"], poll_seconds=3, timeout_seconds=RUN_TIMEOUT) == "success"
     assert set(api.task_states(run["dag_run_id"]).values()) == {"success"}
 
@@ -247,7 +245,7 @@ def _everything(session) -> tuple[list[str], list[tuple[str, str]]]:
 
 def test_smoke_passes_and_leaves_the_bucket_and_table_as_it_found_them(local_airflow, emulated_aws, capsys):
     before = _everything(emulated_aws)
-    assert not [k for k in before[0] if k.startswith(contract.RAW_PREFIX)], "the UI run left raw files"
+    assert not [k for k in before[0] if k.startswith(layout.RAW_PREFIX)], "the UI run left raw files"
     assert _smoke(local_airflow, emulated_aws) == 0
     out = capsys.readouterr().out
     (STATE.parent / "smoke-local.txt").write_text(out)
@@ -259,13 +257,13 @@ def test_smoke_passes_and_leaves_the_bucket_and_table_as_it_found_them(local_air
 
 
 def test_the_serverless_workflow_is_listed_beside_the_dag_and_runs(local_airflow):
-    serverless_id = contract.DAG_ID + "_serverless"
+    serverless_id = names.DAG_ID + "_serverless"
     api = AirflowRestDagRuns(local_airflow.base_url, dag_id=serverless_id)
     deadline, listed = time.monotonic() + 120, {}
     while serverless_id not in listed and time.monotonic() < deadline:  # parsed after the DAG, maybe
         listed = {d["dag_id"]: d for d in api.call("GET", "/dags")["dags"]}
         time.sleep(1)
-    assert {contract.DAG_ID, serverless_id} <= listed.keys(), (
+    assert {names.DAG_ID, serverless_id} <= listed.keys(), (
         listed.keys(),
         local_airflow.log.read_text()[-2000:],
     )

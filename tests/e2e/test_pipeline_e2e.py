@@ -15,11 +15,11 @@ from pathlib import Path
 import boto3
 import pytest
 
-import music_contract as contract
 from local_run.generate import add_stream_batches, generate_dataset
 from local_run.glue_script_runner import GlueScriptRunner
 from local_run.pipeline import LocalPipeline
 from local_run.resources import create_local_stack, load_config, read_kpi_items, received_alerts
+from music_contract import layout, tables
 from ops.kpi_oracle import expected_items
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +49,7 @@ def _comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
 def _quarantined_rows(pipeline: LocalPipeline, safe_run_id: str) -> list[dict]:
     s3 = boto3.client("s3")
     rows: list[dict] = []
-    listing = s3.list_objects_v2(Bucket=pipeline.bucket, Prefix=contract.quarantine_prefix(safe_run_id))
+    listing = s3.list_objects_v2(Bucket=pipeline.bucket, Prefix=layout.quarantine_prefix(safe_run_id))
     for obj in listing.get("Contents", []):
         if obj["Key"].endswith(".csv"):
             body = s3.get_object(Bucket=pipeline.bucket, Key=obj["Key"])["Body"].read().decode()
@@ -92,7 +92,7 @@ def test_kpis_equal_an_independent_computation_across_late_batches_and_reuploads
         assert report["rows_read"] == report["rows_accepted"] + report["rows_rejected"]
         quarantined = _quarantined_rows(pipeline, run.safe_run_id)
         assert len(quarantined) == report["rows_rejected"] > 0
-        assert {row["reject_reason"] for row in quarantined} <= set(contract.REJECT_REASONS)
+        assert {row["reject_reason"] for row in quarantined} <= set(tables.REJECT_REASONS)
 
 
 def test_a_failing_glue_job_archives_nothing_publishes_nothing_and_alerts(pipeline, tmp_path):

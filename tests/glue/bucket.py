@@ -12,9 +12,12 @@ from pathlib import Path
 
 import boto3
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import layout
+from music_contract.manifest import Manifest, StreamObject
 
-D1, D2 = "2026-11-20", "2026-11-21"
+# The two listen dates of the sample streams below.
+FIRST_DAY, SECOND_DAY = "2026-11-20", "2026-11-21"
 
 # id,track_id,artists,album_name,track_name,duration_ms,track_genre (+ the catalogue's other columns).
 # T1 is listed twice (id 0 wins over id 5); T6 too, and there the smaller id (9) comes later in the file.
@@ -37,37 +40,38 @@ USERS_CSV = "user_id,user_name,user_age,user_country,created_at\r\nu1,a,30,US,20
 # line 7, then one row per reject reason on lines 8-11.
 STREAMS1 = (
     "user_id,track_id,listen_time\n"
-    f"u1,T1,{D1} 10:00:00\n"
-    f"u2,T1,{D1} 11:00:00\n"
-    f"u1,T2,{D1} 12:00:00\n"
-    f"u1,T1,{D1} 10:00:00\n"
-    f"u9,T3,{D1} 13:00:00\n"
+    f"u1,T1,{FIRST_DAY} 10:00:00\n"
+    f"u2,T1,{FIRST_DAY} 11:00:00\n"
+    f"u1,T2,{FIRST_DAY} 12:00:00\n"
+    f"u1,T1,{FIRST_DAY} 10:00:00\n"
+    f"u9,T3,{FIRST_DAY} 13:00:00\n"
     "\n"
-    f",T2,{D1} 14:00:00\n"
-    f"u2,,{D1} 14:00:00\n"
-    f"u2,T2,{D1}T14:00:00\n"
-    f"u2,TX,{D1} 14:00:00\n"
+    f",T2,{FIRST_DAY} 14:00:00\n"
+    f"u2,,{FIRST_DAY} 14:00:00\n"
+    f"u2,T2,{FIRST_DAY}T14:00:00\n"
+    f"u2,TX,{FIRST_DAY} 14:00:00\n"
 )
 # streams2: BOM, CRLF, reordered columns and an extra one (with a quoted comma). Its first row
 # repeats streams1's first event.
 STREAMS2 = (
     "\ufefflisten_time,device,track_id,user_id\r\n"
-    f"{D1} 10:00:00,ios,T1,u1\r\n"
-    f"{D2} 09:00:00,web,T6,u3\r\n"
-    f"{D1} 23:59:59,web,T4,u3\r\n"
-    f'"{D2} 00:00:00","a, b",T5,u1\r\n'
+    f"{FIRST_DAY} 10:00:00,ios,T1,u1\r\n"
+    f"{SECOND_DAY} 09:00:00,web,T6,u3\r\n"
+    f"{FIRST_DAY} 23:59:59,web,T4,u3\r\n"
+    f'"{SECOND_DAY} 00:00:00","a, b",T5,u1\r\n'
 )
-STREAMS3 = f"user_id,track_id,listen_time\nu3,T1,{D2} 08:00:00\nu3,T1,{D2} 08:00:00\nu2,T3,{D2} 08:30:00\n"
+STREAMS3 = f"user_id,track_id,listen_time\nu3,T1,{SECOND_DAY} 08:00:00\nu3,T1,{SECOND_DAY} 08:00:00\nu2,T3,{SECOND_DAY} 08:30:00\n"
 STREAM_FILES = {
     "raw_data/streams1/streams1.csv": STREAMS1,
     "raw_data/streams2/streams2.csv": STREAMS2,
     "raw_data/streams3/streams3.csv": STREAMS3,
 }
-S1, S2, S3 = STREAM_FILES
+# Where each stream file lies in raw_data/ (the keys a manifest names).
+STREAMS1_KEY, STREAMS2_KEY, STREAMS3_KEY = STREAM_FILES
 
 # Hand-computed from the files above: (pk, sk) -> attributes (run_id and updated_at left out).
-# D1: pop = (u1,T1) (u2,T1) (u1,T2): 200000+200000+180500 ms, listeners u1,u2; rock = (u9,T3);
-#     jazz = (u3,T4). D2: pop = (u1,T5) (u3,T1): 150000+200000 ms; metal = (u3,T6); rock = (u2,T3).
+# FIRST_DAY: pop = (u1,T1) (u2,T1) (u1,T2): 200000+200000+180500 ms, listeners u1,u2; rock = (u9,T3);
+#     jazz = (u3,T4). SECOND_DAY: pop = (u1,T5) (u3,T1): 150000+200000 ms; metal = (u3,T6); rock = (u2,T3).
 T1_SONG = {"track_id": "T1", "track_name": 'Say "Hi"', "artists": "Smith, John"}
 
 
@@ -96,32 +100,38 @@ def _song(track_id, name, artists):
 
 
 EXPECTED_ITEMS = {
-    (f"DATE#{D1}", "GENRE#pop"): _kpi(D1, "pop", 3, 2, "580.500", "290.250"),
-    (f"DATE#{D1}", "GENRE#rock"): _kpi(D1, "rock", 1, 1, "240.250", "240.250"),
-    (f"DATE#{D1}", "GENRE#jazz"): _kpi(D1, "jazz", 1, 1, "100.001", "100.001"),
-    (f"DATE#{D1}", "GENRE#pop#TOP_SONGS"): _songs(
-        D1, "pop", (T1_SONG, 2), (_song("T2", "Song Two", "Band"), 1)
+    (f"DATE#{FIRST_DAY}", "GENRE#pop"): _kpi(FIRST_DAY, "pop", 3, 2, "580.500", "290.250"),
+    (f"DATE#{FIRST_DAY}", "GENRE#rock"): _kpi(FIRST_DAY, "rock", 1, 1, "240.250", "240.250"),
+    (f"DATE#{FIRST_DAY}", "GENRE#jazz"): _kpi(FIRST_DAY, "jazz", 1, 1, "100.001", "100.001"),
+    (f"DATE#{FIRST_DAY}", "GENRE#pop#TOP_SONGS"): _songs(
+        FIRST_DAY, "pop", (T1_SONG, 2), (_song("T2", "Song Two", "Band"), 1)
     ),
-    (f"DATE#{D1}", "GENRE#rock#TOP_SONGS"): _songs(D1, "rock", (_song("T3", "Song Three", "Trio"), 1)),
-    (f"DATE#{D1}", "GENRE#jazz#TOP_SONGS"): _songs(D1, "jazz", (_song("T4", "", ""), 1)),
-    (f"DATE#{D1}", "TOP_GENRES"): _genres(D1, ("pop", 3), ("jazz", 1), ("rock", 1)),
-    (f"DATE#{D2}", "GENRE#pop"): _kpi(D2, "pop", 2, 2, "350.000", "175.000"),
-    (f"DATE#{D2}", "GENRE#metal"): _kpi(D2, "metal", 1, 1, "120.000", "120.000"),
-    (f"DATE#{D2}", "GENRE#rock"): _kpi(D2, "rock", 1, 1, "240.250", "240.250"),
-    (f"DATE#{D2}", "GENRE#pop#TOP_SONGS"): _songs(
-        D2, "pop", (T1_SONG, 1), (_song("T5", "Song Five", "X"), 1)
+    (f"DATE#{FIRST_DAY}", "GENRE#rock#TOP_SONGS"): _songs(
+        FIRST_DAY, "rock", (_song("T3", "Song Three", "Trio"), 1)
     ),
-    (f"DATE#{D2}", "GENRE#metal#TOP_SONGS"): _songs(D2, "metal", (_song("T6", "Song Six (metal)", "Z"), 1)),
-    (f"DATE#{D2}", "GENRE#rock#TOP_SONGS"): _songs(D2, "rock", (_song("T3", "Song Three", "Trio"), 1)),
-    (f"DATE#{D2}", "TOP_GENRES"): _genres(D2, ("pop", 2), ("metal", 1), ("rock", 1)),
+    (f"DATE#{FIRST_DAY}", "GENRE#jazz#TOP_SONGS"): _songs(FIRST_DAY, "jazz", (_song("T4", "", ""), 1)),
+    (f"DATE#{FIRST_DAY}", "TOP_GENRES"): _genres(FIRST_DAY, ("pop", 3), ("jazz", 1), ("rock", 1)),
+    (f"DATE#{SECOND_DAY}", "GENRE#pop"): _kpi(SECOND_DAY, "pop", 2, 2, "350.000", "175.000"),
+    (f"DATE#{SECOND_DAY}", "GENRE#metal"): _kpi(SECOND_DAY, "metal", 1, 1, "120.000", "120.000"),
+    (f"DATE#{SECOND_DAY}", "GENRE#rock"): _kpi(SECOND_DAY, "rock", 1, 1, "240.250", "240.250"),
+    (f"DATE#{SECOND_DAY}", "GENRE#pop#TOP_SONGS"): _songs(
+        SECOND_DAY, "pop", (T1_SONG, 1), (_song("T5", "Song Five", "X"), 1)
+    ),
+    (f"DATE#{SECOND_DAY}", "GENRE#metal#TOP_SONGS"): _songs(
+        SECOND_DAY, "metal", (_song("T6", "Song Six (metal)", "Z"), 1)
+    ),
+    (f"DATE#{SECOND_DAY}", "GENRE#rock#TOP_SONGS"): _songs(
+        SECOND_DAY, "rock", (_song("T3", "Song Three", "Trio"), 1)
+    ),
+    (f"DATE#{SECOND_DAY}", "TOP_GENRES"): _genres(SECOND_DAY, ("pop", 2), ("metal", 1), ("rock", 1)),
 }
 
 
 def write_bucket(root: Path, streams: dict[str, str] | None = None) -> Path:
     """The reference files and the stream files (default: all three) under `root`."""
     files = {
-        contract.SONGS_KEY: SONGS_CSV,
-        contract.USERS_KEY: USERS_CSV,
+        layout.SONGS_KEY: SONGS_CSV,
+        layout.USERS_KEY: USERS_CSV,
         **(STREAM_FILES if streams is None else streams),
     }
     for key, text in files.items():
@@ -143,16 +153,14 @@ def write_manifest(root: Path, keys: Sequence[str], run_id: str | None = None) -
     for key in keys:
         path = root / key
         data = path.read_bytes() if path.exists() else b""
-        streams.append(
-            contract.StreamObject(key, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest())
-        )
-    manifest = contract.Manifest(
+        streams.append(StreamObject(key, len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()))
+    manifest = Manifest(
         run_id=run_id, created_at="2026-11-25T17:18:46+00:00", bucket="bucket", streams=tuple(streams)
     )
-    key = contract.manifest_key(run_id)
+    key = layout.manifest_key(run_id)
     (root / key).parent.mkdir(parents=True, exist_ok=True)
     (root / key).write_text(manifest.to_json())
-    return contract.sanitize_run_id(run_id), key
+    return layout.sanitize_run_id(run_id), key
 
 
 def job_arguments(root: Path, table: str, manifest_key: str, run_id: str, **extra):
@@ -178,7 +186,7 @@ def stored_items(table: str) -> list[dict]:
 
 def table_items(table: str) -> list[dict]:
     """The KPI items a reader sees: each day's current version (docs/DESIGN.md, "Reading a day's items")."""
-    return contract.current_view(stored_items(table))
+    return contract_items.current_view(stored_items(table))
 
 
 def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-import music_contract as contract
+from music_contract import layout
 from music_kpis import datasets, line_numbers, rules
 
 
@@ -34,13 +34,13 @@ def test_parse_header(line, header):
 def test_songs_quirks_parse_into_the_right_columns(spark, storage):
     key = put(
         storage,
-        contract.SONGS_KEY,
+        layout.SONGS_KEY,
         "\ufeffid,track_id,artists,album_name,track_name,duration_ms,track_genre\r\n"
         '0,A,"Smith, John","Best of ""Live""","He said ""hi"", twice",1000,pop\r\n'
         "1,B,,,,2000,rock\r\n"  # empty names
         '2,C,"Line\r\nBreak",alb,"multi\nline",3000,jazz\r\n',  # quoted line breaks (multiLine)
     )
-    source = datasets.csv_source(storage, key, contract.REQUIRED_SONGS_COLUMNS, "songs")
+    source = datasets.csv_source(storage, key, layout.REQUIRED_SONGS_COLUMNS, "songs")
     songs = datasets.read_csv(
         spark, storage, source, ["id", "track_id", "artists", "track_name", "track_genre"]
     )
@@ -62,7 +62,7 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
         'x,"","T""5""","u,4"\r\nx,2026-11-21 00:00:01\r\n',
     )
     sources = [
-        datasets.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
+        datasets.csv_source(storage, k, layout.REQUIRED_STREAMS_COLUMNS, "stream") for k in (plain, quirky)
     ]
     lines = datasets.read_csv_lines(spark, storage, sources)
     got = [
@@ -88,7 +88,7 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
     # counts of the splits before it, lines cut by a split boundary included. Line 1 is the header.
     rows = [f"user{i:03d},T{i:03d},2026-11-20 10:00:{i % 60:02d}" for i in range(40)]
     key = put(storage, "raw_data/split.csv", "user_id,track_id,listen_time\n" + "\n".join(rows) + "\n")
-    source = datasets.csv_source(storage, key, contract.REQUIRED_STREAMS_COLUMNS, "stream")
+    source = datasets.csv_source(storage, key, layout.REQUIRED_STREAMS_COLUMNS, "stream")
     previous = spark.conf.get("spark.sql.files.maxPartitionBytes")
     spark.conf.set("spark.sql.files.maxPartitionBytes", "256")
     try:
@@ -96,7 +96,7 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
         stats = (
             lines.withColumn("reject_reason", F.lit(None).cast("string"))
             .withColumn("known_user", F.lit(True))
-            .withColumn(contract.PARTITION_COLUMN, F.lit("d"))
+            .withColumn(layout.PARTITION_COLUMN, F.lit("d"))
             .groupBy(
                 "source_index", "_block", "_blank", "_header", "reject_reason", "known_user", "listen_date"
             )
@@ -114,13 +114,13 @@ def test_line_numbers_are_exact_across_many_splits(spark, storage):
 
 def test_missing_empty_and_incomplete_files_fail_clearly(storage):
     with pytest.raises(datasets.DataError, match=r"users file .*reference_data/users/users.csv is missing"):
-        datasets.csv_source(storage, contract.USERS_KEY, contract.REQUIRED_USERS_COLUMNS, "users")
+        datasets.csv_source(storage, layout.USERS_KEY, layout.REQUIRED_USERS_COLUMNS, "users")
     put(storage, "raw_data/empty.csv", "")
     with pytest.raises(datasets.DataError, match=r"stream file .*raw_data/empty.csv is empty"):
-        datasets.csv_source(storage, "raw_data/empty.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+        datasets.csv_source(storage, "raw_data/empty.csv", layout.REQUIRED_STREAMS_COLUMNS, "stream")
     put(storage, "raw_data/narrow.csv", "user_id,when\nu1,now\n")
     with pytest.raises(datasets.DataError, match=r"lacks the columns \['track_id', 'listen_time'\]"):
-        datasets.csv_source(storage, "raw_data/narrow.csv", contract.REQUIRED_STREAMS_COLUMNS, "stream")
+        datasets.csv_source(storage, "raw_data/narrow.csv", layout.REQUIRED_STREAMS_COLUMNS, "stream")
 
 
 def test_manifest_errors(storage):
@@ -189,9 +189,7 @@ def test_a_move_makes_no_folder_on_an_object_store(storage, scheme, mkdirs):
 def test_staged_partitions_are_written_once_straight_to_their_folder(spark, storage):
     """No dynamic partition overwrite (a `.spark-staging-*` copy renamed into place: a second copy of
     each file on S3): a staged folder is written once, and a second write into it is refused."""
-    frame = spark.createDataFrame(
-        [("a", "2026-11-20"), ("b", "2026-11-21")], ["v", contract.PARTITION_COLUMN]
-    )
+    frame = spark.createDataFrame([("a", "2026-11-20"), ("b", "2026-11-21")], ["v", layout.PARTITION_COLUMN])
     datasets.write_partitions(frame, storage, "tmp/run_id=r/streams/")
     assert sorted(r.v for r in spark.read.parquet(storage.uri("tmp/run_id=r/streams/")).collect()) == [
         "a",
@@ -212,7 +210,7 @@ def test_a_files_content_id_does_not_depend_on_its_etag_or_line_order(spark, sto
     }
     for key, text in texts.items():
         put(storage, key, text)
-    sources = [datasets.csv_source(storage, k, contract.REQUIRED_STREAMS_COLUMNS, "stream") for k in texts]
+    sources = [datasets.csv_source(storage, k, layout.REQUIRED_STREAMS_COLUMNS, "stream") for k in texts]
     stats = (
         datasets.read_csv_lines(spark, storage, sources)
         .groupBy("source_index", "_block")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from music_kpis import dynamo
-from tests.glue.bucket import D1, D2, comparable, stored_items, table_items
+from tests.glue.bucket import FIRST_DAY, SECOND_DAY, comparable, stored_items, table_items
 
 
 def test_the_resource_uses_the_jobs_region_and_adaptive_retries(monkeypatch):
@@ -49,7 +49,11 @@ class ThrottledTable:
 
 def _items(count: int) -> list[dict]:
     return [
-        {"pk": f"DATE#{D1 if n % 2 else D2}", "sk": f"GENRE#g{n:03d}", "record_type": "DAILY_GENRE_KPI"}
+        {
+            "pk": f"DATE#{FIRST_DAY if n % 2 else SECOND_DAY}",
+            "sk": f"GENRE#g{n:03d}",
+            "record_type": "DAILY_GENRE_KPI",
+        }
         for n in range(count)
     ]
 
@@ -59,12 +63,14 @@ def _resource(table: ThrottledTable):
 
 
 def test_a_throttled_publication_backs_off_and_finishes(kpi_table):
-    stale = {"pk": f"DATE#{D1}", "sk": "GENRE#polka", "record_type": "DAILY_GENRE_KPI"}
+    stale = {"pk": f"DATE#{FIRST_DAY}", "sk": "GENRE#polka", "record_type": "DAILY_GENRE_KPI"}
     boto3.resource("dynamodb").Table(kpi_table).put_item(Item=stale)
     table = ThrottledTable(boto3.resource("dynamodb").Table(kpi_table), throttled_calls=5)
     pauses: list[float] = []
     items = _items(60)
-    written = dynamo.replace_items(kpi_table, items, [D1, D2], resource=_resource(table), sleep=pauses.append)
+    written = dynamo.replace_items(
+        kpi_table, items, [FIRST_DAY, SECOND_DAY], resource=_resource(table), sleep=pauses.append
+    )
     assert (written.written, written.deleted) == (60, 1)
     assert sorted(i["sk"] for i in table_items(kpi_table)) == sorted(i["sk"] for i in items)
     assert len(pauses) == 5
@@ -77,10 +83,13 @@ def test_persistent_throttling_fails_loudly_naming_the_dates(kpi_table):
     )
     pauses: list[float] = []
     with pytest.raises(dynamo.PublishError) as failure:
-        dynamo.replace_items(kpi_table, _items(30), [D2, D1], resource=_resource(table), sleep=pauses.append)
+        dynamo.replace_items(
+            kpi_table, _items(30), [SECOND_DAY, FIRST_DAY], resource=_resource(table), sleep=pauses.append
+        )
     message = str(failure.value)
     assert re.search(
-        rf"left \d+ of 30 KPI items unprocessed .*\['{D1}', '{D2}'\] are partly updated", message
+        rf"left \d+ of 30 KPI items unprocessed .*\['{FIRST_DAY}', '{SECOND_DAY}'\] are partly updated",
+        message,
     )
     assert len(pauses) == dynamo.UNPROCESSED_ROUNDS
     assert pauses[-1] >= pauses[0]  # backing off, not hammering
@@ -109,14 +118,20 @@ class ReadDuringWrites:
 def _day(run_id: str, genres: list[str], listens: int) -> list[dict]:
     stamp = {"run_id": run_id, "updated_at": f"{run_id}-time"}
     kpis = [
-        {"pk": f"DATE#{D1}", "sk": f"GENRE#{g}", "record_type": "DAILY_GENRE_KPI", "genre": g,
+        {"pk": f"DATE#{FIRST_DAY}", "sk": f"GENRE#{g}", "record_type": "DAILY_GENRE_KPI", "genre": g,
          "listen_count": listens, **stamp}
         for g in genres
     ]  # fmt: skip
     top = [{"rank": n + 1, "genre": g, "listen_count": listens} for n, g in enumerate(genres[:5])]
     return [
         *kpis,
-        {"pk": f"DATE#{D1}", "sk": "TOP_GENRES", "record_type": "TOP_GENRES", "top_genres": top, **stamp},
+        {
+            "pk": f"DATE#{FIRST_DAY}",
+            "sk": "TOP_GENRES",
+            "record_type": "TOP_GENRES",
+            "top_genres": top,
+            **stamp,
+        },
     ]
 
 
@@ -126,11 +141,11 @@ def test_a_reader_during_a_replacement_sees_one_whole_version_of_the_day(kpi_tab
     from ops.report.sources import read_kpi_items
 
     earlier = _day("earlier", [f"g{n:02d}" for n in range(40)], 1)
-    dynamo.replace_items(kpi_table, earlier, [D1])
+    dynamo.replace_items(kpi_table, earlier, [FIRST_DAY])
     later = _day("later", [f"g{n:02d}" for n in range(5, 45)], 2)  # 5 genres gone, 5 new
     table = ReadDuringWrites(boto3.resource("dynamodb").Table(kpi_table), lambda: read_kpi_items(kpi_table))
 
-    dynamo.replace_items(kpi_table, later, [D1], resource=_resource(table))
+    dynamo.replace_items(kpi_table, later, [FIRST_DAY], resource=_resource(table))
 
     whole = {"earlier": comparable(earlier), "later": comparable(later)}
     assert len(table.views) > 3  # puts, the pointer, deletes: several batches

@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pytest
 
-import music_contract as contract
+from music_contract import layout, tables
 from music_kpis import publication
-from music_kpis.datasets import DataRoot
 from music_kpis.job import run_job
 from tests.glue.bucket import (
-    D1,
-    D2,
-    S1,
-    S2,
-    S3,
+    FIRST_DAY,
+    SECOND_DAY,
     STREAMS1,
+    STREAMS1_KEY,
+    STREAMS2_KEY,
+    STREAMS3_KEY,
     comparable,
     expected_comparable,
     job_arguments,
@@ -46,17 +45,17 @@ LENIENT = 0.5  # streams1 rejects 4 of its 9 rows on purpose
 
 # Every curated event after both runs, with the file it was first stored from.
 EXPECTED_EVENTS = {
-    ("u1", "T1", f"{D1} 10:00:00", S1),
-    ("u2", "T1", f"{D1} 11:00:00", S1),
-    ("u1", "T2", f"{D1} 12:00:00", S1),
-    ("u9", "T3", f"{D1} 13:00:00", S1),
-    ("u3", "T6", f"{D2} 09:00:00", S2),
-    ("u3", "T4", f"{D1} 23:59:59", S2),
-    ("u1", "T5", f"{D2} 00:00:00", S2),
-    ("u3", "T1", f"{D2} 08:00:00", S3),
-    ("u2", "T3", f"{D2} 08:30:00", S3),
+    ("u1", "T1", f"{FIRST_DAY} 10:00:00", STREAMS1_KEY),
+    ("u2", "T1", f"{FIRST_DAY} 11:00:00", STREAMS1_KEY),
+    ("u1", "T2", f"{FIRST_DAY} 12:00:00", STREAMS1_KEY),
+    ("u9", "T3", f"{FIRST_DAY} 13:00:00", STREAMS1_KEY),
+    ("u3", "T6", f"{SECOND_DAY} 09:00:00", STREAMS2_KEY),
+    ("u3", "T4", f"{FIRST_DAY} 23:59:59", STREAMS2_KEY),
+    ("u1", "T5", f"{SECOND_DAY} 00:00:00", STREAMS2_KEY),
+    ("u3", "T1", f"{SECOND_DAY} 08:00:00", STREAMS3_KEY),
+    ("u2", "T3", f"{SECOND_DAY} 08:30:00", STREAMS3_KEY),
 }
-# Rows of each KPI table: D1 has pop, rock, jazz; D2 pop, metal, rock; pop has 2 top songs a day.
+# Rows of each KPI table: FIRST_DAY has pop, rock, jazz; SECOND_DAY pop, metal, rock; pop has 2 top songs a day.
 EXPECTED_KPI_ROWS = {"daily_genre_kpis": 6, "top_songs": 8, "top_genres": 6}
 
 # What may exist under the data root after a run: the contract's prefixes, data files only.
@@ -67,7 +66,7 @@ ALLOWED = [
         r"reference_data/.+",
         r"raw_data/.+",
         r"manifests/run_id=[^/]+\.json",
-        rf"curated/({'|'.join(contract.CURATED_TABLES)})/listen_date=\d{{4}}-\d{{2}}-\d{{2}}/{_DATA_FILE}",
+        rf"curated/({'|'.join(tables.CURATED_TABLES)})/listen_date=\d{{4}}-\d{{2}}-\d{{2}}/{_DATA_FILE}",
         rf"quarantine/run_id=[^/]+/({_DATA_FILE}|_SUCCESS|\._SUCCESS\.crc)",
         r"reports/run_id=[^/]+/(data_quality\.json|\.data_quality\.json\.crc)",
     )
@@ -75,11 +74,11 @@ ALLOWED = [
 
 
 def _earlier_run_then_manifest(spark, root: Path, table: str) -> tuple[str, str]:
-    """streams1 (D1) processed and archived by an earlier run; the next run's manifest (D1, D2)."""
-    run_id, manifest_key = write_manifest(root, [S1])
+    """streams1 (FIRST_DAY) processed and archived by an earlier run; the next run's manifest (FIRST_DAY, SECOND_DAY)."""
+    run_id, manifest_key = write_manifest(root, [STREAMS1_KEY])
     run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
     shutil.rmtree(root / "raw_data" / "streams1")  # archived by the DAG: only curated/ has its events
-    return write_manifest(root, [S2, S3])
+    return write_manifest(root, [STREAMS2_KEY, STREAMS3_KEY])
 
 
 def _job_argv(root: Path, table: str, manifest_key: str, run_id: str) -> list[str]:
@@ -113,7 +112,7 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
 def assert_recovered(spark, root: Path, table: str) -> None:
     """The state a clean run leaves: items, every event once, whole KPI partitions, no leftovers."""
     assert comparable(table_items(table)) == expected_comparable()
-    streams = spark.read.parquet((root / contract.CURATED_STREAMS_PREFIX).as_uri())
+    streams = spark.read.parquet((root / layout.CURATED_STREAMS_PREFIX).as_uri())
     events = {
         (r.user_id, r.track_id, r.listen_time.strftime("%Y-%m-%d %H:%M:%S"), r.source_file.split("#")[0])
         for r in streams.collect()
@@ -121,7 +120,7 @@ def assert_recovered(spark, root: Path, table: str) -> None:
     assert streams.count() == len(EXPECTED_EVENTS)
     assert events == EXPECTED_EVENTS
     for name, rows in EXPECTED_KPI_ROWS.items():
-        assert spark.read.parquet((root / contract.CURATED_TABLES[name].prefix).as_uri()).count() == rows
+        assert spark.read.parquet((root / tables.CURATED_TABLES[name].prefix).as_uri()).count() == rows
     files = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
     left = [f for f in files if not any(pattern.fullmatch(f) for pattern in ALLOWED)]
     assert left == [], "files outside the contract's prefixes"
@@ -140,7 +139,7 @@ KILL_CHAIN = [
     ("fill_partition", 5),
     ("BatchWriteItem", 1),
 ]
-PARTITIONS = len(contract.CURATED_TABLES) * 2  # four tables, two days
+PARTITIONS = len(tables.CURATED_TABLES) * 2  # four tables, two days
 SWEEP = [
     ("write_quarantine", 1),
     *[("write_partitions", n) for n in range(1, 5)],
@@ -199,79 +198,21 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
 
     # What S3 holds then: the first day of curated/streams/ deleted (the earlier run's events are
     # only in the staged copy), the staged copy and its marker complete, nothing moved yet.
-    day = root / contract.CURATED_STREAMS_PREFIX / f"listen_date={D1}"
+    day = root / layout.CURATED_STREAMS_PREFIX / f"listen_date={FIRST_DAY}"
     assert not [p for p in day.glob("part-*")]
-    staging = root / contract.staging_prefix(run_id)
+    staging = root / layout.staging_prefix(run_id)
     sealed = publication.Publication.from_json((staging / publication.MARKER_NAME).read_text())
     first = sealed.partitions[0]
-    assert first.curated == f"{contract.CURATED_STREAMS_PREFIX}listen_date={D1}/"
+    assert first.curated == f"{layout.CURATED_STREAMS_PREFIX}listen_date={FIRST_DAY}/"
     assert all((root / first.staged / name).exists() for name in first.files)
 
     if finisher == "retry":
         result = run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
     else:  # a later run, of another file, finishes it before it reads curated/
-        (root / S1).parent.mkdir(parents=True)
-        (root / S1).write_text(STREAMS1)
-        later_id, later_key = write_manifest(root, [S1])
+        (root / STREAMS1_KEY).parent.mkdir(parents=True)
+        (root / STREAMS1_KEY).write_text(STREAMS1)
+        later_id, later_key = write_manifest(root, [STREAMS1_KEY])
         # It also rebuilds the items of the interrupted run's dates (DynamoDB never got them).
         result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
     assert result.report.publications_finished == [run_id]
     assert_recovered(spark, root, table)
-
-
-# --- publication recovery on its own: files gone, an empty day, several markers -----------------
-def _stage(storage, run_id: str, files: dict[tuple[str, str], list[str]]) -> publication.Staging:
-    """Stage `files` ((table, day) -> names, each holding its run id) for `run_id`."""
-    staging = publication.Staging(storage, run_id)
-    for (table, day), names in files.items():
-        for name in names:
-            storage.write_text(f"{staging.prefix(table)}listen_date={day}/{name}", run_id)
-    return staging
-
-
-def _curated(storage, table: str, day: str) -> dict[str, str]:
-    folder = f"{contract.CURATED_TABLES[table].prefix}listen_date={day}/"
-    return {name: storage.read_text(folder + name) for name in storage.list_files(folder)}
-
-
-def test_a_marker_whose_files_are_gone_stops_before_touching_curated(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    storage.write_text(f"{contract.CURATED_STREAMS_PREFIX}listen_date={D1}/part-old.parquet", "earlier run")
-    staging = _stage(storage, "dead_run", {("streams", D1): ["part-1.parquet", "part-2.parquet"]})
-    publication.seal(staging, ["streams"], [D1])
-    storage.delete(f"{staging.prefix('streams')}listen_date={D1}/part-2.parquet")  # lost (a lifecycle rule)
-
-    with pytest.raises(publication.PublicationIncomplete) as failure:
-        publication.finish_pending(storage, "next_run")
-
-    message = str(failure.value)
-    assert "run dead_run" in message
-    assert f"curated/streams/listen_date={D1}/part-2.parquet" in message
-    assert "curated/ was not touched" in message
-    assert contract.DATA_ERROR_MARK in message  # final: a retry would fail the same way
-    assert _curated(storage, "streams", D1) == {"part-old.parquet": "earlier run"}
-    assert storage.exists(staging.marker)  # left for a person to act on
-
-
-def test_a_day_with_events_is_never_sealed_empty(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    staging = _stage(storage, "run", {("streams", D1): ["part-1.parquet"]})  # nothing staged for D2
-
-    with pytest.raises(publication.EmptyPartition, match=f"streams on {D2}"):
-        publication.seal(staging, ["streams"], [D1, D2])
-    assert not storage.exists(staging.marker)
-
-
-def test_pending_publications_finish_in_the_order_they_were_sealed(spark, tmp_path):
-    storage = DataRoot(spark, tmp_path.as_uri())
-    # Sealed first, but its run id sorts last: the later seal must win the shared day.
-    first = _stage(storage, "z_first", {("streams", D1): ["part-a.parquet"]})
-    publication.seal(first, ["streams"], [D1])
-    second = _stage(storage, "a_second", {("streams", D1): ["part-b.parquet"]})
-    publication.seal(second, ["streams"], [D1])
-
-    finished = publication.finish_pending(storage, "next_run")
-
-    assert [p.run_id for p in finished] == ["z_first", "a_second"]
-    assert [p.dates for p in finished] == [(D1,), (D1,)]
-    assert _curated(storage, "streams", D1) == {"part-b.parquet": "a_second"}

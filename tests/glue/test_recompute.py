@@ -9,14 +9,15 @@ import shutil
 
 import pytest
 
-import music_contract as contract
+from music_contract import layout
+from music_contract import tables as contract_tables
 from music_kpis import entry
 from music_kpis.arguments import parse_arguments
 from music_kpis.datasets import DataError
 from music_kpis.job import run_job
 from tests.glue.bucket import (
-    D1,
-    D2,
+    FIRST_DAY,
+    SECOND_DAY,
     STREAM_FILES,
     comparable,
     expected_comparable,
@@ -29,7 +30,7 @@ from tests.glue.conftest import create_kpi_table
 from tests.glue.test_arguments import ARGS, PARSERS, glue_resolved_options
 from tests.glue.test_job import LENIENT
 
-KPI_TABLES = [name for name in contract.CURATED_TABLES if name != "streams"]
+KPI_TABLES = [name for name in contract_tables.CURATED_TABLES if name != "streams"]
 
 
 def _files(root, prefix: str) -> dict[str, str]:
@@ -43,7 +44,7 @@ def _files(root, prefix: str) -> dict[str, str]:
 
 
 def _rows(spark, root, table: str) -> list[tuple]:
-    frame = spark.read.parquet((root / contract.CURATED_TABLES[table].prefix).as_uri())
+    frame = spark.read.parquet((root / contract_tables.CURATED_TABLES[table].prefix).as_uri())
     return sorted(tuple(r) for r in frame.drop("run_id", "updated_at").collect())
 
 
@@ -54,7 +55,7 @@ def original(moto_server, spark, tmp_path_factory):
     table = create_kpi_table()
     run_id, manifest_key = write_manifest(root, list(STREAM_FILES))
     run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
-    shutil.rmtree(root / contract.RAW_PREFIX)
+    shutil.rmtree(root / layout.RAW_PREFIX)
     items = comparable(table_items(table))
     assert items == expected_comparable()
     return root, table, items, {name: _rows(spark, root, name) for name in KPI_TABLES}
@@ -68,29 +69,33 @@ def test_a_recompute_gives_the_same_items_and_tables_as_the_original_run(origina
     resource = boto3.resource("dynamodb").Table(table)
     for item in table_items(table):
         resource.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-    streams_before = _files(root, contract.CURATED_STREAMS_PREFIX)
+    streams_before = _files(root, layout.CURATED_STREAMS_PREFIX)
     run_id = "manual__2026-11-26T10:00:00+00:00"
     argv = [
         "compute_kpis.py", "--data_bucket", "bucket", "--data_root", root.as_uri(), "--recompute_dates",
-        f"{D2},{D1}", "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
+        f"{SECOND_DAY},{FIRST_DAY}", "--run_id", run_id, "--database_name", "music_streams", "--kpi_table", table,
     ]  # fmt: skip
     assert entry.main(argv) == 0
 
     got = table_items(table)
     assert comparable(got) == items
-    assert {i["run_id"] for i in got} == {contract.sanitize_run_id(run_id)}
+    assert {i["run_id"] for i in got} == {layout.sanitize_run_id(run_id)}
     assert {name: _rows(spark, root, name) for name in KPI_TABLES} == tables
-    assert _files(root, contract.CURATED_STREAMS_PREFIX) == streams_before, "the input is left as it is"
-    report = json.loads((root / contract.report_key(run_id)).read_text())
-    assert (report["status"], report["dates_affected"], report["rows_read"]) == ("succeeded", [D1, D2], 0)
-    assert not (root / contract.quarantine_prefix(run_id)).exists()
-    assert not any((root / contract.STAGING_PREFIX).iterdir())
+    assert _files(root, layout.CURATED_STREAMS_PREFIX) == streams_before, "the input is left as it is"
+    report = json.loads((root / layout.report_key(run_id)).read_text())
+    assert (report["status"], report["dates_affected"], report["rows_read"]) == (
+        "succeeded",
+        [FIRST_DAY, SECOND_DAY],
+        0,
+    )
+    assert not (root / layout.quarantine_prefix(run_id)).exists()
+    assert not any((root / layout.STAGING_PREFIX).iterdir())
 
 
 def test_a_date_without_curated_events_fails_and_publishes_nothing(original, spark):
     root, table, items, tables = original
     run_id = "manual__2026-11-26T11:00:00+00:00"
-    args = job_arguments(root, table, "", run_id, recompute_dates=(D1, "2026-02-01"))
+    args = job_arguments(root, table, "", run_id, recompute_dates=(FIRST_DAY, "2026-02-01"))
     with pytest.raises(DataError, match=r"--recompute_dates: no curated events .* for \['2026-02-01'\]"):
         run_job(spark, args)
     assert comparable(table_items(table)) == items

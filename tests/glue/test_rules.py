@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-import music_contract as contract
+from music_contract import tables
 from music_kpis.datasets import DataError
 from music_kpis.rules import RejectRatioExceeded, check_reject_ratio, content_ids, reject_ratio
 
-BY_REASON = {contract.REJECT_MISSING_USER_ID: 3, contract.REJECT_UNKNOWN_TRACK_ID: 1}
+BY_REASON = {tables.REJECT_MISSING_USER_ID: 3, tables.REJECT_UNKNOWN_TRACK_ID: 1}
 
 
 def test_the_reject_ratio_is_the_share_of_rows_rejected_and_zero_without_rows():
@@ -28,7 +28,7 @@ def test_a_run_at_or_under_the_limit_passes(read, rejected, limit):
 
 def test_a_run_over_the_limit_fails_as_a_data_error_naming_counts_limit_and_reasons():
     with pytest.raises(RejectRatioExceeded) as failure:
-        check_reject_ratio(16, 4, {**BY_REASON, contract.REJECT_INVALID_LISTEN_TIME: 0}, 0.05)
+        check_reject_ratio(16, 4, {**BY_REASON, tables.REJECT_INVALID_LISTEN_TIME: 0}, 0.05)
     assert isinstance(failure.value, DataError)  # the DAG does not retry a data error
     assert str(failure.value).endswith(
         "4 of 16 stream rows rejected (25.00%), more than --max_reject_ratio 5.00%: by reason "
@@ -57,7 +57,7 @@ def test_the_report_is_built_once_from_what_the_steps_returned():
     from music_kpis.job import RunRecord, quality_report
     from music_kpis.steps import RowCounts
 
-    by_reason = {**dict.fromkeys(contract.REJECT_REASONS, 0), **BY_REASON}
+    by_reason = {**dict.fromkeys(tables.REJECT_REASONS, 0), **BY_REASON}
     counts = RowCounts([FileQuality("raw_data/a.csv", "e", 16, 12, 4)], 16, 4, by_reason, 1, ["2026-11-20"])
     record = RunRecord(["earlier"], counts, counts.dates, new_events=10)
     args = JobArguments("bucket", "manifests/m.json", "r1", "kpis", max_reject_ratio=0.5)

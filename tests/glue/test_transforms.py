@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import functions as F
 
-import music_contract as contract
+from music_contract import layout, tables
 from music_kpis import line_numbers, steps, transforms
 
 SONG_COLUMNS = (
@@ -94,12 +94,12 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
     assert [r.reject_reason for r in out] == [
         None,
         None,
-        contract.REJECT_MISSING_USER_ID,
-        contract.REJECT_MISSING_USER_ID,
-        contract.REJECT_MISSING_TRACK_ID,
-        *[contract.REJECT_INVALID_LISTEN_TIME] * 10,
-        contract.REJECT_UNKNOWN_TRACK_ID,
-        contract.REJECT_INVALID_LISTEN_TIME,
+        tables.REJECT_MISSING_USER_ID,
+        tables.REJECT_MISSING_USER_ID,
+        tables.REJECT_MISSING_TRACK_ID,
+        *[tables.REJECT_INVALID_LISTEN_TIME] * 10,
+        tables.REJECT_UNKNOWN_TRACK_ID,
+        tables.REJECT_INVALID_LISTEN_TIME,
     ]
     assert [r.known_user for r in out[:2]] == [True, False]
     assert out[1].listen_ts == datetime(2026, 11, 20, 23, 59, 59)  # UTC, no shift
@@ -107,7 +107,7 @@ def test_validation_gives_each_reject_reason_and_accepts_unknown_users(spark):
 
 
 def events_frame(spark, rows):
-    return spark.createDataFrame(rows, f"user_id string, track_id string, {contract.PARTITION_COLUMN} string")
+    return spark.createDataFrame(rows, f"user_id string, track_id string, {layout.PARTITION_COLUMN} string")
 
 
 def kpis_of(spark, songs, events):
@@ -141,7 +141,7 @@ def test_daily_genre_kpis_hand_computed(spark):
             ("u1", "A", "d2"),
         ],
     )
-    assert rows_of(kpis, contract.PARTITION_COLUMN, "genre") == [
+    assert rows_of(kpis, layout.PARTITION_COLUMN, "genre") == [
         {
             "listen_date": "d1",
             "genre": "g",
@@ -233,7 +233,7 @@ def test_top_genres_order_ties_and_limit(spark):
     counts = {"a": 1, "b": 5, "c": 3, "d": 3, "e": 2, "f": 3, "g": 1}
     kpis = spark.createDataFrame(
         [("d1", genre, count) for genre, count in counts.items()] + [("d2", "solo", 7)],
-        f"{contract.PARTITION_COLUMN} string, genre string, listen_count long",
+        f"{layout.PARTITION_COLUMN} string, genre string, listen_count long",
     )
     top = transforms.top_genres(kpis)
     assert [(r["listen_date"], r["rank"], r["genre"]) for r in rows_of(top, "listen_date", "rank")] == [
@@ -254,7 +254,7 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
             ("u2", "A", when, "f1#1", "d"),  # f1 no longer carries it: gone
             ("u3", "A", when, "f2#1", "d"),
         ],
-        f"user_id string, track_id string, listen_time timestamp, source_file string, {contract.PARTITION_COLUMN} string",
+        f"user_id string, track_id string, listen_time timestamp, source_file string, {layout.PARTITION_COLUMN} string",
     )
     new = spark.createDataFrame(
         [
@@ -265,7 +265,7 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
             ("u5", "A", when, "d", 1),
             ("u5", "A", when, "d", 0),  # in two of this run's files: the first file listed wins
         ],
-        f"user_id string, track_id string, listen_ts timestamp, {contract.PARTITION_COLUMN} string, source_index int",
+        f"user_id string, track_id string, listen_ts timestamp, {layout.PARTITION_COLUMN} string, source_index int",
     )
     merged = transforms.merge_events(new, existing, ["f0#1", "f1#1"])
     assert {(r.user_id, r.source_file, r._new) for r in merged.collect()} == {
@@ -275,8 +275,8 @@ def test_merge_replaces_a_reprocessed_file_and_keeps_each_event_once(spark):
         ("u5", "f0#1", True),
     }
     assert transforms.curated_streams(merged).columns == [
-        *contract.CURATED_TABLES["streams"].column_names,
-        contract.PARTITION_COLUMN,
+        *tables.CURATED_TABLES["streams"].column_names,
+        layout.PARTITION_COLUMN,
     ]
     first_run = transforms.merge_events(new, None, ["f0#1", "f1#1"])
     assert first_run.count() == 4
@@ -299,6 +299,6 @@ def test_stamped_tables_have_the_contract_columns(spark, table):
     frame = {"daily_genre_kpis": kpis, "top_songs": transforms.top_songs(plays)}.get(table)
     frame = transforms.top_genres(kpis) if frame is None else frame
     out = transforms.stamped(frame, table, "run", "2026-11-25T00:00:00+00:00")
-    expected = contract.CURATED_TABLES[table].columns
+    expected = tables.CURATED_TABLES[table].columns
     assert [(name, kind) for name, kind in out.dtypes[:-1]] == list(expected)
-    assert out.columns[-1] == contract.PARTITION_COLUMN
+    assert out.columns[-1] == layout.PARTITION_COLUMN

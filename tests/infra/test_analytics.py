@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-import music_contract as contract
 from infra.analytics import ION_SERDE, SAVED_QUERIES
 from infra.config import BYTES_PER_MB, ConfigError, PipelineConfig, cdk_context
+from music_contract import layout
+from music_contract import tables as contract_tables
 
 # What the saved queries use besides column names (everything else must be a column or an alias).
 SQL_WORDS = {"select", "from", "where", "and", "between", "order", "by", "asc", "desc"}
@@ -26,7 +27,7 @@ def test_workgroup_enforces_encrypted_results_in_our_prefix_and_a_scan_limit(eac
     results = settings["ResultConfiguration"]
     bucket_id = each_env.logical_id(each_env.stack.storage.data_bucket)
     assert results["OutputLocation"] == {
-        "Fn::Join": ["", ["s3://", {"Ref": bucket_id}, f"/{contract.ATHENA_RESULTS_PREFIX}"]]
+        "Fn::Join": ["", ["s3://", {"Ref": bucket_id}, f"/{layout.ATHENA_RESULTS_PREFIX}"]]
     }
     assert results["EncryptionConfiguration"] == {
         "EncryptionOption": "SSE_KMS",
@@ -35,8 +36,8 @@ def test_workgroup_enforces_encrypted_results_in_our_prefix_and_a_scan_limit(eac
     # The results prefix expires: results are re-runnable, not data.
     bucket = each_env.template["Resources"][bucket_id]["Properties"]
     rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
-    assert rules["expire-athena-results"]["Prefix"] == contract.ATHENA_RESULTS_PREFIX
-    assert rules["expire-athena-results"]["ExpirationInDays"] == contract.ATHENA_RESULTS_EXPIRATION_DAYS
+    assert rules["expire-athena-results"]["Prefix"] == layout.ATHENA_RESULTS_PREFIX
+    assert rules["expire-athena-results"]["ExpirationInDays"] == layout.ATHENA_RESULTS_EXPIRATION_DAYS
 
 
 def test_the_data_quality_reports_are_a_table_over_reports(each_env):
@@ -44,12 +45,12 @@ def test_the_data_quality_reports_are_a_table_over_reports(each_env):
         t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"]
         for t in each_env.resources("AWS::Glue::Table").values()
     }
-    descriptor = tables[contract.DATA_QUALITY_REPORTS_TABLE]["StorageDescriptor"]
+    descriptor = tables[contract_tables.DATA_QUALITY_REPORTS_TABLE]["StorageDescriptor"]
     assert [(c["Name"], c["Type"]) for c in descriptor["Columns"]] == list(
-        contract.DATA_QUALITY_REPORT_COLUMNS
+        contract_tables.DATA_QUALITY_REPORT_COLUMNS
     )
     assert descriptor["SerdeInfo"]["SerializationLibrary"] == ION_SERDE
-    assert f"/{contract.REPORTS_PREFIX}" in json.dumps(descriptor["Location"])
+    assert f"/{layout.REPORTS_PREFIX}" in json.dumps(descriptor["Location"])
 
 
 def test_the_reports_table_columns_are_fields_of_the_glue_jobs_report():
@@ -58,7 +59,7 @@ def test_the_reports_table_columns_are_fields_of_the_glue_jobs_report():
     from music_contract.quality import DataQualityReport
 
     written = {field.name for field in fields(DataQualityReport)}
-    assert {name for name, _ in contract.DATA_QUALITY_REPORT_COLUMNS} <= written
+    assert {name for name, _ in contract_tables.DATA_QUALITY_REPORT_COLUMNS} <= written
 
 
 def _catalog_columns(synth) -> dict[str, set[str]]:
@@ -116,11 +117,11 @@ def test_the_reader_policy_is_the_workgroup_the_catalog_our_prefixes_and_the_key
         by_sid["QueryThroughTheWorkGroup"]["Resource"]
     )
     read = json.dumps(by_sid["ReadTablesAndReports"]["Resource"])
-    assert f"/{contract.CURATED_PREFIX}*" in read
-    assert f"/{contract.REPORTS_PREFIX}*" in read
+    assert f"/{layout.CURATED_PREFIX}*" in read
+    assert f"/{layout.REPORTS_PREFIX}*" in read
     written = by_sid["WriteQueryResults"]
     assert "s3:PutObject" in written["Action"]
-    assert f"/{contract.ATHENA_RESULTS_PREFIX}*" in json.dumps(written["Resource"])
+    assert f"/{layout.ATHENA_RESULTS_PREFIX}*" in json.dumps(written["Resource"])
     # Nothing else of the bucket is writable, and the key only through S3.
     writes = [s for s in statements(props) if "s3:PutObject" in json.dumps(s["Action"])]
     assert writes == [written]
@@ -174,7 +175,7 @@ def test_every_report_field_has_the_ion_type_its_column_reads():
         body = json.loads(
             text, parse_int=lambda s: "ion:int", parse_float=lambda s: f"ion:{_ion_number_type(s)}"
         )
-        for name, hive_type in contract.DATA_QUALITY_REPORT_COLUMNS:
+        for name, hive_type in contract_tables.DATA_QUALITY_REPORT_COLUMNS:
             if name not in body:  # an absent field reads as NULL
                 continue
             value = body[name]

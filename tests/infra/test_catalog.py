@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
-import music_contract as contract
 from infra.catalog import PROJECTION_START_DATE
+from music_contract import layout
+from music_contract import names as contract_names
+from music_contract import tables as contract_tables
 
 
 def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
@@ -15,14 +17,14 @@ def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
         for t in each_env.resources("AWS::Glue::Table").values()
     }
     # The data-quality reports table is infra/analytics.py's (tests/infra/test_analytics.py).
-    assert set(tables) == {*contract.CURATED_TABLES, contract.DATA_QUALITY_REPORTS_TABLE}
-    for name, curated in contract.CURATED_TABLES.items():
+    assert set(tables) == {*contract_tables.CURATED_TABLES, contract_tables.DATA_QUALITY_REPORTS_TABLE}
+    for name, curated in contract_tables.CURATED_TABLES.items():
         props = tables[name]
         assert props["DatabaseName"] == each_env.config.database_name
         table_input = props["TableInput"]
         columns = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
         assert columns == list(curated.columns)
-        assert table_input["PartitionKeys"] == [{"Name": contract.PARTITION_COLUMN, "Type": "string"}]
+        assert table_input["PartitionKeys"] == [{"Name": layout.PARTITION_COLUMN, "Type": "string"}]
         parameters = table_input["Parameters"]
         assert parameters["projection.enabled"] == "true"
         assert parameters["projection.listen_date.type"] == "date"
@@ -37,6 +39,6 @@ def test_curated_tables_follow_the_contract_with_partition_projection(each_env):
 
 def test_prod_keeps_the_seed_database_name_and_every_other_environment_has_its_own(synthesized):
     names = {env: s.only("AWS::Glue::Database")["DatabaseInput"]["Name"] for env, s in synthesized.items()}
-    assert names["prod"] == contract.DEFAULT_DATABASE_NAME
-    assert names["dev"] == f"{contract.DEFAULT_DATABASE_NAME}_dev"
+    assert names["prod"] == contract_names.DEFAULT_DATABASE_NAME
+    assert names["dev"] == f"{contract_names.DEFAULT_DATABASE_NAME}_dev"
     assert len(set(names.values())) == len(names)

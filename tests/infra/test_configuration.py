@@ -107,9 +107,9 @@ def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_
 
 
 def test_each_environment_gets_its_own_glue_database_and_prod_keeps_the_seeds():
-    import music_contract as contract
+    from music_contract import names
 
-    assert PipelineConfig.from_context(_context(env="prod")).database_name == contract.DEFAULT_DATABASE_NAME
+    assert PipelineConfig.from_context(_context(env="prod")).database_name == names.DEFAULT_DATABASE_NAME
     assert PipelineConfig.from_context(_context(env="dev")).database_name == "music_streams_dev"
     assert PipelineConfig(env_name="qa-2").database_name == "music_streams_qa_2"
     # An explicit name (adopting an existing database) wins.

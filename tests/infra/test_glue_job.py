@@ -7,7 +7,7 @@ import json
 import zipfile
 from pathlib import Path
 
-import music_contract as contract
+from music_contract import names as contract_names
 from tests.infra.policy_documents import as_list, assert_no_wildcard_actions, policy_of, statement, statements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +43,10 @@ def test_prod_runs_more_glue_workers_than_dev(dev, prod):
 
 def test_glue_job_default_arguments(each_env):
     args = each_env.only("AWS::Glue::Job")["DefaultArguments"]
-    assert args[contract.ARG_KPI_TABLE] == f"music-streams-{each_env.env}-genre-kpis"
-    assert args[contract.ARG_DATABASE_NAME] == each_env.config.database_name
-    assert args[contract.ARG_MAX_REJECT_RATIO] == str(contract.DEFAULT_MAX_REJECT_RATIO)
-    assert "-data-" in json.dumps(args[contract.ARG_DATA_BUCKET])
+    assert args[contract_names.ARG_KPI_TABLE] == f"music-streams-{each_env.env}-genre-kpis"
+    assert args[contract_names.ARG_DATABASE_NAME] == each_env.config.database_name
+    assert args[contract_names.ARG_MAX_REJECT_RATIO] == str(contract_names.DEFAULT_MAX_REJECT_RATIO)
+    assert "-data-" in json.dumps(args[contract_names.ARG_DATA_BUCKET])
     assert args["--enable-metrics"] == args["--enable-observability-metrics"] == "true"
     # Glue 5 logs in real time on its own; the flag was a Glue 2-4 option (monitor-continuous-logging.html).
     assert "--enable-continuous-cloudwatch-log" not in args

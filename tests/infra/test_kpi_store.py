@@ -3,22 +3,22 @@ The templates come from the session's one synth per environment (conftest.py).""
 
 from __future__ import annotations
 
-import music_contract as contract
+from music_contract import items
 
 
 def test_kpi_table_keys_index_and_protection(each_env):
     props = each_env.only("AWS::DynamoDB::Table")
     assert props["TableName"] == f"music-streams-{each_env.env}-genre-kpis"
     assert props["KeySchema"] == [
-        {"AttributeName": contract.TABLE_PARTITION_KEY, "KeyType": "HASH"},
-        {"AttributeName": contract.TABLE_SORT_KEY, "KeyType": "RANGE"},
+        {"AttributeName": items.TABLE_PARTITION_KEY, "KeyType": "HASH"},
+        {"AttributeName": items.TABLE_SORT_KEY, "KeyType": "RANGE"},
     ]
     assert props["GlobalSecondaryIndexes"] == [
         {
-            "IndexName": contract.GSI1_NAME,
+            "IndexName": items.GSI1_NAME,
             "KeySchema": [
-                {"AttributeName": contract.GSI1_PARTITION_KEY, "KeyType": "HASH"},
-                {"AttributeName": contract.GSI1_SORT_KEY, "KeyType": "RANGE"},
+                {"AttributeName": items.GSI1_PARTITION_KEY, "KeyType": "HASH"},
+                {"AttributeName": items.GSI1_SORT_KEY, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
         }

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-import music_contract as contract
 from infra.application import build_app
 from infra.config import ConfigError, cdk_context
 from infra.monitoring import GLUE_FAILURE_STATES
+from music_contract import metrics
 
 
 def test_glue_failures_and_timeouts_reach_the_topic(each_env):
@@ -64,9 +64,9 @@ def test_freshness_alarm_fires_above_the_configured_hours_or_without_a_run(each_
     (query,) = freshness["Metrics"]
     stat = query["MetricStat"]
     assert stat["Metric"] == {
-        "Namespace": contract.METRIC_NAMESPACE,
-        "MetricName": contract.METRIC_KPI_FRESHNESS_HOURS,
-        "Dimensions": [{"Name": contract.METRIC_DIMENSION_ENVIRONMENT, "Value": each_env.env}],
+        "Namespace": metrics.METRIC_NAMESPACE,
+        "MetricName": metrics.METRIC_KPI_FRESHNESS_HOURS,
+        "Dimensions": [{"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": each_env.env}],
     }
     # The freshest date of the period counts: a reprocessing run's older dates raise no alarm.
     assert stat["Stat"] == "Minimum"
@@ -96,7 +96,7 @@ def test_the_freshness_window_follows_the_key_up_to_seven_days(tmp_path):
 
 def test_dashboard_shows_the_per_run_metrics(each_env):
     body = json.dumps(each_env.only("AWS::CloudWatch::Dashboard")["DashboardBody"])
-    for metric in (contract.METRIC_KPI_FRESHNESS_HOURS, *contract.RUN_METRICS):
+    for metric in (metrics.METRIC_KPI_FRESHNESS_HOURS, *metrics.RUN_METRICS):
         assert metric in body, metric
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-import music_contract as contract
 from infra.mwaa_environment import MWAA_LOG_TYPES
+from music_contract import names
 
 
 def test_mwaa_environment(each_env):
@@ -43,26 +43,26 @@ def test_ssm_parameters_hold_the_airflow_variables_and_connection(each_env):
     }
     prefix = f"/music-streams/{each_env.env}/airflow"
     expected_variables = {
-        contract.VAR_BUCKET_NAME,
-        contract.VAR_GLUE_JOB_NAME,
-        contract.VAR_GLUE_SCRIPT_LOCATION,
-        contract.VAR_DATABASE_NAME,
-        contract.VAR_ALERT_TOPIC_ARN,
-        contract.VAR_ENVIRONMENT_NAME,
+        names.VAR_BUCKET_NAME,
+        names.VAR_GLUE_JOB_NAME,
+        names.VAR_GLUE_SCRIPT_LOCATION,
+        names.VAR_DATABASE_NAME,
+        names.VAR_ALERT_TOPIC_ARN,
+        names.VAR_ENVIRONMENT_NAME,
     }
     assert set(params) == {f"{prefix}/variables/{v}" for v in expected_variables} | {
-        f"{prefix}/connections/{contract.AWS_CONN_ID}"
+        f"{prefix}/connections/{names.AWS_CONN_ID}"
     }
     assert (
-        params[f"{prefix}/variables/{contract.VAR_GLUE_JOB_NAME}"]
+        params[f"{prefix}/variables/{names.VAR_GLUE_JOB_NAME}"]
         == f"music-streams-{each_env.env}-compute-kpis"
     )
-    assert params[f"{prefix}/variables/{contract.VAR_DATABASE_NAME}"] == each_env.config.database_name
+    assert params[f"{prefix}/variables/{names.VAR_DATABASE_NAME}"] == each_env.config.database_name
     # The metrics' Environment dimension and the alerts' environment (the name the alarms read).
-    assert params[f"{prefix}/variables/{contract.VAR_ENVIRONMENT_NAME}"] == each_env.env
+    assert params[f"{prefix}/variables/{names.VAR_ENVIRONMENT_NAME}"] == each_env.env
     topic_id = each_env.logical_id(each_env.stack.alerting.topic)
-    assert params[f"{prefix}/variables/{contract.VAR_ALERT_TOPIC_ARN}"] == {"Ref": topic_id}
-    connection = json.dumps(params[f"{prefix}/connections/{contract.AWS_CONN_ID}"])
+    assert params[f"{prefix}/variables/{names.VAR_ALERT_TOPIC_ARN}"] == {"Ref": topic_id}
+    connection = json.dumps(params[f"{prefix}/connections/{names.AWS_CONN_ID}"])
     assert '\\"conn_type\\": \\"aws\\"' in connection
     assert "aws_access_key_id" not in connection
     assert "secret" not in connection.lower()

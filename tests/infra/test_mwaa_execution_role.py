@@ -33,12 +33,12 @@ def test_mwaa_execution_role_is_scoped_to_this_environment(each_env):
 
 
 def test_the_dag_may_publish_metrics_to_the_pipeline_namespace_only(each_env):
-    import music_contract as contract
+    from music_contract import metrics
 
     policy = policy_of(each_env, each_env.stack.mwaa_execution_role.policy)
     publish = statement(policy, "PublishPipelineMetrics")
     assert publish["Action"] == "cloudwatch:PutMetricData"
-    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}}
+    assert publish["Condition"] == {"StringEquals": {"cloudwatch:namespace": metrics.METRIC_NAMESPACE}}
     # Every PutMetricData grant of the role is held to a namespace.
     for grant in policy["PolicyDocument"]["Statement"]:
         if "cloudwatch:PutMetricData" in json.dumps(grant["Action"]):

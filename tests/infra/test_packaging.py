@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -132,3 +133,43 @@ def test_each_runtime_gets_the_shared_contract_and_glue_no_airflow_code():
     )
     for package in (*dag_folder_packages(REPO_ROOT), *glue_job_packages(REPO_ROOT)):
         assert (package / "__init__.py").is_file()
+
+
+# Glue puts each --extra-py-files zip on the job's import path; the project's editable install is taken
+# off it here, so only the zip can provide the packages.
+_IMPORT_EVERY_MODULE_FROM_THE_ZIP = """
+import importlib, json, pkgutil, sys
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
+sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
+sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".")]
+sys.path.insert(0, sys.argv[1])
+loaded = {}
+for package in ("music_contract", "music_kpis"):
+    root = importlib.import_module(package)
+    for module in pkgutil.walk_packages(root.__path__, f"{package}."):
+        loaded[module.name] = importlib.import_module(module.name).__file__
+print(json.dumps(loaded))
+"""
+
+
+def test_every_module_of_the_glue_zip_imports_from_the_zip_alone(tmp_path):
+    """The job's modules import the contract's submodules by name (`from music_contract import layout`):
+    each resolves inside the zip Glue receives, with nothing from the checkout."""
+    path = write_library_zip(glue_job_packages(REPO_ROOT), build_dir=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EVERY_MODULE_FROM_THE_ZIP, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded = json.loads(done.stdout)
+    expected = {
+        f"{folder.name}.{p.stem}"
+        for folder in glue_job_packages(REPO_ROOT)
+        for p in folder.glob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert set(loaded) == expected
+    assert [name for name, file in loaded.items() if not file.startswith(str(path))] == []

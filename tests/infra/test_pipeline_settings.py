@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 
-import music_contract as contract
 from infra.config import PipelineConfig
 from infra.pipeline_settings import (
     SSM_SECRETS_BACKEND,
@@ -15,6 +14,7 @@ from infra.pipeline_settings import (
     glue_log_group_names,
     mwaa_airflow_configuration_options,
 )
+from music_contract import names as contract_names
 
 CONFIG = PipelineConfig(env_name="dev", max_reject_ratio=0.1)
 NAMES = CONFIG.names("123456789012", "eu-west-1")
@@ -24,10 +24,10 @@ def test_glue_default_arguments_carry_the_contract_arguments_the_job_reads():
     args = glue_default_arguments(
         CONFIG, NAMES, extra_py_files="s3://assets/libs.zip", temp_dir="s3://data/glue-temp/"
     )
-    assert args[contract.ARG_DATA_BUCKET] == "music-streams-dev-data-123456789012-eu-west-1"
-    assert args[contract.ARG_KPI_TABLE] == "music-streams-dev-genre-kpis"
-    assert args[contract.ARG_DATABASE_NAME] == "music_streams_dev"  # dev's own database
-    assert args[contract.ARG_MAX_REJECT_RATIO] == "0.1"
+    assert args[contract_names.ARG_DATA_BUCKET] == "music-streams-dev-data-123456789012-eu-west-1"
+    assert args[contract_names.ARG_KPI_TABLE] == "music-streams-dev-genre-kpis"
+    assert args[contract_names.ARG_DATABASE_NAME] == "music_streams_dev"  # dev's own database
+    assert args[contract_names.ARG_MAX_REJECT_RATIO] == "0.1"
     assert args["--extra-py-files"] == "s3://assets/libs.zip"
     assert args["--TempDir"] == "s3://data/glue-temp/"
     # Metrics and observability on; the manifest, not bookmarks, decides what a run reads.
@@ -42,8 +42,8 @@ def test_glue_default_arguments_carry_the_contract_arguments_the_job_reads():
         "/aws-glue/jobs/music-streams-dev-compute-kpis/error",
     ]
     # Per-run arguments belong to the DAG, never to the job's defaults.
-    assert contract.ARG_MANIFEST_KEY not in args
-    assert contract.ARG_RUN_ID not in args
+    assert contract_names.ARG_MANIFEST_KEY not in args
+    assert contract_names.ARG_RUN_ID not in args
     assert all(isinstance(v, str) for v in args.values())
 
 
@@ -56,19 +56,19 @@ def test_airflow_variables_are_the_contract_variables():
         alert_topic_arn="arn:t",
     )
     assert variables == {
-        contract.VAR_BUCKET_NAME: NAMES.data_bucket,
-        contract.VAR_GLUE_JOB_NAME: "music-streams-dev-compute-kpis",
-        contract.VAR_GLUE_SCRIPT_LOCATION: "s3://a/b.py",
-        contract.VAR_DATABASE_NAME: "music_streams_dev",
-        contract.VAR_ALERT_TOPIC_ARN: "arn:t",
-        contract.VAR_ENVIRONMENT_NAME: NAMES.env_name,
+        contract_names.VAR_BUCKET_NAME: NAMES.data_bucket,
+        contract_names.VAR_GLUE_JOB_NAME: "music-streams-dev-compute-kpis",
+        contract_names.VAR_GLUE_SCRIPT_LOCATION: "s3://a/b.py",
+        contract_names.VAR_DATABASE_NAME: "music_streams_dev",
+        contract_names.VAR_ALERT_TOPIC_ARN: "arn:t",
+        contract_names.VAR_ENVIRONMENT_NAME: NAMES.env_name,
     }
-    assert tuple(variables) == contract.PIPELINE_VARIABLES  # what the secrets backend looks up
+    assert tuple(variables) == contract_names.PIPELINE_VARIABLES  # what the secrets backend looks up
 
 
 def test_an_empty_optional_variable_is_left_out_because_ssm_rejects_empty_values():
     variables = airflow_variables(CONFIG, NAMES, "job", glue_script_location="s3://a/b.py")
-    assert contract.VAR_ALERT_TOPIC_ARN not in variables
+    assert contract_names.VAR_ALERT_TOPIC_ARN not in variables
     assert all(variables.values())
 
 
@@ -87,10 +87,10 @@ def test_the_secrets_backend_looks_up_only_the_pipelines_connection_and_variable
 
     names = PipelineConfig(env_name="lookup").names("123456789012", moto_server.region)
     ssm = boto3.client("ssm", endpoint_url=moto_server.endpoint_url, region_name=moto_server.region)
-    stored_variables = [*contract.PIPELINE_VARIABLES, "other_variable", "bucket_name_old"]
+    stored_variables = [*contract_names.PIPELINE_VARIABLES, "other_variable", "bucket_name_old"]
     for name in stored_variables:
         ssm.put_parameter(Name=f"{names.airflow_variables_prefix}/{name}", Value=f"v-{name}", Type="String")
-    for conn_id in (contract.AWS_CONN_ID, "aws_default"):
+    for conn_id in (contract_names.AWS_CONN_ID, "aws_default"):
         ssm.put_parameter(
             Name=f"{names.airflow_connections_prefix}/{conn_id}", Value='{"conn_type": "aws"}', Type="String"
         )
@@ -104,15 +104,15 @@ def test_the_secrets_backend_looks_up_only_the_pipelines_connection_and_variable
     found = {name: backend.get_variable(name) for name in stored_variables}
 
     assert found == {
-        **{n: f"v-{n}" for n in contract.PIPELINE_VARIABLES},
+        **{n: f"v-{n}" for n in contract_names.PIPELINE_VARIABLES},
         "other_variable": None,
         "bucket_name_old": None,
     }
-    assert backend.get_conn_value(contract.AWS_CONN_ID) == '{"conn_type": "aws"}'
+    assert backend.get_conn_value(contract_names.AWS_CONN_ID) == '{"conn_type": "aws"}'
     assert backend.get_conn_value("aws_default") is None
     assert sorted(looked_up) == sorted(
-        [f"{names.airflow_variables_prefix}/{n}" for n in contract.PIPELINE_VARIABLES]
-        + [f"{names.airflow_connections_prefix}/{contract.AWS_CONN_ID}"]
+        [f"{names.airflow_variables_prefix}/{n}" for n in contract_names.PIPELINE_VARIABLES]
+        + [f"{names.airflow_connections_prefix}/{contract_names.AWS_CONN_ID}"]
     )
 
 

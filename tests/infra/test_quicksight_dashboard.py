@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-import music_contract as contract
 from infra.quicksight_dashboard import DATASET_TABLES, QUICKSIGHT_SERVICE_ROLE_NAME, table_columns
+from music_contract import items, layout
 from tests.infra.conftest import CFN_LINT, OPTIONAL_PARTS
 
 QUICKSIGHT_TYPES = ("AWS::QuickSight::DataSource", "AWS::QuickSight::DataSet", "AWS::QuickSight::Dashboard")
@@ -54,7 +54,7 @@ def test_the_dashboard_reads_the_kpi_tables_through_the_workgroup(with_optional_
     tables = [v["TableVisual"] for v in definition["Sheets"][0]["Visuals"] if "TableVisual" in v]
     (kpi_table,) = [v for v in tables if v["VisualId"] == "daily-genre-kpis"]
     shown = [c["ColumnName"] for c in _find(kpi_table["ChartConfiguration"]["FieldWells"], "Column")]
-    assert shown == [contract.PARTITION_COLUMN, "genre", *contract.KPI_MEASURES]
+    assert shown == [layout.PARTITION_COLUMN, "genre", *items.KPI_MEASURES]
     for resource_type in QUICKSIGHT_TYPES:
         for resource in synth.resources(resource_type).values():
             assert [p["Principal"] for p in resource["Properties"]["Permissions"]] == [principal]

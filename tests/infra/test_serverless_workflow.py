@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-import music_contract as contract
 from infra import serverless_definition as definition
 from infra.packaging import library_zip_bytes, serverless_code_packages
 from local_run.airflow_home import DAG_FILE
+from music_contract import names, reprocess
 from music_pipeline import workflow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -56,16 +56,16 @@ def test_the_workflow_yaml_passes_the_services_schema_and_allowlist():
 
 def test_the_schema_check_names_a_bad_key_and_an_operator_off_the_allowlist():
     bad = _definition()
-    tasks = bad[contract.DAG_ID]["tasks"]
+    tasks = bad[names.DAG_ID]["tasks"]
     tasks[workflow.VALIDATE_COLUMNS]["on_failure_callback"] = "x.y"
     tasks[workflow.RUN_ETL_JOB]["operator"] = "somewhere.NotAllowedOperator"
     errors = definition.schema_errors(bad)  # without the code package: its operator is unknown too
-    assert f"{contract.DAG_ID}.tasks.{workflow.VALIDATE_COLUMNS}.on_failure_callback" in errors[0]
+    assert f"{names.DAG_ID}.tasks.{workflow.VALIDATE_COLUMNS}.on_failure_callback" in errors[0]
     assert any("somewhere.NotAllowedOperator" in e for e in errors)
 
 
 def test_callbacks_and_ignored_dag_settings_are_not_written():
-    dag = _definition()[contract.DAG_ID]
+    dag = _definition()[names.DAG_ID]
     ignored = {"catchup", "max_active_runs", "tags", "description", "on_failure_callback"}
     assert not ignored & set(dag)
     assert not any("callback" in key for task in dag["tasks"].values() for key in task)
@@ -86,7 +86,7 @@ def test_a_glue_timeout_the_task_tries_cannot_cover_is_refused_naming_the_keys()
 
 
 def test_every_task_fits_the_serverless_task_cap():
-    for task in _definition()[contract.DAG_ID]["tasks"].values():
+    for task in _definition()[names.DAG_ID]["tasks"].values():
         assert task["execution_timeout"]["seconds"] <= workflow.SERVERLESS_TASK_CAP.total_seconds()
 
 
@@ -95,7 +95,7 @@ def _provisioned_dag():
 
     bag = DagBag(dag_folder=str(DAG_FILE))
     assert bag.import_errors == {}
-    return bag.dags[contract.DAG_ID]
+    return bag.dags[names.DAG_ID]
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def serverless_dag(tmp_path_factory):
     path.write_text(definition.workflow_yaml(_definition()))
     loaded: dict = {}
     load_yaml_dags(globals_dict=loaded, config_filepath=str(path))
-    return loaded[contract.DAG_ID]
+    return loaded[names.DAG_ID]
 
 
 def _shape(dag):
@@ -154,7 +154,7 @@ def test_the_code_package_is_deterministic_and_holds_exactly_the_task_packages()
 # the unpacked code package can provide music_pipeline and music_contract.
 _IMPORT_FROM_PACKAGE_ONLY = """
 import importlib, json, sys
-sys.meta_path[:] = [f for f in sys.meta_path if not type(f).__module__.startswith("__editable__")]
+sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
 sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
 sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".")]
 root, targets = sys.argv[1], json.loads(sys.argv[2])
@@ -172,7 +172,7 @@ print(json.dumps(found))
 
 def test_every_task_entry_point_imports_from_the_code_package_alone(tmp_path):
     zipfile.ZipFile(io.BytesIO(library_zip_bytes(serverless_code_packages(REPO_ROOT)))).extractall(tmp_path)
-    tasks = _definition()[contract.DAG_ID]["tasks"].values()
+    tasks = _definition()[names.DAG_ID]["tasks"].values()
     targets = [t["python_callable"] for t in tasks if "python_callable" in t]
     targets += [t["operator"] for t in tasks if t["operator"].startswith("music_pipeline.")]
     assert len(targets) == len(workflow.TASKS)
@@ -193,14 +193,14 @@ def test_serverless_string_params_ask_for_the_same_runs():
 
     assert run_request(definition.WORKFLOW_PARAMS).mode is Mode.NORMAL
     recompute = run_request(
-        {**definition.WORKFLOW_PARAMS, contract.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"}
+        {**definition.WORKFLOW_PARAMS, reprocess.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"}
     )
     assert recompute.recompute_dates == ("2026-11-20", "2026-11-21")
     replay = run_request(
         {
             **definition.WORKFLOW_PARAMS,
-            contract.PARAM_REPLAY_FROM: "2026-11-20",
-            contract.PARAM_REPLAY_TO: "2026-11-21",
+            reprocess.PARAM_REPLAY_FROM: "2026-11-20",
+            reprocess.PARAM_REPLAY_TO: "2026-11-21",
         }
     )
     assert replay.mode is Mode.REPLAY

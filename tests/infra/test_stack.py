@@ -9,7 +9,7 @@ from pathlib import Path
 from aws_cdk import Token
 from aws_cdk.assertions import Match, Template
 
-import music_contract as contract
+from music_contract import names, tables
 
 
 def test_stack_name_and_environment_agnostic(each_env):
@@ -30,7 +30,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::S3::Bucket": 3,
         "AWS::DynamoDB::Table": 1,
         "AWS::Glue::Database": 1,
-        "AWS::Glue::Table": len(contract.CURATED_TABLES) + 1,  # + the data-quality reports
+        "AWS::Glue::Table": len(tables.CURATED_TABLES) + 1,  # + the data-quality reports
         "AWS::Glue::SecurityConfiguration": 1,
         "AWS::Glue::Job": 1,
         "AWS::EC2::VPC": 1,
@@ -38,7 +38,7 @@ def test_every_resource_type_is_present(each_env):
         "AWS::EC2::VPCEndpoint": 1,
         "AWS::MWAA::Environment": 1,
         # One parameter per Airflow Variable of the pipeline, plus the `aws_conn` connection.
-        "AWS::SSM::Parameter": len(contract.PIPELINE_VARIABLES) + 1,
+        "AWS::SSM::Parameter": len(names.PIPELINE_VARIABLES) + 1,
         "Custom::CDKBucketDeployment": 3,  # dags/, requirements.txt, plugins.zip
         "AWS::SNS::Topic": 1,
         "AWS::Events::Rule": 1,
@@ -89,7 +89,7 @@ DEPLOYED_LOGICAL_IDS = Path(__file__).with_name("deployed_logical_ids.json")
 
 def test_every_deployed_resource_keeps_its_logical_id(each_env):
     """A logical id that changes makes CloudFormation replace the resource (and fail on a named one):
-    every resource of the deployed layout (before the per-concern split, infra/stack.py KEEP_PATH)
+    every resource of the deployed layout (before the per-concern split, infra/stack.py ID_LEFT_OUT_OF_LOGICAL_IDS)
     keeps its id and type. Remove an id from the file only when the resource is meant to go."""
     deployed = json.loads(DEPLOYED_LOGICAL_IDS.read_text()).get(each_env.env, {})  # a new env: none yet
     current = {logical_id: r["Type"] for logical_id, r in each_env.template["Resources"].items()}

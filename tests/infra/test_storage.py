@@ -3,8 +3,8 @@ The templates come from the session's one synth per environment (conftest.py).""
 
 from __future__ import annotations
 
-import music_contract as contract
 from infra.buckets import ABORT_INCOMPLETE_UPLOADS_DAYS
+from music_contract import layout
 from tests.infra.policy_documents import statements
 
 
@@ -53,7 +53,7 @@ def test_archive_and_quarantine_move_to_cheaper_storage_and_old_versions_expire(
     data_bucket = each_env.template["Resources"][each_env.logical_id(each_env.stack.storage.data_bucket)]
     rules = {r["Id"]: r for r in data_bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
     days = each_env.config.archive_transition_days
-    for prefix in (contract.ARCHIVE_PREFIX, contract.QUARANTINE_PREFIX):
+    for prefix in (layout.ARCHIVE_PREFIX, layout.QUARANTINE_PREFIX):
         rule = next(r for r in rules.values() if r.get("Prefix") == prefix)
         assert [(t["StorageClass"], t["TransitionInDays"]) for t in rule["Transitions"]] == [
             ("STANDARD_IA", days),
@@ -88,5 +88,5 @@ def test_every_prefix_the_glue_job_stages_in_expires(each_env):
         for r in data_bucket["Properties"]["LifecycleConfiguration"]["Rules"]
         if "ExpirationInDays" in r
     }
-    assert expiring[contract.STAGING_PREFIX] == contract.STAGING_EXPIRATION_DAYS
-    assert contract.staging_prefix("manual__2026-11-25T17:18:46+00:00").startswith(contract.STAGING_PREFIX)
+    assert expiring[layout.STAGING_PREFIX] == layout.STAGING_EXPIRATION_DAYS
+    assert layout.staging_prefix("manual__2026-11-25T17:18:46+00:00").startswith(layout.STAGING_PREFIX)

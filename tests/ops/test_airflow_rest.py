@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import music_contract as contract
+from music_contract import names
 from ops import airflow_rest
 from ops.trigger import TriggerError
 
@@ -63,7 +63,7 @@ def test_trigger_posts_to_the_same_path_under_api_v2_with_the_token(api):
     method, path, auth, body = FakeApiServer.seen[0]
     assert (method, path, auth) == (
         "POST",
-        f"/api/v2/dags/{contract.DAG_ID}/dagRuns",
+        f"/api/v2/dags/{names.DAG_ID}/dagRuns",
         "Bearer local-admin-token",
     )
     assert body == {"logical_date": None, "conf": {}, "dag_run_id": "smoke__1"}
@@ -71,10 +71,8 @@ def test_trigger_posts_to_the_same_path_under_api_v2_with_the_token(api):
 
 def test_a_transient_server_error_is_retried_and_a_client_error_is_not(api):
     FakeApiServer.answers = [(500, {"detail": "Database error"}), (200, {"dag_runs": []})]
-    assert api.call("GET", f"/dags/{contract.DAG_ID}/dagRuns", query={"run_id_pattern": "x"}) == {
-        "dag_runs": []
-    }
-    assert FakeApiServer.seen[1][1] == f"/api/v2/dags/{contract.DAG_ID}/dagRuns?run_id_pattern=x"
+    assert api.call("GET", f"/dags/{names.DAG_ID}/dagRuns", query={"run_id_pattern": "x"}) == {"dag_runs": []}
+    assert FakeApiServer.seen[1][1] == f"/api/v2/dags/{names.DAG_ID}/dagRuns?run_id_pattern=x"
     FakeApiServer.answers = [(404, {"detail": "DAG not found"})]
     with pytest.raises(TriggerError, match="failed 404"):
         api.call("GET", "/dags/nope")

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-import music_contract as contract
+from music_contract import reprocess
 from ops import orchestrators, trigger
 
 STACK = "MusicStreams-dev"
@@ -78,7 +78,7 @@ def test_a_recompute_starts_a_workflow_run_with_string_params_and_follows_it(cli
         {
             "WorkflowArn": WORKFLOW_ARN,
             "ClientToken": RUN_ID,
-            "OverrideParameters": {contract.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"},
+            "OverrideParameters": {reprocess.PARAM_RECOMPUTE_DATES: "2026-11-20,2026-11-21"},
         },
     )
     for state in ("QUEUED", "RUNNING", "SUCCESS"):
@@ -122,9 +122,30 @@ def test_a_missing_stack_is_one_clear_error(clients, capsys):
 
 
 def test_replay_params_become_strings():
-    conf = {contract.PARAM_REPLAY_FROM: "2026-11-20", contract.PARAM_REPLAY_TO: "2026-11-21", "none": None}
+    conf = {reprocess.PARAM_REPLAY_FROM: "2026-11-20", reprocess.PARAM_REPLAY_TO: "2026-11-21", "none": None}
     assert orchestrators.serverless_params(conf) == {
-        contract.PARAM_REPLAY_FROM: "2026-11-20",
-        contract.PARAM_REPLAY_TO: "2026-11-21",
+        reprocess.PARAM_REPLAY_FROM: "2026-11-20",
+        reprocess.PARAM_REPLAY_TO: "2026-11-21",
         "none": "",
     }
+
+
+def test_the_follow_loop_shows_each_change_once_and_times_out_with_the_given_error(capsys):
+    looks = iter(["QUEUED", "QUEUED", "RUNNING", "RUNNING"])
+    now = iter([0, 10, 20, 30, 40])
+
+    def look():
+        state = next(looks)
+        return orchestrators.RunProgress(state, None, {"task": state})
+
+    with pytest.raises(KeyError, match="run r1 still RUNNING after 25 s"):
+        orchestrators.follow_run(
+            look,
+            "r1",
+            poll_seconds=0,
+            timeout_seconds=25,
+            sleep=lambda s: None,
+            clock=lambda: next(now),
+            timeout_error=KeyError,
+        )
+    assert capsys.readouterr().out == "  task: QUEUED\n  task: RUNNING\n"

@@ -10,13 +10,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-import music_contract as contract
+from music_contract import layout, names
 from ops import trigger
 
 ENVIRONMENT = "music-streams-dev-airflow"
 RUN_ID = "manual__2026-11-25T18.00.00.000000Z"
 default_run_id = trigger.default_run_id  # the real one (the fixture below fixes it for the other tests)
-DAG = contract.DAG_ID
+DAG = names.DAG_ID
 
 
 @pytest.fixture(autouse=True)
@@ -168,7 +168,7 @@ def test_the_default_run_id_survives_a_query_string():
     assert re.fullmatch(r"[A-Za-z0-9._-]+", first)
     assert quote(first, safe="") == first
     assert parse_qs(urlencode({"run_id_pattern": first}))["run_id_pattern"] == [first]
-    assert contract.sanitize_run_id(first) == first  # keys and --run_id use it unchanged
+    assert layout.sanitize_run_id(first) == first  # keys and --run_id use it unchanged
 
 
 def test_a_run_id_a_query_string_would_mangle_is_refused_before_any_call(mwaa, capsys):

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import music_contract as contract
+from music_contract import items as contract_items
+from music_contract import tables
 
 HOSTILE_GENRE = '<script>alert("g")</script>&<b>'
 HOSTILE_SONG = '"><img src=x onerror=alert(1)>'
@@ -19,7 +20,7 @@ def kpi(date: str, genre: str, listens: int, listeners: int, total_s: str, avg_s
     return {
         "pk": f"DATE#{date}",
         "sk": f"GENRE#{genre}",
-        "record_type": contract.RECORD_DAILY_GENRE_KPI,
+        "record_type": contract_items.RECORD_DAILY_GENRE_KPI,
         "date": date,
         "genre": genre,
         "listen_count": Decimal(listens),
@@ -37,7 +38,7 @@ def top_genres(date: str, ranked: list[tuple[str, int]]) -> dict:
     return {
         "pk": f"DATE#{date}",
         "sk": "TOP_GENRES",
-        "record_type": contract.RECORD_TOP_GENRES,
+        "record_type": contract_items.RECORD_TOP_GENRES,
         "date": date,
         "top_genres": [
             {"rank": Decimal(n), "genre": g, "listen_count": Decimal(c)} for n, (g, c) in enumerate(ranked, 1)
@@ -49,7 +50,7 @@ def top_songs(date: str, genre: str, songs: list[tuple[str, str, str, int]]) -> 
     return {
         "pk": f"DATE#{date}",
         "sk": f"GENRE#{genre}#TOP_SONGS",
-        "record_type": contract.RECORD_TOP_SONGS,
+        "record_type": contract_items.RECORD_TOP_SONGS,
         "date": date,
         "genre": genre,
         "top_songs": [
@@ -75,7 +76,7 @@ def quality(
         "rows_read": read,
         "rows_accepted": accepted,
         "rows_rejected": sum(by_reason.values()),
-        "rejected_by_reason": {**dict.fromkeys(contract.REJECT_REASONS, 0), **by_reason},
+        "rejected_by_reason": {**dict.fromkeys(tables.REJECT_REASONS, 0), **by_reason},
         "duplicates_dropped": duplicates,
         "unknown_user_rows": extra.pop("unknown", 0),
         "dates_affected": extra.pop("dates", []),
@@ -83,31 +84,38 @@ def quality(
     }
 
 
-D1, D2 = "2026-11-20", "2026-11-21"
+# The two dates the report covers.
+FIRST_DAY, SECOND_DAY = "2026-11-20", "2026-11-21"
 SMALL_ITEMS = [
-    kpi(D1, "pop", 5, 3, "1000.5", "333.5"),
-    kpi(D1, "rock", 3, 2, "600", "300"),
-    kpi(D2, "pop", 2, 2, "400", "200"),
-    kpi(D2, "rock", 4, 1, "800", "800"),
-    kpi(D2, HOSTILE_GENRE, 1, 1, "199.5", "199.5"),
-    top_genres(D1, [("pop", 5), ("rock", 3)]),
-    top_genres(D2, [("rock", 4), ("pop", 2), (HOSTILE_GENRE, 1)]),
-    top_songs(D1, "pop", [("t1", "Song One", "Ann", 3), ("t2", "", "Bob", 2)]),
-    top_songs(D2, HOSTILE_GENRE, [("t9", HOSTILE_SONG, "<i>Eve</i>", 1)]),
+    kpi(FIRST_DAY, "pop", 5, 3, "1000.5", "333.5"),
+    kpi(FIRST_DAY, "rock", 3, 2, "600", "300"),
+    kpi(SECOND_DAY, "pop", 2, 2, "400", "200"),
+    kpi(SECOND_DAY, "rock", 4, 1, "800", "800"),
+    kpi(SECOND_DAY, HOSTILE_GENRE, 1, 1, "199.5", "199.5"),
+    top_genres(FIRST_DAY, [("pop", 5), ("rock", 3)]),
+    top_genres(SECOND_DAY, [("rock", 4), ("pop", 2), (HOSTILE_GENRE, 1)]),
+    top_songs(FIRST_DAY, "pop", [("t1", "Song One", "Ann", 3), ("t2", "", "Bob", 2)]),
+    top_songs(SECOND_DAY, HOSTILE_GENRE, [("t9", HOSTILE_SONG, "<i>Eve</i>", 1)]),
 ]
 SMALL_REPORTS = [
     quality(
-        "manual__b", "2026-11-21T10:00:00+00:00", 6, 5, {contract.REJECT_UNKNOWN_TRACK_ID: 1}, 0, dates=[D2]
+        "manual__b",
+        "2026-11-21T10:00:00+00:00",
+        6,
+        5,
+        {tables.REJECT_UNKNOWN_TRACK_ID: 1},
+        0,
+        dates=[SECOND_DAY],
     ),
     quality(
         "manual__a",
         "2026-11-20T10:00:00+00:00",
         10,
         8,
-        {contract.REJECT_MISSING_USER_ID: 1, contract.REJECT_INVALID_LISTEN_TIME: 1},
+        {tables.REJECT_MISSING_USER_ID: 1, tables.REJECT_INVALID_LISTEN_TIME: 1},
         2,
         unknown=1,
-        dates=[D1, D2],
+        dates=[FIRST_DAY, SECOND_DAY],
     ),
 ]
 SMALL_ARCHIVED = [
@@ -161,11 +169,11 @@ def wide_items() -> list[dict]:
 
 WIDE_REPORTS = [
     quality(f"manual__2026-11-{15 + n:02d}T06.00.00.000000Z", f"2026-11-{15 + n:02d}T06:00:00+00:00", 5000 + n, 4900,
-            {contract.REJECT_MISSING_USER_ID: 40, contract.REJECT_UNKNOWN_TRACK_ID: 60 + n}, 120 + n,
+            {tables.REJECT_MISSING_USER_ID: 40, tables.REJECT_UNKNOWN_TRACK_ID: 60 + n}, 120 + n,
             unknown=7, dates=[WIDE_DATES[n]])
     for n in range(4)
 ] + [
-    {**quality("manual__failed_run", "2026-11-20T07:00:00+00:00", 100, 60, {contract.REJECT_INVALID_LISTEN_TIME: 40}, 0),
+    {**quality("manual__failed_run", "2026-11-20T07:00:00+00:00", 100, 60, {tables.REJECT_INVALID_LISTEN_TIME: 40}, 0),
      "status": "failed", "error": "40 of 100 stream rows rejected (40.00%), more than --max_reject_ratio 0.05"},
 ]  # fmt: skip
 WIDE_ARCHIVED = [

@@ -1,15 +1,13 @@
-"""The report laid out by a real browser (Debian's chromium, headless) at a desktop and a narrow width.
+"""The report laid out by a real browser (Debian's chromium, headless; the tests' one `Browser`,
+tests/browser.py) at a desktop and a narrow width.
 
-The product page has no scripts. To measure it, the test loads a copy with a probe script appended
-(the test's alone) that unfolds every <details>, then writes the page's scroll width and every element reaching past the viewport
-into the DOM, which ``--dump-dom`` prints. The screenshots go to out/report-screenshots/ to look at.
+The product page has no scripts. To measure it, the test evaluates a probe in the loaded page (the
+test's alone) that unfolds every <details>, notes the page's scroll width and every element reaching
+past the viewport, and folds them back. The screenshots go to out/report-screenshots/ to look at.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import shutil
 import struct
 import subprocess
@@ -19,14 +17,19 @@ import pytest
 
 from ops.report.model import build_view
 from ops.report.render import render_html
+from tests.browser import Browser, chromium_path
 from tests.ops.report.report_data import WIDE_ARCHIVED, WIDE_REPORTS, wide_items
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = REPO_ROOT / "out" / "report-screenshots"
 WIDTHS = (1400, 800)
-PROBE = """<script>
+# Scrollbars would take width from the layout and show in the screenshots.
+BROWSER_ARGS = ("--hide-scrollbars",)
+PROBE = """(() => {
 const foldedHeight = document.documentElement.scrollHeight;  // the page as it opens, for the screenshot
-document.querySelectorAll("details").forEach((d) => { d.open = true; });  // folded content must fit too
+const details = [...document.querySelectorAll("details")];
+const wasOpen = details.map((d) => d.open);
+details.forEach((d) => { d.open = true; });  // folded content must fit too
 const inner = window.innerWidth;
 const overflowing = [...document.querySelectorAll("body *")]
   .filter((e) => { const r = e.getBoundingClientRect(); return r.width > 0 && (r.right > inner + 0.5 || r.left < -0.5); })
@@ -35,68 +38,16 @@ const overflowing = [...document.querySelectorAll("body *")]
 const spilling = [...document.querySelectorAll("main, section, .card, .run, .multiple")]
   .filter((e) => e.scrollWidth > e.clientWidth + 1)
   .map((e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + " " + (e.getAttribute("class") || ""));
-const probe = document.createElement("pre");
-probe.id = "layout-probe";
-probe.textContent = JSON.stringify({
-  innerWidth: inner,
-  scrollWidth: document.documentElement.scrollWidth,
-  foldedHeight: foldedHeight,
-  overflowing: overflowing,
-  spilling: spilling,
-});
-document.body.appendChild(probe);
-</script>"""
+const scrollWidth = document.documentElement.scrollWidth;
+details.forEach((d, n) => { d.open = wasOpen[n]; });  // as it opened again, for the screenshot
+return { innerWidth: inner, scrollWidth, foldedHeight, overflowing, spilling };
+})()"""
 
 
-def _chromium() -> str:
-    """The browser, or a skip (a failure under CI=true, where `make test` installs it)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    message = "no chromium on PATH: `make browser` installs Debian's package (apt-get, root or sudo)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{message}; CI=true, so the report's browser check must run")
-    pytest.skip(message)
-
-
-def _run_chromium(args: list[str], user_data_dir: Path) -> str:
-    command = [
-        _chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={user_data_dir}",
-        *args,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-    assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
-    return result.stdout
-
-
-def measure(page: Path, width: int, tmp_path: Path) -> dict:
-    """Lay out `page` at `width` px and return the probe's findings."""
-    probed = tmp_path / f"probed-{width}-{page.name}"
-    probed.write_text(
-        page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8"
-    )
-    dom = _run_chromium(
-        [
-            f"--window-size={width},1000",
-            "--run-all-compositor-stages-before-draw",
-            "--dump-dom",
-            probed.as_uri(),
-        ],
-        tmp_path / "profile",
-    )
-    match = re.search(r'<pre id="layout-probe">(.*?)</pre>', dom, re.S)
-    assert match, f"the probe wrote nothing: {dom[-500:]}"
-    return json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+def measure(browser: Browser, page: Path) -> dict:
+    """Load `page` in `browser` and return the probe's findings."""
+    browser.load(page.as_uri())
+    return browser.evaluate(PROBE)
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -117,10 +68,10 @@ def test_no_chromium_skips_but_fails_under_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="make browser"):
-        _chromium()
+        chromium_path()
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI=true"):
-        _chromium()
+        chromium_path()
 
 
 def _fake_tools(folder: Path, uid: str) -> Path:
@@ -168,7 +119,8 @@ def test_probe_reports_a_page_wider_than_the_viewport(tmp_path):
         '<section class="narrow" style="width:300px"><details><summary>more</summary>'
         f'<span style="white-space:nowrap">{"long words " * 20}</span></details></section></body></html>'
     )
-    found = measure(page, 800, tmp_path)
+    with Browser(width=800, height=1000, extra_args=BROWSER_ARGS) as browser:
+        found = measure(browser, page)
     assert found["innerWidth"] == 800
     assert found["scrollWidth"] > 800
     assert any("wide" in element for element in found["overflowing"])
@@ -176,19 +128,18 @@ def test_probe_reports_a_page_wider_than_the_viewport(tmp_path):
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_report_layout_fits_the_width(report_page, width, tmp_path):
-    found = measure(report_page, width, tmp_path)
-    assert found["innerWidth"] == width  # the window size reached the layout
-    assert found["overflowing"] == [], f"elements reach past {width} px: {found['overflowing']}"
-    assert found["spilling"] == [], f"content sticks out of its box: {found['spilling']}"
-    assert found["scrollWidth"] <= width, "the page scrolls sideways"
+def test_report_layout_fits_the_width(report_page, width):
+    with Browser(width=width, height=1000, extra_args=BROWSER_ARGS) as browser:
+        found = measure(browser, report_page)
+        assert found["innerWidth"] == width  # the window size reached the layout
+        assert found["overflowing"] == [], f"elements reach past {width} px: {found['overflowing']}"
+        assert found["spilling"] == [], f"content sticks out of its box: {found['spilling']}"
+        assert found["scrollWidth"] <= width, "the page scrolls sideways"
 
-    # The whole page as one screenshot, to look at (out/ is ignored by git).
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SCREENSHOTS / f"report-{width}.png"
-    shot.unlink(missing_ok=True)
-    _run_chromium(
-        [f"--window-size={width},{found['foldedHeight']}", f"--screenshot={shot}", report_page.as_uri()],
-        tmp_path / "profile",
-    )
+        # The whole page as one screenshot, to look at (out/ is ignored by git).
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / f"report-{width}.png"
+        shot.unlink(missing_ok=True)
+        browser.resize(width, found["foldedHeight"])
+        browser.screenshot(shot)
     assert _png_size(shot) == (width, found["foldedHeight"])

@@ -7,16 +7,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-import music_contract as contract
+from music_contract import tables
 from ops.report import model, render
 from ops.report.model import OTHER_GENRES, GenreSeries, RankedGenre, Song, build_view
 from ops.report.render import render_html
 from ops.report.text import quality_line, render_text
 from tests.ops.report.report_data import (
-    D1,
-    D2,
+    FIRST_DAY,
     HOSTILE_GENRE,
     HOSTILE_SONG,
+    SECOND_DAY,
     SMALL_ARCHIVED,
     SMALL_ITEMS,
     SMALL_REPORTS,
@@ -41,7 +41,7 @@ def test_headline_numbers(view):
 
 
 def test_genre_series_and_trend(view):
-    assert view.dates == (D1, D2)
+    assert view.dates == (FIRST_DAY, SECOND_DAY)
     # pop and rock both have 7 listens: the name breaks the tie; a date without the genre counts 0.
     assert view.genres == (
         GenreSeries("pop", (5, 2)),
@@ -53,8 +53,8 @@ def test_genre_series_and_trend(view):
 
 
 def test_trend_averages_the_genres_beyond_the_first_eight():
-    items = [kpi(D1, f"g{n:02d}", 100 - n, 1, "1", "1") for n in range(10)]
-    items += [kpi(D2, f"g{n:02d}", 50, 1, "1", "1") for n in range(9)]  # g09 missing on D2
+    items = [kpi(FIRST_DAY, f"g{n:02d}", 100 - n, 1, "1", "1") for n in range(10)]
+    items += [kpi(SECOND_DAY, f"g{n:02d}", 50, 1, "1", "1") for n in range(9)]  # g09 missing on SECOND_DAY
     view = build_view(items, [], [])
     assert [s.genre for s in view.trend] == [f"g{n:02d}" for n in range(8)] + [OTHER_GENRES]
     assert view.trend[-1].listens == ((92 + 91) / 2, (50 + 0) / 2)
@@ -63,7 +63,7 @@ def test_trend_averages_the_genres_beyond_the_first_eight():
 
 def test_days_newest_first_with_top_genres_and_songs(view):
     newest, oldest = view.days
-    assert (newest.date, newest.listens, newest.listeners) == (D2, 7, 4)
+    assert (newest.date, newest.listens, newest.listeners) == (SECOND_DAY, 7, 4)
     assert newest.top_genres == (
         RankedGenre(1, "rock", 4, 4 / 7),
         RankedGenre(2, "pop", 2, 2 / 7),
@@ -81,12 +81,16 @@ def test_runs_newest_first_with_every_reason(view):
     newest, oldest = view.runs
     assert (newest.run_id, oldest.run_id) == ("manual__b", "manual__a")
     assert oldest.rejected_by_reason == (
-        (contract.REJECT_MISSING_USER_ID, 1),
-        (contract.REJECT_MISSING_TRACK_ID, 0),
-        (contract.REJECT_INVALID_LISTEN_TIME, 1),
-        (contract.REJECT_UNKNOWN_TRACK_ID, 0),
+        (tables.REJECT_MISSING_USER_ID, 1),
+        (tables.REJECT_MISSING_TRACK_ID, 0),
+        (tables.REJECT_INVALID_LISTEN_TIME, 1),
+        (tables.REJECT_UNKNOWN_TRACK_ID, 0),
     )
-    assert (oldest.duplicates_dropped, oldest.unknown_user_rows, oldest.dates_affected) == (2, 1, (D1, D2))
+    assert (oldest.duplicates_dropped, oldest.unknown_user_rows, oldest.dates_affected) == (
+        2,
+        1,
+        (FIRST_DAY, SECOND_DAY),
+    )
     assert newest.rejected_share == pytest.approx(1 / 6)
 
 
@@ -154,19 +158,19 @@ def test_text_summary(view):
         "Music streaming KPIs: 15 listens, 2 day(s), 3 genre(s), 2 run(s), 18.8% of rows rejected, "
         "3 raw file(s) archived"
     )
-    assert summary.index(f"=== {D1} ===") < summary.index(f"=== {D2} ===")
+    assert summary.index(f"=== {FIRST_DAY} ===") < summary.index(f"=== {SECOND_DAY} ===")
     assert "Top genres: 1. rock (4), 2. pop (2)" in summary
     pop_d1 = "  pop" + " " * 13 + "5".rjust(9) + "3".rjust(11) + "1000.500".rjust(14) + "333.500".rjust(12)
     assert f"{pop_d1}  Song One (3); t2 (2)" in summary.splitlines()
     assert quality_line(view.runs[1]) == (
         "rows read 10, rows accepted 8, rows rejected 2, duplicates dropped 2, unknown user rows 1; "
-        f"rejected by reason: {contract.REJECT_MISSING_USER_ID} 1, {contract.REJECT_INVALID_LISTEN_TIME} 1; "
-        f"dates affected: {D1}, {D2}"
+        f"rejected by reason: {tables.REJECT_MISSING_USER_ID} 1, {tables.REJECT_INVALID_LISTEN_TIME} 1; "
+        f"dates affected: {FIRST_DAY}, {SECOND_DAY}"
     )
 
 
 def test_top_genres_missing_for_a_day_renders():
-    items = [kpi(D1, "pop", 1, 1, "1", "1"), top_genres(D2, [])]
+    items = [kpi(FIRST_DAY, "pop", 1, 1, "1", "1"), top_genres(SECOND_DAY, [])]
     page = render_html(build_view(items, [], []))
     assert "none published" in page
 

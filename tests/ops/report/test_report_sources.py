@@ -9,8 +9,8 @@ import json
 import boto3
 import pytest
 
-import music_contract as contract
 from local_run.resources import create_kpi_table
+from music_contract import layout
 from ops.report import __main__ as report_cli
 from ops.report import sources
 from tests.ops.report.report_data import HOSTILE_GENRE, SMALL_ARCHIVED, SMALL_ITEMS, SMALL_REPORTS
@@ -29,13 +29,11 @@ def deployed(moto_server):
         for item in SMALL_ITEMS:
             batch.put_item(Item=item)
     for report in SMALL_REPORTS:
-        s3.put_object(
-            Bucket=source.bucket, Key=contract.report_key(report["run_id"]), Body=json.dumps(report)
-        )
-    s3.put_object(Bucket=source.bucket, Key=f"{contract.REPORTS_PREFIX}README.txt", Body=b"not a report")
+        s3.put_object(Bucket=source.bucket, Key=layout.report_key(report["run_id"]), Body=json.dumps(report))
+    s3.put_object(Bucket=source.bucket, Key=f"{layout.REPORTS_PREFIX}README.txt", Body=b"not a report")
     for key in SMALL_ARCHIVED:
         s3.put_object(Bucket=source.bucket, Key=key, Body=b"user_id,track_id,listen_time\n")
-    s3.put_object(Bucket=source.bucket, Key=f"{contract.RAW_PREFIX}waiting.csv", Body=b"")  # not archived
+    s3.put_object(Bucket=source.bucket, Key=f"{layout.RAW_PREFIX}waiting.csv", Body=b"")  # not archived
     stack = f"MusicStreams-report{n}"
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -62,7 +60,7 @@ def test_reads_table_reports_and_archive(deployed):
 
 def test_a_broken_report_is_named(deployed):
     _, source = deployed
-    key = contract.report_key("manual__broken")
+    key = layout.report_key("manual__broken")
     boto3.client("s3").put_object(Bucket=source.bucket, Key=key, Body=b"{not json")
     with pytest.raises(sources.SourceError, match=f"s3://{source.bucket}/{key} is not a JSON"):
         sources.read_quality_reports(source.bucket)

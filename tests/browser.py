@@ -1,8 +1,9 @@
-"""A headless Chromium driven over the Chrome DevTools Protocol (CDP), with the pinned `websockets`.
+"""A headless Chromium driven over the Chrome DevTools Protocol (CDP), with the pinned `websockets`:
+the one browser of the tests (the Airflow UI in tests/e2e, the report in tests/ops/report).
 
 The system browser (`make browser`); nothing is downloaded. One page, the few commands a UI test
-needs: open a URL, evaluate JavaScript, wait for a condition, take a screenshot. The browser runs in
-its own process group, stopped (and waited for) on exit.
+needs: open a URL, evaluate JavaScript, wait for a condition, resize, take a screenshot. The browser
+runs in its own process group, stopped (and waited for) on exit.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ def chromium_path() -> str:
 class Browser:
     """``with Browser() as page: page.open(url); page.evaluate("document.title")``."""
 
-    def __init__(self, width: int = 1400, height: int = 900):
+    def __init__(self, width: int = 1400, height: int = 900, extra_args: tuple[str, ...] = ()):
         self.width, self.height = width, height
+        self.extra_args = extra_args
         self._ids = itertools.count(1)
 
     def __enter__(self) -> Browser:
@@ -49,7 +51,8 @@ class Browser:
             [
                 chromium_path(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--no-first-run", "--disable-extensions", "--remote-debugging-port=0",
-                f"--user-data-dir={self.profile}", f"--window-size={self.width},{self.height}", "about:blank",
+                f"--user-data-dir={self.profile}", f"--window-size={self.width},{self.height}", *self.extra_args,
+                "about:blank",
             ],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
@@ -94,6 +97,25 @@ class Browser:
 
     def open(self, url: str) -> None:
         self.send("Page.navigate", url=url)
+
+    def load(self, url: str, timeout: float = 60) -> None:
+        """Open `url` and wait until it has loaded (not the page it replaces)."""
+        self.open(url)
+        self.wait_for(
+            f"document.readyState === 'complete' && location.href === {json.dumps(url)}",
+            timeout,
+            f"{url} to load",
+        )
+
+    def resize(self, width: int, height: int) -> None:
+        """Lay the page out in a `width` x `height` viewport (screenshots take that size)."""
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def evaluate(self, expression: str) -> Any:
         result = self.send("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
