@@ -47,11 +47,22 @@ def dedupe_songs(songs: DataFrame) -> DataFrame:
         ),
         F.when(_blank("track_genre"), F.lit(UNKNOWN_GENRE)).otherwise(F.col("track_genre")).alias("genre"),
     )
-    order = Window.partitionBy("track_id").orderBy(
-        F.col("_id").asc_nulls_last(), "genre", "track_name", "artists", "duration_ms"
-    )
+    # The least row by (id, nulls last; genre, track_name, artists, duration_ms): the minimum of a
+    # struct compares field by field, so one aggregation replaces a window's sort of every row.
+    first = F.min(
+        F.struct(
+            F.col("_id").isNull().alias("_no_id"),
+            "_id",
+            "genre",
+            "track_name",
+            "artists",
+            "duration_ms",
+        )
+    ).alias("_first")
     return (
-        ranked.withColumn("_rank", F.row_number().over(order)).where(F.col("_rank") == 1).drop("_rank", "_id")
+        ranked.groupBy("track_id")
+        .agg(first)
+        .select("track_id", "_first.track_name", "_first.artists", "_first.duration_ms", "_first.genre")
     )
 
 
