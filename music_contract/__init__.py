@@ -128,6 +128,7 @@ from music_contract.names import (
     VAR_DATABASE_NAME,
     VAR_ENVIRONMENT_NAME,
     VAR_GLUE_JOB_NAME,
+    VAR_GLUE_POLL_SECONDS,
     VAR_GLUE_SCRIPT_LOCATION,
 )
 from music_contract.reprocess import (
@@ -252,6 +253,7 @@ __all__ = [
     "VAR_DATABASE_NAME",
     "VAR_ENVIRONMENT_NAME",
     "VAR_GLUE_JOB_NAME",
+    "VAR_GLUE_POLL_SECONDS",
     "VAR_GLUE_SCRIPT_LOCATION",
     "CuratedTable",
     "DayInFlux",
