@@ -148,5 +148,7 @@ def test_a_bad_glue_poll_seconds_variable_fails_the_task_naming_it(monkeypatch, 
 
     monkeypatch.setenv(f"AIRFLOW_VAR_{contract.VAR_GLUE_POLL_SECONDS.upper()}", value)
     operator = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/m.json")
-    with pytest.raises(ValueError, match=rf"Variable 'glue_poll_seconds' is {value!r}: a whole number of seconds"):
+    with pytest.raises(
+        ValueError, match=rf"Variable 'glue_poll_seconds' is {value!r}: a whole number of seconds"
+    ):
         _deferred(monkeypatch, operator)
