@@ -24,6 +24,7 @@ import music_contract as contract
 from music_kpis import publication
 from music_kpis.datasets import DataRoot
 from music_kpis.job import run_job
+from tests.conftest import CLIENT_COMPILER_ONLY
 from tests.glue.bucket import (
     D1,
     D2,
@@ -95,10 +96,9 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
     env = {
         **os.environ,
         "SPARK_DRIVER_MEMORY": "1g",
-        # Each attempt is a short-lived JVM (spark-submit's launcher, then the driver) on a few rows:
-        # the client compiler alone starts and runs it faster than tiered compilation, whose C2
-        # work never pays off in seconds. Test-side only; the job's code and settings are unchanged.
-        "JAVA_TOOL_OPTIONS": "-XX:TieredStopAtLevel=1",
+        # Each attempt starts two short-lived JVMs (spark-submit's launcher, then the driver): the
+        # client compiler alone, as the shared session (tests/conftest.py). The job is unchanged.
+        "JAVA_TOOL_OPTIONS": CLIENT_COMPILER_ONLY,
     }
     completed = subprocess.run(
         [sys.executable, "-m", "tests.glue.fault_runner", step, str(after), *argv],
