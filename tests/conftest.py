@@ -12,6 +12,7 @@ import pytest
 
 import toolchain
 from local_run.airflow_home import reset_metadata_db, use_airflow_home  # imports nothing of Airflow
+from tests.jvm_options import CLIENT_COMPILER_ONLY
 
 # Spark's JVM, jsii's Node and the CDK CLI, in this process and every one it starts: the pinned
 # runtimes from .venv, also when pytest runs without make.
@@ -21,12 +22,6 @@ toolchain.use()
 use_airflow_home(Path(tempfile.mkdtemp(prefix="airflow-home-")))
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-
-
-# The tests' Spark work is a few rows to a few thousand: Spark's planning and code generation, not
-# its peak speed, dominate, so the JVM's client compiler alone (no C2 compiles competing for the two
-# cores) runs it faster. Test-side only: the demo, `make airflow` and the benchmark keep the default.
-CLIENT_COMPILER_ONLY = "-XX:TieredStopAtLevel=1"
 
 
 @pytest.fixture(scope="session")

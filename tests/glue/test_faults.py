@@ -24,7 +24,6 @@ import music_contract as contract
 from music_kpis import publication
 from music_kpis.datasets import DataRoot
 from music_kpis.job import run_job
-from tests.conftest import CLIENT_COMPILER_ONLY
 from tests.glue.bucket import (
     D1,
     D2,
@@ -41,6 +40,7 @@ from tests.glue.bucket import (
 )
 from tests.glue.conftest import create_kpi_table
 from tests.glue.fault_runner import NOT_REACHED
+from tests.jvm_options import CLIENT_COMPILER_ONLY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LENIENT = 0.5  # streams1 rejects 4 of its 9 rows on purpose
@@ -97,7 +97,7 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
         **os.environ,
         "SPARK_DRIVER_MEMORY": "1g",
         # Each attempt starts two short-lived JVMs (spark-submit's launcher, then the driver): the
-        # client compiler alone, as the shared session (tests/conftest.py). The job is unchanged.
+        # client compiler alone (tests/jvm_options.py). The job is unchanged.
         "JAVA_TOOL_OPTIONS": CLIENT_COMPILER_ONLY,
     }
     completed = subprocess.run(
