@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -10,10 +11,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from moto import backends
 from moto.server import ThreadedMotoServer
 
 from local_run import moto_glue, moto_mwaa_serverless  # noqa: F401  (what moto lacks, patched in)
 from music_contract import names
+
+# moto 5.2.5's server lists its own package folder (a listdir, then an isdir per entry: some 175
+# stat calls) on every request, inside the lock every request takes (moto_server/werkzeug_app.py,
+# `get_backend_for_host`). The folder never changes while the server runs: list it once.
+_list_moto_modules = backends.list_of_moto_modules
+
+
+@functools.cache
+def _moto_modules_listed_once() -> tuple[str, ...]:
+    return tuple(_list_moto_modules())
+
+
+backends.list_of_moto_modules = _moto_modules_listed_once
 
 # moto accepts any credentials; these are not secrets, and real AWS would reject them.
 FAKE_ACCOUNT_ID = "123456789012"

@@ -16,6 +16,10 @@ VAR_DATABASE_NAME = "database_name"  # default DEFAULT_DATABASE_NAME
 VAR_ALERT_TOPIC_ARN = "alert_topic_arn"  # optional
 # The environment name (`env` of cdk.json): alerts name it, metrics carry it as their dimension.
 VAR_ENVIRONMENT_NAME = "environment_name"  # optional; metrics are skipped without it
+# Local runs only (`make airflow`): seconds between two polls of the deferred Glue wait. Not in
+# PIPELINE_VARIABLES: the stack never writes it and MWAA's secrets backend never looks it up, so the
+# deployed DAG keeps the operator's 60 s (music_pipeline.glue).
+VAR_GLUE_POLL_SECONDS = "glue_poll_seconds"
 PIPELINE_VARIABLES = (
     VAR_BUCKET_NAME,
     VAR_GLUE_JOB_NAME,

@@ -12,6 +12,7 @@ import pytest
 
 import toolchain
 from local_run.airflow_home import reset_metadata_db, use_airflow_home  # imports nothing of Airflow
+from tests.jvm_options import CLIENT_COMPILER_ONLY
 
 # Spark's JVM, jsii's Node and the CDK CLI, in this process and every one it starts: the pinned
 # runtimes from .venv, also when pytest runs without make.
@@ -35,9 +36,10 @@ def moto_server():
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session for every Spark test (the Glue job reuses it via getOrCreate)."""
-    from music_kpis.session import local_spark_session
+    from music_kpis.session import DRIVER_JAVA_OPTIONS, local_spark_session
 
-    session = local_spark_session()
+    java_options = f"{DRIVER_JAVA_OPTIONS} {CLIENT_COMPILER_ONLY}"
+    session = local_spark_session(extra_conf={"spark.driver.extraJavaOptions": java_options})
     yield session
     session.stop()
     # py4j logs its connection shutdown at INFO while the interpreter is closing its streams.

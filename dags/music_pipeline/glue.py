@@ -215,7 +215,8 @@ class RunGlueJobOperator(GlueJobOperator):
     waits (MWAA Serverless has no triggerer for our trigger: `music_pipeline.serverless`).
 
     :param manifest_key: the run's manifest key (templated: the XCom of `validate_data_files`).
-    :param poll_seconds: seconds between two status polls of the deferred wait.
+    :param poll_seconds: seconds between two status polls of the deferred wait (the local-only
+        Variable `glue_poll_seconds` overrides it: `wait_polls`).
     :param wait_timeout: how long the wait may last before the task fails (a safety net above the
         job's own timeout, which Glue reports as TIMEOUT).
     Other keyword arguments go to ``GlueJobOperator`` / ``BaseOperator``.
@@ -291,18 +292,27 @@ class RunGlueJobOperator(GlueJobOperator):
         self.log.info("You can monitor this Glue Job run at: %s", console)
         if not self.deferrable:
             return self.job_run_id
+        waiter_delay, waiter_max_attempts = self.wait_polls()
         trigger = StoppableGlueJobCompleteTrigger(
             job_name=self.job_name,
             run_id=self.job_run_id,
             verbose=self.verbose,
             aws_conn_id=self.aws_conn_id,
-            waiter_delay=self.waiter_delay,
-            waiter_max_attempts=self.waiter_max_attempts,
+            waiter_delay=waiter_delay,
+            waiter_max_attempts=waiter_max_attempts,
             region_name=self.region_name,
             stop_job_run_on_kill=self.stop_job_run_on_kill,
         )
         # The job name travels to `execute_complete` (a resumed operator is a new object).
         self.defer(trigger=trigger, method_name="execute_complete", kwargs={"job_name": self.job_name})
+
+    def wait_polls(self) -> tuple[int, int]:
+        """(seconds between polls, polls) of the deferred wait: the operator's, unless the local-only
+        Variable `glue_poll_seconds` is set (`make airflow`), then that poll over the same whole wait."""
+        seconds = variables.whole_seconds(names.VAR_GLUE_POLL_SECONDS)
+        if seconds is None:
+            return self.waiter_delay, self.waiter_max_attempts
+        return seconds, max(1, self.waiter_delay * self.waiter_max_attempts // seconds)
 
     def _with_openlineage(self, arguments: dict[str, str], context: Any) -> dict[str, str]:
         """`arguments` plus the OpenLineage settings the provider's operator adds when configured to."""

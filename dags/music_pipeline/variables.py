@@ -65,3 +65,13 @@ def required(name: str) -> str:
 
 def database_name() -> str:
     return optional(names.VAR_DATABASE_NAME, names.DEFAULT_DATABASE_NAME) or names.DEFAULT_DATABASE_NAME
+
+
+def whole_seconds(name: str) -> int | None:
+    """A Variable holding a number of seconds (a whole number, at least 1); None when unset."""
+    value = optional(name)
+    if value is None:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"Airflow Variable {name!r} is {value!r}: a whole number of seconds, at least 1")
+    return int(value)

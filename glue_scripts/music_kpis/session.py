@@ -20,6 +20,8 @@ JOB_CONF = {
 # (AWS Prescriptive Guidance, "Using Adaptive Query Execution": docs.aws.amazon.com/prescriptive-
 # guidance/latest/spark-tuning-glue-emr/using-adaptive-query-execution.html).
 INPUT_BYTES_PER_SHUFFLE_PARTITION = 128 * 2**20
+# The local driver JVM's options (only warnings in Spark's own log); `extra_conf` may extend them.
+DRIVER_JAVA_OPTIONS = "-Dlog4j2.level=WARN"
 
 
 def shuffle_settings(input_bytes: int, parallelism: int) -> dict[str, str]:
@@ -64,7 +66,7 @@ def local_spark_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.locality.wait", "0")  # one machine: never hold a task back for locality
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=WARN")
+        .config("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "spark-warehouse"))
     )
     for key, value in {**JOB_CONF, **(extra_conf or {})}.items():

@@ -95,6 +95,14 @@ def test_glue_wait_is_deferrable_and_never_redefines_the_job(dag):
     assert etl.aws_conn_id == names.AWS_CONN_ID
 
 
+def test_the_deployed_glue_wait_polls_every_60_seconds_for_up_to_4_hours(dag):
+    """MWAA's DAG: `glue_poll_seconds` is a local-only Variable the stack never writes (nor does its
+    secrets backend look it up, tests/infra/test_pipeline_settings.py), so the operator's own poll holds."""
+    etl = dag.get_task("run_etl_job")
+    assert (etl.waiter_delay, etl.waiter_delay * etl.waiter_max_attempts) == (60, 4 * 3600)
+    assert names.VAR_GLUE_POLL_SECONDS not in names.PIPELINE_VARIABLES
+
+
 def test_glue_job_name_is_the_providers_templated_field_rendered_from_the_variable(dag):
     import jinja2
 

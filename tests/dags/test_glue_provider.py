@@ -96,29 +96,59 @@ class _TaskInstance:
         self.xcoms[key] = value
 
 
-def test_the_operator_defers_straight_to_the_stoppable_trigger(monkeypatch):
+def _deferred(monkeypatch, operator, ti=None):
+    """`operator.execute` on a recorded hook, up to its deferral (the TaskDeferred raised)."""
     from airflow.sdk.exceptions import TaskDeferred
 
+    from music_contract import names
+
+    monkeypatch.setenv(f"AIRFLOW_VAR_{names.VAR_DATABASE_NAME.upper()}", "music_streams")
+    operator.job_name = "the-job"
+    operator.__dict__["hook"] = _Hook()  # the cached hook property
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute({"run_id": "manual__2026-11-25", "ti": ti or _TaskInstance(), "params": {}})
+    return deferred.value
+
+
+def test_the_operator_defers_straight_to_the_stoppable_trigger(monkeypatch):
     from music_contract import names
     from music_pipeline.glue import RunGlueJobOperator
     from music_triggers.glue import StoppableGlueJobCompleteTrigger
 
-    monkeypatch.setenv(f"AIRFLOW_VAR_{names.VAR_DATABASE_NAME.upper()}", "music_streams")
     operator = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/m.json", poll_seconds=30)
-    operator.job_name, hook, ti = "the-job", _Hook(), _TaskInstance()
-    operator.__dict__["hook"] = hook  # the cached hook property
-    with pytest.raises(TaskDeferred) as deferred:
-        operator.execute({"run_id": "manual__2026-11-25", "ti": ti, "params": {}})
+    ti = _TaskInstance()
+    deferred = _deferred(monkeypatch, operator, ti)
 
-    trigger = deferred.value.trigger
+    trigger = deferred.trigger
     assert type(trigger) is StoppableGlueJobCompleteTrigger
     assert (trigger.job_name, trigger.run_id, trigger.stop_job_run_on_kill, trigger.waiter_delay) == (
         "the-job", "jr_1", True, 30,
     )  # fmt: skip
-    assert (deferred.value.method_name, deferred.value.kwargs) == (
-        "execute_complete",
-        {"job_name": "the-job"},
-    )
-    assert hook.calls == [({**operator.script_args}, False)]
+    assert (deferred.method_name, deferred.kwargs) == ("execute_complete", {"job_name": "the-job"})
+    assert operator.hook.calls == [({**operator.script_args}, False)]
     assert operator.script_args[names.ARG_MANIFEST_KEY] == "manifests/m.json"
     assert ti.xcoms["glue_job_run_id"] == "jr_1"
+
+
+def test_the_glue_poll_seconds_variable_sets_the_poll_and_keeps_the_whole_wait(monkeypatch):
+    """What `make airflow` sets (docs/configuration.md): a poll a second, still four hours of waiting."""
+    from music_contract import names
+    from music_pipeline.glue import RunGlueJobOperator
+
+    monkeypatch.setenv(f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}", "1")
+    operator = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/m.json")
+    trigger = _deferred(monkeypatch, operator).trigger
+    assert (trigger.waiter_delay, trigger.attempts) == (1, 4 * 3600)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "1.5", "soon"])
+def test_a_bad_glue_poll_seconds_variable_fails_the_task_naming_it(monkeypatch, value):
+    from music_contract import names
+    from music_pipeline.glue import RunGlueJobOperator
+
+    monkeypatch.setenv(f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}", value)
+    operator = RunGlueJobOperator(task_id="run_etl_job", manifest_key="manifests/m.json")
+    with pytest.raises(
+        ValueError, match=rf"Variable 'glue_poll_seconds' is {value!r}: a whole number of seconds"
+    ):
+        _deferred(monkeypatch, operator)

@@ -39,6 +39,7 @@ from tests.glue.bucket import (
 )
 from tests.glue.conftest import create_kpi_table
 from tests.glue.fault_runner import NOT_REACHED
+from tests.jvm_options import CLIENT_COMPILER_ONLY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LENIENT = 0.5  # streams1 rejects 4 of its 9 rows on purpose
@@ -94,6 +95,9 @@ def _kill_job(step: str, after: int, argv: list[str]) -> int:
     env = {
         **os.environ,
         "SPARK_DRIVER_MEMORY": "1g",
+        # Each attempt starts two short-lived JVMs (spark-submit's launcher, then the driver): the
+        # client compiler alone (tests/jvm_options.py). The job is unchanged.
+        "JAVA_TOOL_OPTIONS": CLIENT_COMPILER_ONLY,
     }
     completed = subprocess.run(
         [sys.executable, "-m", "tests.glue.fault_runner", step, str(after), *argv],

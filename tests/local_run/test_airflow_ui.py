@@ -60,3 +60,12 @@ def test_a_port_outside_the_range_is_refused(port, capsys):
     with pytest.raises(SystemExit):
         airflow_ui.parse_args(["--port", port])
     assert "not a TCP port" in capsys.readouterr().err
+
+
+def test_the_components_poll_the_local_glue_run_every_local_poll_second(tmp_path):
+    """The one local difference of the Glue wait: the local-only Variable (deployed: 60 s)."""
+    from local_run.airflow_home import LOCAL_POLL_SECONDS
+    from music_contract import names
+
+    env = airflow_ui.airflow_component_environment(tmp_path, 18080)
+    assert env[f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}"] == str(LOCAL_POLL_SECONDS)
