@@ -24,8 +24,8 @@ SUITES = {
     "e2e": "benchmarks.end_to_end",
 }
 COLUMNS = (
-    "what", "size", "time s", "rows/s", "peak MB", "baseline", "baseline s", "ratio", "Spark jobs/stages",
-    "DPU-s/M rows",
+    "what", "size", "time s", "rows/s", "peak MB", "JVM heap after GC MB", "baseline", "baseline s", "ratio",
+    "Spark jobs/stages", "DPU-s/M rows",
 )  # fmt: skip
 
 
@@ -38,7 +38,7 @@ def table(results: list[BenchResult]) -> str:
     rows = [
         (
             r.what, r.size, _fmt(r.seconds, ".2f"), _fmt(r.rows_per_second, ",.0f"), _fmt(r.peak_memory_mb, ",.0f"),
-            r.baseline, _fmt(r.baseline_seconds, ".2f"), _fmt(r.ratio, ".2f"), r.spark_work,
+            _fmt(r.heap_after_gc_mb, ",.0f"), r.baseline, _fmt(r.baseline_seconds, ".2f"), _fmt(r.ratio, ".2f"), r.spark_work,
             _fmt(r.dpu_seconds_per_million_rows, ".1f"),
         )
         for r in results

@@ -116,12 +116,12 @@ FROM totals t JOIN listeners l USING (listen_date, genre)
 
 
 def spark_sql_kpis(
-    root: Path, stream_keys: list[str], event_log: Path | None = None
+    root: Path, stream_keys: list[str], event_log: Path | None = None, gc_log: Path | None = None
 ) -> tuple[Timing, list[tuple]]:
     """DuckDB's daily genre KPIs as plain Spark SQL on a local session: (its timing, KPI rows)."""
     from music_kpis.job import configure
 
-    spark = warm_local_session(event_log)
+    spark = warm_local_session(event_log, gc_log)
     configure(spark)
     started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
     csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings

@@ -23,7 +23,10 @@ class BenchResult:
     size: str
     seconds: float
     rows: int | None = None
-    peak_memory_mb: float | None = None
+    peak_memory_mb: float | None = None  # resident memory of the process tree, sampled
+    # JVM runs: the largest heap in use right after a garbage collection (`jvm_heap`): what the run
+    # holds, where `peak_memory_mb` follows the heap size the collector chose.
+    heap_after_gc_mb: float | None = None
     baseline: str = ""
     baseline_seconds: float | None = None
     # Spark runs: "<jobs> jobs / <stages> stages" from the event log (benchmarks.spark_events).
