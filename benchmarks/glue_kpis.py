@@ -12,6 +12,7 @@ duplicates, a reordered CRLF file). Generated once into `.bench/glue_kpis/<rows>
   KPIs from the same CSV files. DuckDB's peak memory is this process's RSS while it runs. Both
   daily genre KPIs are compared with the job's, so the numbers measure the same answer.
 
+Each Spark run's CPU is also split by JVM thread (`jvm_cpu`: JIT compiler, tasks, GC, the rest).
 Each Spark process writes Spark's event log: the table gives the measured run's Spark jobs and
 stages (`spark_events`), and its DPU-seconds equivalent per million rows (its CPU seconds over a
 DPU's 4 vCPUs: `VCPUS_PER_DPU`), which docs/cost.md turns into a Glue price per run.
@@ -36,8 +37,8 @@ from typing import Any
 
 from benchmarks.jvm_heap import heap_after_gc_peak_mb
 from benchmarks.kpi_references import duckdb_kpis, spark_sql_kpis
-from benchmarks.local_spark import Timing, warm_local_session
-from benchmarks.results import BenchResult, PeakMemory, cpu_seconds
+from benchmarks.local_spark import RunClock, Timing, warm_local_session
+from benchmarks.results import BenchResult, PeakMemory
 from benchmarks.spark_events import SparkWork, heaviest_stages, read_event_log
 from music_contract import items, layout
 from music_contract.manifest import Manifest, StreamObject
@@ -131,9 +132,9 @@ def spark_job(
             data_bucket="bench", manifest_key=layout.manifest_key(run_id), run_id=run_id, kpi_table=table,
             data_root=work.resolve().as_uri(),
         )  # fmt: skip
-        started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
-        result = job.run_job(spark, args)
-        timing = Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms)
+        with RunClock() as clock:
+            result = job.run_job(spark, args)
+        timing = clock.timing
     kpis = sorted(
         (
             item["date"], item["genre"], int(item["listen_count"]), int(item["unique_listeners"]),
@@ -199,6 +200,7 @@ def _spark_job_main(rows: int) -> None:
     body = {
         "seconds": timing.seconds,
         "cpu_seconds": timing.cpu_seconds,
+        "cpu_by_kind": timing.cpu_by_kind,
         "report": report.to_dict(),
         "kpis": [[*k[:4], str(k[4]), str(k[5])] for k in kpis],
         "spark": _spark_work(event_log, timing.started_ms),
@@ -214,6 +216,7 @@ def _spark_sql_main(rows: int) -> None:
     body = {
         "seconds": timing.seconds,
         "cpu_seconds": timing.cpu_seconds,
+        "cpu_by_kind": timing.cpu_by_kind,
         "kpis": kpis,
         "spark": _spark_work(event_log, timing.started_ms),
         "heap_after_gc_mb": heap_after_gc_peak_mb(gc_log),
@@ -264,6 +267,9 @@ def measure_size(rows: int) -> list[BenchResult]:
         raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
     if sorted(map(tuple, sql["kpis"])) != sorted(duck["kpis"]):
         raise AssertionError("plain Spark SQL and the DuckDB reference disagree on the daily genre KPIs")
+    for what, out in (("the job", job), ("plain Spark SQL", sql)):
+        kinds = ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in out.get("cpu_by_kind", {}).items())
+        print(f"   CPU s of {what} by JVM thread: {kinds or 'not on this platform'}", flush=True)
     _print_goal(rows, job["seconds"], {"plain Spark SQL": sql["seconds"], "DuckDB": duck_seconds})
     _print_memory_goal(rows, job.get("heap_after_gc_mb"), job_mb)
     job_row, sql_row = (

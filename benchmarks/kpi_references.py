@@ -12,11 +12,9 @@ Both compute the daily genre KPIs' measures (the KPI recipe in docs/DESIGN.md na
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from benchmarks.local_spark import CORES, Timing, warm_local_session
-from benchmarks.results import cpu_seconds
+from benchmarks.local_spark import CORES, RunClock, Timing, warm_local_session
 from music_contract import items, layout
 
 DUCKDB_CSV = "header = true, all_varchar = true, quote = '\"', escape = '\"'"
@@ -123,16 +121,17 @@ def spark_sql_kpis(
 
     spark = warm_local_session(event_log, gc_log)
     configure(spark)
-    started_ms, start, cpu = time.time_ns() // 1_000_000, time.perf_counter(), cpu_seconds()
-    csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
-    songs = spark.read.options(**csv, multiLine=True).csv(str(root / layout.SONGS_KEY))
-    songs.createOrReplaceTempView("songs_csv")
-    streams = [
-        spark.read.options(**csv).csv(str(root / key)).select(*layout.STREAMS_COLUMNS) for key in stream_keys
-    ]
-    union = streams[0]
-    for frame in streams[1:]:
-        union = union.unionByName(frame)
-    union.createOrReplaceTempView("streams_csv")
-    rows = sorted(tuple(r) for r in spark.sql(SPARK_SQL_KPIS).collect())
-    return Timing(time.perf_counter() - start, cpu_seconds() - cpu, started_ms), rows
+    with RunClock() as clock:
+        csv = {"header": True, "quote": '"', "escape": '"'}  # columns by header name, all strings
+        songs = spark.read.options(**csv, multiLine=True).csv(str(root / layout.SONGS_KEY))
+        songs.createOrReplaceTempView("songs_csv")
+        streams = [
+            spark.read.options(**csv).csv(str(root / key)).select(*layout.STREAMS_COLUMNS)
+            for key in stream_keys
+        ]
+        union = streams[0]
+        for frame in streams[1:]:
+            union = union.unionByName(frame)
+        union.createOrReplaceTempView("streams_csv")
+        rows = sorted(tuple(r) for r in spark.sql(SPARK_SQL_KPIS).collect())
+    return clock.timing, rows

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.jvm_cpu import cpu_by_kind, jvm_thread_cpu
 from benchmarks.jvm_heap import gc_log_option
+from benchmarks.results import cpu_seconds
 from benchmarks.spark_events import event_log_conf
 
 CORES = 2
@@ -16,11 +19,27 @@ DRIVER_MEMORY = os.environ.get("SPARK_DRIVER_MEMORY", "8g")
 
 @dataclass(frozen=True)
 class Timing:
-    """One measured Spark run: wall seconds, CPU seconds (driver and JVM), start (epoch ms)."""
+    """One measured Spark run: wall seconds, CPU seconds (driver and JVM), start (epoch ms), and
+    the CPU seconds by JVM thread kind (`jvm_cpu`: JIT compiler, tasks, GC, driver and other)."""
 
     seconds: float
     cpu_seconds: float
     started_ms: int
+    cpu_by_kind: dict[str, float] = field(default_factory=dict)
+
+
+class RunClock:
+    """Times the block it wraps (a measured run): `timing` once the block has ended."""
+
+    def __enter__(self) -> RunClock:
+        self.started_ms, self._threads = time.time_ns() // 1_000_000, jvm_thread_cpu()
+        self._start, self._cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        seconds, cpu = time.perf_counter() - self._start, cpu_seconds() - self._cpu
+        by_kind = cpu_by_kind(self._threads, jvm_thread_cpu(), cpu)
+        self.timing = Timing(seconds, cpu, self.started_ms, by_kind)
 
 
 def warm_local_session(event_log: Path | None = None, gc_log: Path | None = None):
