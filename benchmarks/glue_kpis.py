@@ -267,9 +267,7 @@ def measure_size(rows: int) -> list[BenchResult]:
         raise AssertionError("the Glue job and the DuckDB reference disagree on the daily genre KPIs")
     if sorted(map(tuple, sql["kpis"])) != sorted(duck["kpis"]):
         raise AssertionError("plain Spark SQL and the DuckDB reference disagree on the daily genre KPIs")
-    for what, out in (("the job", job), ("plain Spark SQL", sql)):
-        kinds = ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in out.get("cpu_by_kind", {}).items())
-        print(f"   CPU s of {what} by JVM thread: {kinds or 'not on this platform'}", flush=True)
+    _print_cpu_by_kind({"the job": job, "plain Spark SQL": sql})
     _print_goal(rows, job["seconds"], {"plain Spark SQL": sql["seconds"], "DuckDB": duck_seconds})
     _print_memory_goal(rows, job.get("heap_after_gc_mb"), job_mb)
     job_row, sql_row = (
@@ -292,6 +290,12 @@ def measure_size(rows: int) -> list[BenchResult]:
         peak_memory_mb=duck_mb,
     )
     return [job_row, sql_row, duck_row]
+
+
+def _print_cpu_by_kind(runs: dict[str, dict]) -> None:
+    for what, out in runs.items():
+        kinds = ", ".join(f"{kind} {seconds:.1f}" for kind, seconds in out.get("cpu_by_kind", {}).items())
+        print(f"   CPU s of {what} by JVM thread: {kinds or 'not on this platform'}", flush=True)
 
 
 def _print_goal(rows: int, job_seconds: float, baselines: dict[str, float]) -> None:
