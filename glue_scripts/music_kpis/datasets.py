@@ -215,10 +215,23 @@ def _fields(line: Column, width: int) -> Column:
     return F.when(line.contains('"'), quoted).otherwise(F.split(line, ",", -1))
 
 
-def _columns(fields: Column, source: CsvSource, names: Sequence[str]) -> list[Column]:
-    # Past the end of a short line the field is null (`try_`: in ANSI mode too).
-    at = [F.try_element_at(fields, F.lit(source.position(name) + 1)) for name in names]
-    return [F.when(field != "", field).alias(name) for field, name in zip(at, names, strict=True)]
+def _columns(fields: Column, sources: Sequence[CsvSource], names: Sequence[str]) -> list[Column]:
+    """The `names` columns of each line, from its file's header (`source_index` says which file).
+
+    One expression for every file: a column at the same position in every header is read from it
+    directly, else from the position its file's header gives. Past the end of a short line the
+    field is null (`try_`: in ANSI mode too).
+    """
+    columns = []
+    for name in names:
+        positions = [source.position(name) + 1 for source in sources]
+        if len(set(positions)) == 1:
+            position = F.lit(positions[0])
+        else:
+            position = F.element_at(F.array(*[F.lit(p) for p in positions]), F.col("source_index") + 1)
+        field = F.try_element_at(fields, position)
+        columns.append(F.when(field != "", field).alias(name))
+    return columns
 
 
 def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[CsvSource]) -> DataFrame:
@@ -227,30 +240,26 @@ def read_csv_lines(spark: SparkSession, storage: DataRoot, sources: Sequence[Csv
     Columns: `source_index` (the file's position in `sources`: an int per row, not its key, keeps
     the cached lines small), `_block` and `_row` (where the line sits: `line_numbers`), `user_id`,
     `track_id`, `listen_time` (raw strings), `_blank`, and `_header` (the file's first line).
-    One text scan per file (column order differs between files), read in parallel splits.
+    One text scan per file, read in parallel splits; the lines are parsed after the union, by one
+    expression whatever the number of files (the plan, and the code Spark generates and the JVM
+    compiles for it, does not grow with the manifest).
     """
-    frames = []
-    for index, source in enumerate(sources):
-        fields = _fields(F.col("value"), len(source.header))
-        frames.append(
-            spark.read.text(storage.uri(source.key)).select(
-                F.lit(index).alias("source_index"),
-                F.col("value"),
-                *_columns(fields, source, layout.STREAMS_COLUMNS),
-            )
-        )
+    frames = [
+        spark.read.text(storage.uri(source.key)).select(F.lit(index).alias("source_index"), "value")
+        for index, source in enumerate(sources)
+    ]
     lines = frames[0]
     for frame in frames[1:]:
         lines = lines.unionAll(frame)
     # Evaluated per task after the union: the split's offset and the row's index in the partition.
     block, row = line_numbers.split_columns()
+    # Parsed as wide as the widest header: a narrower file's fields come first, the rest are unused.
+    fields = _fields(F.col("value"), max(len(source.header) for source in sources))
     return lines.select(
         "source_index",
         block,
         row,
-        "user_id",
-        "track_id",
-        "listen_time",
+        *_columns(fields, sources, layout.STREAMS_COLUMNS),
         "value",
     ).select(
         "source_index",
