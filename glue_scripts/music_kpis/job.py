@@ -187,7 +187,7 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, record: RunRec
         spark, root, staging, rows, quality.source_ids, record.dates
     )
     cache.release_frame(lines)  # the staged events are the KPIs' input: the lines' memory is free again
-    kpis = steps.compute_kpis(events, inputs.songs, cache)
+    kpis = steps.compute_kpis(events, inputs.songs, inputs.genres, cache)
     record.items = dynamo.kpi_items(*kpis.rows, stamp.run_id, stamp.updated_at)
     record.written = steps.publish(root, staging, kpis, record.items, record.dates, args.kpi_table, stamp)
 
@@ -209,7 +209,7 @@ def _recompute(
     record.dates = dates
     staging = publication.Staging(root, args.safe_run_id)
     staging.reset()
-    kpis = steps.compute_kpis(events, songs, cache)
+    kpis = steps.compute_kpis(events, songs, steps.song_genres(songs), cache)
     record.items = dynamo.kpi_items(*kpis.rows, stamp.run_id, stamp.updated_at)
     record.written = steps.publish(
         root, staging, kpis, record.items, record.dates, args.kpi_table, stamp, recompute=True

@@ -88,6 +88,7 @@ class RunInputs:
     stream_sources: list[CsvSource]
     songs: DataFrame
     users: DataFrame
+    genres: list[str]  # every genre of the songs once, sorted (`song_genres`)
     stream_bytes: int = 0  # the stream files' total size (sizes the run's shuffles)
 
 
@@ -109,11 +110,14 @@ def load_inputs(spark: SparkSession, root: DataRoot, manifest_key: str, cache: R
     users = cache.persist(
         transforms.known_users(read_csv(spark, root, users_source, layout.USERS_READ_COLUMNS))
     )
-    references = ((songs_source, songs), (users_source, users))
-    empty = [root.uri(source.key) for source, frame in references if frame.isEmpty()]
+    # Listing the genres builds the songs cache and finds an empty file too: every song has a genre.
+    genres = song_genres(songs)
+    references = ((songs_source, not genres), (users_source, users.isEmpty()))
+    empty = [root.uri(source.key) for source, no_rows in references if no_rows]
     if empty:
         raise DataError(f"reference files with no rows: {empty}")
-    return RunInputs(streams, stream_sources, songs, users, sum(size or 0 for size in sizes.values()))
+    stream_bytes = sum(size or 0 for size in sizes.values())
+    return RunInputs(streams, stream_sources, songs, users, genres, stream_bytes)
 
 
 def load_songs(spark: SparkSession, root: DataRoot, source: CsvSource, cache: RunCache) -> DataFrame:
@@ -292,14 +296,14 @@ class Kpis:
         )
 
 
-def compute_kpis(events: DataFrame, songs: DataFrame, cache: RunCache) -> Kpis:
-    """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events.
+def compute_kpis(events: DataFrame, songs: DataFrame, genres: Sequence[str], cache: RunCache) -> Kpis:
+    """Daily genre KPIs, top songs per genre and top genres from all the touched dates' events;
+    `genres` lists every genre of `songs` once (`song_genres`).
 
     The per-track plays feed both the daily KPIs and the top songs: cached until both are.
     The tables are cached in the JVM (not collected and rebuilt from Python rows, which would
     start a Python worker for every later read of them).
     """
-    genres = song_genres(songs)
     plays = cache.persist(transforms.track_plays(events, songs))
     daily = cache.persist(transforms.daily_genre_kpis(events, songs, plays, genres))
     top_songs = cache.persist(transforms.top_songs(plays))
