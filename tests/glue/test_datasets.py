@@ -53,7 +53,9 @@ def test_songs_quirks_parse_into_the_right_columns(spark, storage):
 
 def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage):
     plain = put(
-        storage, "raw_data/a.csv", "user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\n   \nu2,T2,x\n"
+        storage,
+        "raw_data/a.csv",
+        'user_id,track_id,listen_time\nu1,T1,2026-11-20 10:00:00\n\n   \nu2,T2,x\n"u5",T6,"x y",surplus,more\n',
     )
     quirky = put(
         storage,
@@ -75,6 +77,8 @@ def test_reordered_columns_extra_columns_bom_crlf_and_blank_lines(spark, storage
         (0, None, None, None, True),
         (0, "   ", None, None, True),  # only spaces: blank too
         (0, "u2", "T2", "x", False),
+        # Quoted, with more fields than its file's header (and than the other file's): read by its own header.
+        (0, "u5", "T6", "x y", False),
         (1, "user_id", "track_id", "LISTEN_TIME", False),
         (1, "u3", "T3", "2026-11-21 00:00:00", False),
         (1, None, None, None, False),  # ",,," is a row of empty fields, not a blank line
