@@ -18,8 +18,13 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DAGS_FOLDER = REPO_ROOT / "dags"
 # The DAG file: the one file of DAGS_FOLDER the DAG processor parses (dags/.airflowignore).
 DAG_FILE = DAGS_FOLDER / f"{names.DAG_ID}.py"
-# Seconds between two polls of the deferred Glue wait in local runs (MWAA: a minute).
+# Seconds between two polls of the deferred Glue wait in local runs (MWAA: a minute): in `dag.test()`,
+# which has no scheduler, and in a local Airflow (`make airflow`), where the first poll that can see
+# the job finished comes LIVE_POLL_SECONDS after the task deferred. Sooner, the trigger can fire before
+# the scheduler has drained the worker's own success event for the deferral; Airflow 3.3 then takes
+# that stale event for an externally killed task and retries it (apache/airflow#67287, #72716).
 LOCAL_POLL_SECONDS = 1
+LIVE_POLL_SECONDS = 10
 # What MWAA gets as plugins.zip (the triggers); Airflow puts this folder on sys.path, as on MWAA.
 PLUGINS_FOLDER = REPO_ROOT / "plugins"
 

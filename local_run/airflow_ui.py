@@ -130,8 +130,8 @@ def dag_import_error(dag_file: Path, env: dict[str, str]) -> str | None:
 def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
     """Settings every component shares: LocalExecutor, the simple auth manager with every local user
     an admin (no sign-in), the DAG unpaused on arrival, the API server on 127.0.0.1:`port`, the
-    deferred Glue wait polled every `LOCAL_POLL_SECONDS` (the local-only Variable; MWAA: 60 s)."""
-    from local_run.airflow_home import LOCAL_POLL_SECONDS, airflow_environment
+    deferred Glue wait polled every `LIVE_POLL_SECONDS` (the local-only Variable; MWAA: 60 s)."""
+    from local_run.airflow_home import LIVE_POLL_SECONDS, airflow_environment
     from music_contract import names
 
     base_url = f"http://127.0.0.1:{port}"
@@ -160,7 +160,7 @@ def airflow_component_environment(home: Path, port: int) -> dict[str, str]:
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}": str(LOCAL_POLL_SECONDS),
+        f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}": str(LIVE_POLL_SECONDS),
     }
 
 

@@ -64,8 +64,8 @@ def test_a_port_outside_the_range_is_refused(port, capsys):
 
 def test_the_components_poll_the_local_glue_run_every_local_poll_second(tmp_path):
     """The one local difference of the Glue wait: the local-only Variable (deployed: 60 s)."""
-    from local_run.airflow_home import LOCAL_POLL_SECONDS
+    from local_run.airflow_home import LIVE_POLL_SECONDS
     from music_contract import names
 
     env = airflow_ui.airflow_component_environment(tmp_path, 18080)
-    assert env[f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}"] == str(LOCAL_POLL_SECONDS)
+    assert env[f"AIRFLOW_VAR_{names.VAR_GLUE_POLL_SECONDS.upper()}"] == str(LIVE_POLL_SECONDS)
