@@ -1,14 +1,19 @@
 """`make bench`: run every benchmark, print one table, and keep it in BENCHMARKS.md.
 
+BENCHMARKS.md is the table, then the hand-written analysis under its own ``## `` headings: a new
+table replaces the old one and keeps the analysis (`benchmarks_page`).
+
 `python -m benchmarks [--quick] [--only glue|dag|e2e]`; --quick runs the smaller sizes only.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import importlib
 import os
 import platform
+import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +61,9 @@ def main() -> None:
     # One throw-away Airflow for every suite, set before any suite imports airflow.
     from local_run.airflow_home import use_airflow_home
 
-    use_airflow_home(Path(tempfile.mkdtemp(prefix="bench-airflow-")), logging_level="WARNING")
+    home = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    use_airflow_home(home, logging_level="WARNING")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes only")
     parser.add_argument("--only", choices=sorted(SUITES), action="append", help="run only these suites")
@@ -69,11 +76,22 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.only:
+        page = Path("BENCHMARKS.md")
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        Path("BENCHMARKS.md").write_text(
-            f"# Benchmarks\n\nLatest `make bench{' BENCH_ARGS=--quick' if args.quick else ''}` on {machine()}, {stamp}.\n"
-            "Ratios are time / baseline time (below 1: faster than the baseline).\n\n" + text + "\n"
-        )
+        command = f"make bench{' BENCH_ARGS=--quick' if args.quick else ''}"
+        previous = page.read_text() if page.exists() else ""
+        page.write_text(benchmarks_page(text, f"Latest `{command}` on {machine()}, {stamp}.", previous))
+
+
+def benchmarks_page(table_text: str, run_line: str, previous: str = "") -> str:
+    """BENCHMARKS.md with `table_text`: the title, `run_line`, the table, then the hand-written
+    sections of `previous` (everything from its first ``## `` heading on), kept as they were."""
+    start = previous.find("\n## ")
+    kept = "" if start < 0 else "\n" + previous[start + 1 :].rstrip("\n") + "\n"
+    return (
+        f"# Benchmarks\n\n{run_line}\n"
+        "Ratios are time / baseline time (below 1: faster than the baseline).\n\n" + table_text + "\n" + kept
+    )
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@ one Airflow metadata database per test session (each started only when a test as
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,8 +20,11 @@ from tests.jvm_options import CLIENT_COMPILER_ONLY
 # runtimes from .venv, also when pytest runs without make.
 toolchain.use()
 # Airflow reads its configuration at import time: point it at a throw-away home and metadata
-# database before any test module imports airflow.
-use_airflow_home(Path(tempfile.mkdtemp(prefix="airflow-home-")))
+# database before any test module imports airflow. Removed when the test session's process ends
+# (after every fixture has stopped what it started).
+AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="airflow-home-"))
+atexit.register(shutil.rmtree, AIRFLOW_HOME, ignore_errors=True)
+use_airflow_home(AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
