@@ -135,8 +135,14 @@ def glue_job_packages(source_root: Path) -> tuple[Path, ...]:
 
 def serverless_code_packages(source_root: Path) -> tuple[Path, ...]:
     """The package folders of the MWAA Serverless code package (``Code.S3Location``, a zip whose root
-    is importable: user guide, custom-code-operators.html): the task code and the contract it imports."""
-    return (source_root / "dags" / "music_pipeline", source_root / "music_contract")
+    is importable: user guide, custom-code-operators.html): the task code and every package it
+    imports. That zip is the workflow's only code (no plugins.zip), so it carries ``music_triggers``
+    too: ``music_pipeline.glue`` imports the trigger class, though on Serverless it never defers."""
+    return (
+        source_root / "dags" / "music_pipeline",
+        source_root / "music_contract",
+        source_root / "plugins" / "music_triggers",
+    )
 
 
 def dag_folder_packages(source_root: Path) -> tuple[Path, ...]:

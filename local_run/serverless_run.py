@@ -3,8 +3,8 @@
 What the service gets is what runs here: the workflow YAML the stack writes
 (`infra.serverless_definition`), loaded by dag-factory 1.1.0 into Airflow 3.3.1, and the code package
 the stack uploads (`infra.packaging.serverless_code_packages`), unpacked, with an import finder ahead
-of every other that serves ``music_pipeline`` and ``music_contract`` from it alone (never the editable
-install, ``dags/`` or the checkout): the task code imports from the package, and the run checks that
+of every other that serves its packages (``music_pipeline``, ``music_contract``, ``music_triggers``)
+from it alone (never the editable install, ``dags/``, ``plugins/`` or the checkout): the task code imports from the package, and the run checks that
 it did. The Variables come from SSM parameters in the emulator, as
 the stack writes them (no ``AIRFLOW_VAR_*``). The local substitutions are the provisioned run's
 (`local_run.pipeline`): Glue runs on local Spark, no retries, polls every second.
@@ -38,7 +38,8 @@ from local_run.resources import LocalStack, serverless_workflow_arn
 from music_contract import names as contract_names
 
 T = TypeVar("T")
-CODE_PACKAGE_NAMES = ("music_pipeline", "music_contract")
+# The top-level packages of the code package, each served from it alone.
+CODE_PACKAGE_NAMES = tuple(package.name for package in serverless_code_packages(REPO_ROOT))
 
 
 def write_workflow(stack: LocalStack, out_dir: Path) -> tuple[Path, Path]:
@@ -58,7 +59,7 @@ def write_workflow(stack: LocalStack, out_dir: Path) -> tuple[Path, Path]:
 
 
 class _CodePackageFinder(importlib.abc.MetaPathFinder):
-    """Finds ``music_pipeline`` and ``music_contract`` (and their modules) in the code package folder
+    """Finds the code package's packages (`CODE_PACKAGE_NAMES`) and their modules in its folder
     only, as the service's worker does (the package's root is the import root); any other name falls
     through to the normal finders."""
 
@@ -77,8 +78,8 @@ class _CodePackageFinder(importlib.abc.MetaPathFinder):
 
 @contextmanager
 def code_package_only(code_dir: Path) -> Iterator[None]:
-    """Within the block, ``music_pipeline`` and ``music_contract`` import from `code_dir` only (a
-    finder ahead of every other: the editable install, ``dags/`` and the checkout never answer)."""
+    """Within the block, the code package's packages import from `code_dir` only (a finder ahead of
+    every other: the editable install, ``dags/``, ``plugins/`` and the checkout never answer)."""
     saved_modules = {n: m for n, m in sys.modules.items() if n.split(".")[0] in CODE_PACKAGE_NAMES}
     for name in saved_modules:
         del sys.modules[name]

@@ -1,6 +1,6 @@
 """The workflow's entry points on MWAA Serverless: what its YAML names (``python_callable`` and the
-Glue task's operator), shipped in the workflow's code package with ``music_pipeline`` and
-``music_contract`` (infra/packaging.py ``serverless_code_packages``).
+Glue task's operator), shipped in the workflow's code package with ``music_pipeline``,
+``music_contract`` and ``music_triggers`` (infra/packaging.py ``serverless_code_packages``).
 
 The task logic is the provisioned DAG's (`music_pipeline.tasks`, `music_pipeline.glue`); what differs
 is only what the service allows (MWAA Serverless user guide, "Running custom code with Python, Bash,

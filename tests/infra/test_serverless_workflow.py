@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -147,11 +148,12 @@ def test_the_code_package_is_deterministic_and_holds_exactly_the_task_packages()
     first, second = library_zip_bytes(packages), library_zip_bytes(packages)
     assert first == second
     roots = {name.split("/")[0] for name in zipfile.ZipFile(io.BytesIO(first)).namelist()}
-    assert roots == {"music_pipeline", "music_contract"}
+    assert roots == {"music_pipeline", "music_contract", "music_triggers"}
 
 
-# Runs in a fresh interpreter with the project's editable install taken off the import path: only
-# the unpacked code package can provide music_pipeline and music_contract.
+# Runs in a fresh interpreter with the project's editable install taken off the import path and an
+# empty plugins folder (Airflow puts its plugins folder on sys.path, and the repository's holds
+# music_triggers): only the unpacked code package can provide what the entry points import.
 _IMPORT_FROM_PACKAGE_ONLY = """
 import importlib, json, sys
 sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
@@ -159,33 +161,36 @@ sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "
 sys.path[:] = [p for p in sys.path if "__editable__" not in p and p not in ("", ".")]
 root, targets = sys.argv[1], json.loads(sys.argv[2])
 sys.path.insert(0, root)
-found = {}
 for target in targets:
     module_name, _, attribute = target.rpartition(".")
     module = importlib.import_module(module_name)
     assert callable(getattr(module, attribute)), target
-for name in ("music_pipeline", "music_contract"):
-    found[name] = sys.modules[name].__file__
-print(json.dumps(found))
+print(json.dumps({n: m.__file__ for n, m in sys.modules.items() if getattr(m, "__file__", None)}))
 """
 
 
 def test_every_task_entry_point_imports_from_the_code_package_alone(tmp_path):
-    zipfile.ZipFile(io.BytesIO(library_zip_bytes(serverless_code_packages(REPO_ROOT)))).extractall(tmp_path)
+    package, plugins = tmp_path / "package", tmp_path / "plugins"
+    plugins.mkdir()
+    zipfile.ZipFile(io.BytesIO(library_zip_bytes(serverless_code_packages(REPO_ROOT)))).extractall(package)
     tasks = _definition()[names.DAG_ID]["tasks"].values()
     targets = [t["python_callable"] for t in tasks if "python_callable" in t]
     targets += [t["operator"] for t in tasks if t["operator"].startswith("music_pipeline.")]
     assert len(targets) == len(workflow.TASKS)
     result = subprocess.run(
-        [sys.executable, "-c", _IMPORT_FROM_PACKAGE_ONLY, str(tmp_path), json.dumps(targets)],
+        [sys.executable, "-c", _IMPORT_FROM_PACKAGE_ONLY, str(package), json.dumps(targets)],
         capture_output=True,
         text=True,
-        cwd=tmp_path,
+        cwd=package,
+        env={**os.environ, "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins)},
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    found = json.loads(result.stdout.strip().splitlines()[-1])
-    assert all(path.startswith(str(tmp_path)) for path in found.values()), found
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    sources, venv = str(REPO_ROOT), str(REPO_ROOT / ".venv")
+    from_checkout = {n: p for n, p in loaded.items() if p.startswith(sources) and not p.startswith(venv)}
+    assert not from_checkout, f"imported from the repository, not the code package: {from_checkout}"
+    assert loaded["music_pipeline"].startswith(str(package))
 
 
 def test_serverless_string_params_ask_for_the_same_runs():
