@@ -114,9 +114,17 @@ def workflow_definition(
     }
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """A safe dumper that writes a value shared by several tasks out in full at each place, never as
+    an anchor and alias (``&id001`` / ``*id001``): the YAML reads as written, task by task."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def workflow_yaml(definition: dict[str, Any]) -> str:
     """The definition as YAML text (keys in a fixed order: the same definition, the same bytes)."""
-    return yaml.safe_dump(definition, sort_keys=True, default_flow_style=False)
+    return yaml.dump(definition, Dumper=_PlainDumper, sort_keys=True, default_flow_style=False)
 
 
 def _schema_sections() -> dict[str, dict[str, Any]]:

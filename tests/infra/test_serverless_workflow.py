@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from infra import serverless_definition as definition
 from infra.packaging import library_zip_bytes, serverless_code_packages
@@ -74,6 +75,13 @@ def test_callbacks_and_ignored_dag_settings_are_not_written():
 
 def test_the_yaml_is_the_same_bytes_for_the_same_definition():
     assert definition.workflow_yaml(_definition()) == definition.workflow_yaml(_definition())
+
+
+def test_the_yaml_writes_every_task_out_in_full_without_anchors_or_aliases():
+    text = definition.workflow_yaml(_definition())
+    events = list(yaml.parse(text))
+    assert not [e for e in events if isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None)]
+    assert yaml.safe_load(text) == _definition()
 
 
 def test_a_glue_timeout_the_task_tries_cannot_cover_is_refused_naming_the_keys():
