@@ -89,6 +89,18 @@ WebserverAccessMode = Literal["PUBLIC_ONLY", "PRIVATE_ONLY"]
 Orchestration = Literal["provisioned", "serverless"]
 # The CDK app's settings; its "context" holds the environments (`environments.<env>`).
 CDK_JSON = Path(__file__).resolve().parents[1] / "cdk.json"
+# MWAA's Python for Airflow 3.3 (its image's): Airflow's constraints files are per Python version.
+MWAA_PYTHON_VERSION = "3.12"
+
+
+def mwaa_constraints_file(airflow_version: str) -> Path:
+    """The repository's copy of Airflow `airflow_version`'s constraints (constraints/README.md): what
+    ``make lock`` resolves against and what synth checks MWAA's requirements against."""
+    return (
+        CDK_JSON.parent / "constraints" / f"airflow-{airflow_version}-constraints-py{MWAA_PYTHON_VERSION}.txt"
+    )
+
+
 # The production environment (`is_prod`); it keeps the seed's Glue database name, every other its own.
 PRIMARY_ENVIRONMENT = "prod"
 

@@ -39,8 +39,10 @@ class MwaaSourcesProps:
     # The folder uploaded to dags/ (pruned), and the packages uploaded beside its own (music_contract).
     dags_dir: Path
     dag_folder_packages: tuple[Path, ...]
-    # The requirements.txt MWAA installs; its constraints must name ``airflow_version``.
+    # The requirements.txt MWAA installs (`check_requirements_constraints`).
     requirements_file: Path
+    # The repository's copy of Airflow ``airflow_version``'s constraints, which MWAA's image applies.
+    constraints_file: Path
     airflow_version: str
     # The folder whose packages become plugins.zip (the triggers the DAG defers to).
     plugins_dir: Path
@@ -58,18 +60,54 @@ class MwaaSourceLocations:
     plugins_s3_object_version: str
 
 
-def check_requirements_constraints(requirements_file: Path, airflow_version: str) -> None:
-    """Refuse an MWAA requirements file whose Airflow constraints are not the environment's version.
+# MWAA's image sets AIRFLOW_CONSTRAINTS_FILE to its copy of its Airflow version's constraints
+# (aws/amazon-mwaa-docker-images, images/airflow/3.3.1/Dockerfiles/Dockerfile.base), and pip expands
+# ``${VAR}`` in a requirements file (pip, "Requirements File Format", environment variables).
+IMAGE_CONSTRAINTS_LINE = '--constraint "${AIRFLOW_CONSTRAINTS_FILE}"'
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==(\S+)", flags=re.M)
 
-    MWAA installs the file against the constraints it names; constraints of another Airflow
-    version would let pip pick provider versions that Airflow release was never tested with.
+
+def _pins(text: str) -> dict[str, str]:
+    """``name==version`` lines of a requirements or constraints text, by normalised name."""
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in _PIN.findall(text)}
+
+
+def check_requirements_constraints(
+    requirements_file: Path, airflow_version: str, constraints_file: Path
+) -> None:
+    """Refuse an MWAA requirements file that MWAA could not install offline or against its constraints.
+
+    - Its constraint line must be `IMAGE_CONSTRAINTS_LINE`. Every MWAA component installs the file at
+      every start (the image's ``mwaa/utils/user_requirements.py``): a constraints URL is a download
+      each time, and a private web server cannot reach one ("When you create an environment with
+      private web server access, you must package all of your dependencies", MWAA user guide,
+      configuring-networking.html). With the image's file and every package already in the image,
+      pip installs nothing and reads no index.
+    - `constraints_file`, the repository's copy of those constraints (``make lock`` resolves
+      against it), must be Airflow `airflow_version`'s, and every ``name==version`` pin of the
+      requirements must be its version: another would fail MWAA's install.
     """
     text = requirements_file.read_text()
-    found = re.findall(r"constraints-(\d+\.\d+\.\d+)/", text)
-    if found != [airflow_version]:
+    lines = [line.strip() for line in text.splitlines() if re.match(r"\s*(-c|--constraint)\b", line)]
+    if lines != [IMAGE_CONSTRAINTS_LINE]:
         raise ConfigError(
-            f"{requirements_file}: its --constraint line must name Airflow {airflow_version} "
-            f"(airflow_version), found {found or 'no constraints line'}"
+            f"{requirements_file}: its one constraint line must be {IMAGE_CONSTRAINTS_LINE} (the MWAA "
+            f"image's constraints, read without a download), found {lines or 'none'}"
+        )
+    if not constraints_file.is_file():
+        raise ConfigError(f"airflow_version {airflow_version}: no constraints copy {constraints_file}")
+    constraints = constraints_file.read_text()
+    source = re.search(r"constraints-(\d+\.\d+\.\d+)/", constraints)
+    if source is None or source.group(1) != airflow_version:
+        raise ConfigError(
+            f"{constraints_file}: not the constraints of Airflow {airflow_version} (airflow_version)"
+        )
+    allowed = _pins(constraints)
+    wrong = {name: version for name, version in _pins(text).items() if allowed.get(name, version) != version}
+    if wrong:
+        raise ConfigError(
+            f"{requirements_file}: pins that Airflow {airflow_version}'s constraints refuse "
+            f"({constraints_file.name}): {', '.join(f'{n}=={v} (constraint {allowed[n]})' for n, v in wrong.items())}"
         )
 
 
@@ -97,7 +135,7 @@ class MwaaSources(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: MwaaSourcesProps) -> None:
         super().__init__(scope, construct_id)
-        check_requirements_constraints(props.requirements_file, props.airflow_version)
+        check_requirements_constraints(props.requirements_file, props.airflow_version, props.constraints_file)
         self._deploy_options = _deploy_options(self, props)
         self.dags_deployment = s3deploy.BucketDeployment(
             self,

@@ -16,7 +16,7 @@ from infra.alert_channels import AlertChannels, AlertChannelsProps
 from infra.alerting import Alerting, AlertingProps
 from infra.analytics import Analytics, AnalyticsProps
 from infra.catalog import Catalog, CatalogProps
-from infra.config import PROJECT, PipelineConfig
+from infra.config import PROJECT, PipelineConfig, mwaa_constraints_file
 from infra.failed_create_cleanup import FailedCreateCleanup, FailedCreateCleanupProps
 from infra.glue_job import GlueJob, GlueJobProps
 from infra.kpi_store import KpiStore, KpiStoreProps
@@ -250,6 +250,7 @@ class MusicStreamsStack(Stack):
             dags_dir=source_root / "dags",
             dag_folder_packages=dag_folder_packages(source_root),
             requirements_file=MWAA_REQUIREMENTS,
+            constraints_file=mwaa_constraints_file(self.config.airflow_version),
             airflow_version=self.config.airflow_version,
             plugins_dir=source_root / "plugins",
         )

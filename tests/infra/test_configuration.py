@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -79,15 +80,35 @@ def test_alert_email_subscribes_to_the_topic_and_bad_retention_is_refused(tmp_pa
         build_app(context=_context(log_retention_days=42), outdir=str(tmp_path / "bad"), nag=False)
 
 
-def test_mwaa_requirements_must_name_the_environments_airflow_constraints(tmp_path):
-    from infra.mwaa_sources import check_requirements_constraints
+def test_mwaa_requirements_install_offline_against_the_environments_airflow_constraints(tmp_path):
+    from infra.config import mwaa_constraints_file
+    from infra.mwaa_sources import IMAGE_CONSTRAINTS_LINE, check_requirements_constraints
     from infra.stack import MWAA_REQUIREMENTS
 
-    check_requirements_constraints(MWAA_REQUIREMENTS, PipelineConfig().airflow_version)
-    stale = tmp_path / "requirements.txt"
-    stale.write_text(MWAA_REQUIREMENTS.read_text().replace("constraints-3.3.1/", "constraints-3.0.6/"))
-    with pytest.raises(ConfigError, match=r"must name Airflow 3\.3\.1.*3\.0\.6"):
-        check_requirements_constraints(stale, "3.3.1")
+    version = PipelineConfig().airflow_version
+    constraints = mwaa_constraints_file(version)
+    check_requirements_constraints(MWAA_REQUIREMENTS, version, constraints)
+
+    def requirements(text: str) -> Path:
+        path = tmp_path / f"requirements-{len(list(tmp_path.iterdir()))}.txt"
+        path.write_text(text)
+        return path
+
+    url = MWAA_REQUIREMENTS.read_text().replace(
+        IMAGE_CONSTRAINTS_LINE,
+        '--constraint "https://raw.githubusercontent.com/apache/airflow/constraints-3.3.1/constraints-3.12.txt"',
+    )
+    with pytest.raises(ConfigError, match=r"constraint line must be .*AIRFLOW_CONSTRAINTS_FILE.*https://"):
+        check_requirements_constraints(requirements(url), version, constraints)
+    other_pin = MWAA_REQUIREMENTS.read_text().replace("==9.34.0", "==9.20.0")
+    with pytest.raises(
+        ConfigError, match=r"apache-airflow-providers-amazon==9\.20\.0 \(constraint 9\.34\.0\)"
+    ):
+        check_requirements_constraints(requirements(other_pin), version, constraints)
+    with pytest.raises(ConfigError, match=r"not the constraints of Airflow 3\.0\.6"):
+        check_requirements_constraints(MWAA_REQUIREMENTS, "3.0.6", constraints)
+    with pytest.raises(ConfigError, match=r"no constraints copy"):
+        check_requirements_constraints(MWAA_REQUIREMENTS, "3.0.6", mwaa_constraints_file("3.0.6"))
 
 
 def test_an_environment_name_whose_bucket_names_outgrow_s3s_limit_is_refused_at_synth():

@@ -7,6 +7,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from infra.mwaa_sources import IMAGE_CONSTRAINTS_LINE
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -31,7 +33,9 @@ def _pinned_upload(each_env, prefix: str, mwaa_property: str) -> Path:
 
 def test_requirements_are_pinned_by_the_deployed_object_version(each_env):
     staged = _pinned_upload(each_env, "requirements/", "Requirements").read_text()
-    assert "constraints-3.3.1/constraints-3.12.txt" in staged
+    # Installed against the image's own constraints: no download at an MWAA component's start.
+    assert IMAGE_CONSTRAINTS_LINE in staged.splitlines()
+    assert "://" not in staged
     # MWAA installs the same Amazon provider (and extras) the project pins and tests against.
     pinned = [
         line.strip()
