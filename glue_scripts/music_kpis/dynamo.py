@@ -115,6 +115,10 @@ def _existing_keys(table, day: str) -> set[tuple[str, str]]:
         "KeyConditionExpression": Key(pk).eq(contract_items.date_pk(day)),
         "ProjectionExpression": "#pk, #sk",
         "ExpressionAttributeNames": {"#pk": pk, "#sk": sk},
+        # A Query reads eventually consistent unless asked (DynamoDB API reference, Query,
+        # ConsistentRead): an item written moments ago (this run's rebuild, a failed attempt's batch)
+        # could be missing, and would then never be deleted as stale.
+        "ConsistentRead": True,
     }
     while True:
         page = table.query(**query)

@@ -154,3 +154,18 @@ def test_a_reader_during_a_replacement_sees_one_whole_version_of_the_day(kpi_tab
         assert comparable(view) == whole[run]
     assert {i["run_id"] for i in table.views[-1]} == {"later"}
     assert {i["run_id"] for i in stored_items(kpi_table)} == {"later"}  # the earlier version is gone
+
+
+def test_the_stale_items_of_a_day_are_found_with_a_strongly_consistent_query():
+    """moto always reads consistently; DynamoDB does only when asked, and an item missed there
+    would never be deleted."""
+    queries = []
+
+    class RecordingTable:
+        def query(self, **kwargs):
+            queries.append(kwargs)
+            return {"Items": []} if len(queries) > 1 else {"Items": [], "LastEvaluatedKey": {"pk": "x"}}
+
+    dynamo._existing_keys(RecordingTable(), FIRST_DAY)
+    assert len(queries) == 2
+    assert all(query["ConsistentRead"] is True for query in queries)
