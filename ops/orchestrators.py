@@ -148,6 +148,12 @@ class RunProgress:
     shown: Mapping[str, str]
 
 
+# Looks that may fail in a row before a follow gives up. One failed call must not end the follow of a
+# run that goes on: an InvokeRestApi that outlives its 10 s fails ("Accessing the Apache Airflow
+# REST API", MWAA user guide), and botocore retries no RestApiServerException (a 400 in its model).
+MAX_FAILED_LOOKS = 5
+
+
 def follow_run(
     look: Callable[[], RunProgress],
     run_id: str,
@@ -157,22 +163,34 @@ def follow_run(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     timeout_error: Callable[[str], Exception] = OrchestratorError,
+    look_errors: tuple[type[Exception], ...] = (OrchestratorError,),
 ) -> str:
     """Look at run `run_id` every `poll_seconds` until it ends, printing each shown state that changed;
-    its result. After `timeout_seconds`, raises ``timeout_error(message)``. The one follow loop of
-    both orchestrators (`ServerlessWorkflowRuns`, ``ops.trigger.MwaaDagRuns``)."""
+    its result. After `timeout_seconds`, raises ``timeout_error(message)``. A look that raises one of
+    `look_errors` is tried again at the next poll, up to `MAX_FAILED_LOOKS` in a row. The one follow
+    loop of both orchestrators (`ServerlessWorkflowRuns`, ``ops.trigger.MwaaDagRuns``)."""
     deadline = clock() + timeout_seconds
     shown: Mapping[str, str] = {}
+    failed_looks = 0
     while True:
-        progress = look()
-        for name, state in progress.shown.items():
-            if shown.get(name) != state:
-                print(f"  {name}: {state}")
-        shown = progress.shown
-        if progress.result is not None:
-            return progress.result
+        try:
+            progress = look()
+        except look_errors as err:
+            failed_looks += 1
+            if failed_looks >= MAX_FAILED_LOOKS:
+                raise
+            print(f"  could not read run {run_id} ({err}); trying again in {poll_seconds:.0f} s")
+        else:
+            failed_looks = 0
+            for name, state in progress.shown.items():
+                if shown.get(name) != state:
+                    print(f"  {name}: {state}")
+            shown = progress.shown
+            if progress.result is not None:
+                return progress.result
         if clock() >= deadline:
-            raise timeout_error(f"run {run_id} still {progress.state} after {timeout_seconds:.0f} s")
+            state = progress.state if failed_looks == 0 else "unread"
+            raise timeout_error(f"run {run_id} still {state} after {timeout_seconds:.0f} s")
         sleep(poll_seconds)
 
 

@@ -18,7 +18,9 @@ Reads where everything is from the stack's outputs (``MusicStreams-<env>``), the
    (`ops.kpi_oracle`), that the batch was archived and the data-quality report written, and that
    the run published no freshness datum (the DAG leaves the reserved date out of it: no alarm moves);
 5. removes, pass or fail (unless ``--keep``), everything the run wrote: the date's KPI items, its
-   curated partitions, the archived batch, the run's manifest, report, quarantine and staging objects.
+   curated partitions, the archived batch, the run's manifest, report, quarantine and staging objects;
+   but not while the run may still be writing (the follow timed out or failed): it then says so and
+   leaves everything, as ``--keep`` does.
 
 Prints a pass/fail table with the time of each step; exit code 0 when every step passed.
 Permissions: cloudformation:DescribeStacks; s3:ListBucket, GetObject, PutObject, DeleteObject on the
@@ -41,6 +43,7 @@ from typing import Any, Protocol
 
 from infra.config import ConfigError, PipelineConfig, stack_name
 from music_contract import items, layout, metrics
+from music_contract.items import DayInFlux
 from music_contract.quality import STATUS_SUCCEEDED, DataQualityReport
 from ops import aws_errors, orchestrators
 from ops.kpi_oracle import expected_items
@@ -242,16 +245,21 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
     # Data points are counted per minute: count from the minute before, before and after the run.
     since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     freshness_before = freshness_samples(session, deployment.env_name, since)
+    # From the trigger until the follow sees the run end, the run may be writing: a cleanup then
+    # would race it and leave what it writes afterwards.
+    run_may_be_going = False
     try:
         with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
             root = Path(scratch)
             with steps.step("write batch") as step:
                 step.detail = write_batch(s3, deployment.bucket, root, raw_key, options)
             with steps.step("trigger") as step:
+                run_may_be_going = True
                 started = runs.start(run_id)
                 step.detail = f"run {run_id}" + (f" (service run {started})" if started != run_id else "")
             with steps.step("follow") as step:
                 state = runs.wait(run_id, options.poll_seconds, options.timeout_minutes * 60)
+                run_may_be_going = False
                 step.detail = f"run {state}"
                 if state != "success":
                     raise SmokeError(f"run {run_id} ended {state}")
@@ -264,6 +272,14 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
     finally:
         if options.keep:
             print(f"--keep: left the run's data in s3://{deployment.bucket} and {deployment.table}")
+        elif run_may_be_going:
+            print(
+                f"run {run_id} was not seen to end, so it may still be writing: its batch "
+                f"(s3://{deployment.bucket}/{raw_key}) and whatever it writes stay in place. Once it has "
+                f"ended, delete them: the items of {metrics.SMOKE_TEST_DATE} in {deployment.table} and, in "
+                f"the bucket, that date's curated partitions and the run's archive, manifest and report",
+                file=sys.stderr,
+            )
         else:
             try:
                 with steps.step("cleanup") as step:
@@ -373,7 +389,9 @@ def main(argv: list[str] | None = None, session: Any = None) -> int:
         return 2
     except Exception as err:
         line = aws_errors.explain(err, stack=stack, region=region)
-        if line is None and not isinstance(err, SmokeError | TriggerError | orchestrators.OrchestratorError):
+        if line is None and not isinstance(
+            err, SmokeError | TriggerError | orchestrators.OrchestratorError | DayInFlux
+        ):
             raise
         if steps.done:
             print(steps.table())

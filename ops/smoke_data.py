@@ -59,13 +59,16 @@ def comparable(items: list[dict]) -> dict[tuple[str, str], dict]:
 
 
 def date_items(dynamodb: Any, table: str, day: str) -> list[dict]:
-    """Every item of `day` (partition ``DATE#<day>``), all pages."""
+    """Every item of `day` (partition ``DATE#<day>``), all pages, read strongly consistent: the run's
+    writes and smoke's own deletes are moments old, and an eventually consistent Query may not show
+    them yet (DynamoDB developer guide, "Read consistency")."""
     items, kwargs = [], {}
     while True:
         page = dynamodb.Table(table).query(
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": contract_items.TABLE_PARTITION_KEY},
             ExpressionAttributeValues={":pk": contract_items.date_pk(day)},
+            ConsistentRead=True,
             **kwargs,
         )
         items.extend(page["Items"])

@@ -103,7 +103,7 @@ class MwaaDagRuns:
             return
         if not unpause:
             raise TriggerError(
-                f"DAG {self.dag_id} is paused: unpause it in the Airflow UI, or pass --unpause"
+                f"DAG {self.dag_id} is paused: unpause it in the Airflow UI, or with make trigger TRIGGER_ARGS=--unpause"
             )
         self.call("PATCH", f"/dags/{self.dag_id}", body={"is_paused": False})
         print(f"unpaused {self.dag_id}")
@@ -149,6 +149,7 @@ class MwaaDagRuns:
             sleep=sleep,
             clock=clock,
             timeout_error=lambda message: TriggerError(f"{message}; follow it in the UI"),
+            look_errors=(TriggerError,),
         )
 
 

@@ -6,7 +6,8 @@
 
 Reads the KPI table and the data bucket named by the stack's outputs (``MusicStreams-<env>``:
 ``KpiTableName``, ``DataBucketName``) with your AWS credentials: it needs
-``cloudformation:DescribeStacks``, ``dynamodb:Scan`` on the table, ``s3:ListBucket`` on the bucket
+``cloudformation:DescribeStacks``, ``dynamodb:Scan`` and ``dynamodb:Query`` (a day read while
+it is being replaced) on the table, ``s3:ListBucket`` on the bucket
 and ``s3:GetObject`` on ``reports/*``; it writes nothing to AWS.
 """
 

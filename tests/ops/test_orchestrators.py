@@ -149,3 +149,46 @@ def test_the_follow_loop_shows_each_change_once_and_times_out_with_the_given_err
             timeout_error=KeyError,
         )
     assert capsys.readouterr().out == "  task: QUEUED\n  task: RUNNING\n"
+
+
+def _looks(*outcomes):
+    """A look that raises or returns each outcome in turn (an exception, or a run state)."""
+    pending = iter(outcomes)
+
+    def look():
+        outcome = next(pending)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return orchestrators.RunProgress(
+            outcome, "success" if outcome == "SUCCESS" else None, {"run": outcome}
+        )
+
+    return look
+
+
+def _follow(look, **options):
+    return orchestrators.follow_run(
+        look, "r1", poll_seconds=30, timeout_seconds=3600, sleep=lambda s: None, clock=lambda: 0, **options
+    )
+
+
+def test_a_failed_look_is_tried_again_at_the_next_poll_and_the_follow_goes_on(capsys):
+    failed = orchestrators.OrchestratorError("GetWorkflowRun timed out")
+    look = _looks("RUNNING", failed, failed, "RUNNING", failed, "SUCCESS")
+
+    assert _follow(look) == "success"
+    out = capsys.readouterr().out
+    assert out.count("could not read run r1 (GetWorkflowRun timed out); trying again in 30 s") == 3
+    assert out.count("run: RUNNING") == 1
+
+
+def test_looks_failing_in_a_row_end_the_follow_with_the_last_error_and_others_end_it_at_once():
+    failures = [
+        orchestrators.OrchestratorError(f"failure {n}") for n in range(orchestrators.MAX_FAILED_LOOKS)
+    ]
+    with pytest.raises(
+        orchestrators.OrchestratorError, match=f"failure {orchestrators.MAX_FAILED_LOOKS - 1}"
+    ):
+        _follow(_looks("RUNNING", *failures, "SUCCESS"))
+    with pytest.raises(KeyError):
+        _follow(_looks("RUNNING", KeyError("a bug, not a failed call"), "SUCCESS"))

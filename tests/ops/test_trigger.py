@@ -109,11 +109,41 @@ def test_a_failed_run_exits_non_zero(mwaa, capsys):
     assert f"run {RUN_ID}: failed" in capsys.readouterr().out
 
 
+def test_a_poll_that_mwaa_fails_once_is_tried_again_and_the_run_followed_to_its_end(mwaa, capsys):
+    """An InvokeRestApi that outlives its 10 s is a RestApiServerException, which botocore does not
+    retry: one such poll must not end the follow of a run that goes on."""
+    client, stubber = mwaa
+    expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": False})
+    expect(
+        stubber,
+        "POST",
+        f"/dags/{DAG}/dagRuns",
+        {"dag_run_id": RUN_ID},
+        body={"logical_date": None, "conf": {}, "dag_run_id": RUN_ID},
+    )
+    stubber.add_client_error(
+        "invoke_rest_api",
+        service_error_code="RestApiServerException",
+        service_message="timed out",
+        http_status_code=400,
+        modeled_fields={"RestApiStatusCode": 504, "RestApiResponse": {"detail": "gateway timeout"}},
+    )
+    expect_poll(stubber, "success", {"run_etl_job": "success"})
+
+    assert trigger.main(["--env", "dev", "--poll-seconds", "0"], mwaa_client=client) == 0
+    out = capsys.readouterr().out
+    assert f"could not read run {RUN_ID}" in out
+    assert f"run {RUN_ID}: success" in out
+
+
 def test_a_paused_dag_is_reported_or_unpaused_on_request(mwaa, capsys):
     client, stubber = mwaa
     expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": True})
     assert trigger.main(["--env", "dev"], mwaa_client=client) == 1
-    assert "is paused: unpause it in the Airflow UI, or pass --unpause" in capsys.readouterr().err
+    assert (
+        "is paused: unpause it in the Airflow UI, or with make trigger TRIGGER_ARGS=--unpause"
+        in capsys.readouterr().err
+    )
 
     expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": True})
     expect(stubber, "PATCH", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": False}, body={"is_paused": False})
