@@ -45,6 +45,18 @@ def expect(stubber, method, path, response, body=None, query=None, status=200):
     )
 
 
+def expect_trigger(stubber):
+    """The unpaused check and the run's POST of a plain `make trigger`."""
+    expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": False})
+    expect(
+        stubber,
+        "POST",
+        f"/dags/{DAG}/dagRuns",
+        {"dag_run_id": RUN_ID},
+        body={"logical_date": None, "conf": {}, "dag_run_id": RUN_ID},
+    )
+
+
 def expect_poll(stubber, run_state, task_states):
     expect(
         stubber,
@@ -95,14 +107,7 @@ def test_trigger_posts_the_conf_and_follows_the_run_to_success(mwaa, capsys, mon
 
 def test_a_failed_run_exits_non_zero(mwaa, capsys):
     client, stubber = mwaa
-    expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": False})
-    expect(
-        stubber,
-        "POST",
-        f"/dags/{DAG}/dagRuns",
-        {"dag_run_id": RUN_ID},
-        body={"logical_date": None, "conf": {}, "dag_run_id": RUN_ID},
-    )
+    expect_trigger(stubber)
     expect_poll(stubber, "failed", {"validate_columns": "failed"})
 
     assert trigger.main(["--env", "dev"], mwaa_client=client) == 1
@@ -113,14 +118,7 @@ def test_a_poll_that_mwaa_fails_once_is_tried_again_and_the_run_followed_to_its_
     """An InvokeRestApi that outlives its 10 s is a RestApiServerException, which botocore does not
     retry: one such poll must not end the follow of a run that goes on."""
     client, stubber = mwaa
-    expect(stubber, "GET", f"/dags/{DAG}", {"dag_id": DAG, "is_paused": False})
-    expect(
-        stubber,
-        "POST",
-        f"/dags/{DAG}/dagRuns",
-        {"dag_run_id": RUN_ID},
-        body={"logical_date": None, "conf": {}, "dag_run_id": RUN_ID},
-    )
+    expect_trigger(stubber)
     stubber.add_client_error(
         "invoke_rest_api",
         service_error_code="RestApiServerException",
