@@ -110,14 +110,22 @@ class ServerlessWorkflowRuns:
             ) from err
         return str(response["RunId"])
 
-    def run_state(self, run_id: str) -> str:
+    def _run_detail(self, run_id: str) -> dict[str, Any]:
         try:
             response = self.client.get_workflow_run(WorkflowArn=self.workflow_arn, RunId=run_id)
         except ClientError as err:
             raise OrchestratorError(
                 f"GetWorkflowRun {run_id} on {self.workflow_arn} failed: {_message(err)}"
             ) from err
-        return str(response["RunDetail"]["RunState"])
+        return response["RunDetail"]
+
+    def run_state(self, run_id: str) -> str:
+        return str(self._run_detail(run_id)["RunState"])
+
+    def failure_details(self, run_id: str) -> list[str]:
+        """What the service says of a run that did not succeed (GetWorkflowRun's ErrorMessage)."""
+        message = self._run_detail(run_id).get("ErrorMessage")
+        return [f"the service says: {message}"] if message else []
 
     def follow(
         self,

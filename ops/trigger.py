@@ -126,6 +126,12 @@ class MwaaDagRuns:
         instances = self.call("POST", "/dags/~/dagRuns/~/taskInstances/list", body=body)
         return {ti["task_id"]: str(ti.get("state") or "none") for ti in instances.get("task_instances", [])}
 
+    def failure_details(self, run_id: str) -> list[str]:
+        """The tasks of a run that did not succeed that failed (or never ran because one did)."""
+        states = self.task_states(run_id)
+        failed = sorted(task for task, state in states.items() if state in ("failed", "upstream_failed"))
+        return [f"failed task(s): {', '.join(f'{t} ({states[t]})' for t in failed)}"] if failed else []
+
     def follow(
         self,
         run_id: str,
@@ -230,18 +236,29 @@ def main(
         runs = _dag_runs(config, region, environment, mwaa_client, serverless_client, cloudformation)
         runs.ensure_unpaused(args.unpause)
         run_id = runs.trigger(args.conf, args.run_id)
-        print(f"triggered {runs.dag_id} run {run_id} on {environment}")
+        print(f"triggered {runs.dag_id} run {run_id} on {runs.environment}")
         if args.no_wait:
             return 0
         state = runs.follow(run_id, args.poll_seconds, args.timeout_minutes * 60)
+        print(f"run {run_id}: {state}")
+        if state != "success":
+            for line in [*runs.failure_details(run_id), f"task logs: {task_log_group(config, runs)}"]:
+                print(f"  {line}")
     except Exception as err:
         line = aws_errors.explain(err, stack=stack, region=region)
         if line is None and not isinstance(err, TriggerError | orchestrators.OrchestratorError):
             raise
         print(f"error: {line or err}", file=sys.stderr)
         return 1
-    print(f"run {run_id}: {state}")
     return 0 if state == "success" else 1
+
+
+def task_log_group(config: PipelineConfig, runs: Any) -> str:
+    """The CloudWatch log group of the run's task logs, for the orchestrator that ran it."""
+    names_ = config.names(account="", region="")  # neither name depends on account or region
+    if isinstance(runs, orchestrators.ServerlessWorkflowRuns):
+        return f"CloudWatch log group {names_.serverless_log_group}"
+    return f"CloudWatch log group {names_.mwaa_log_group('Task')}"
 
 
 def _dag_runs(

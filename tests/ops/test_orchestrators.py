@@ -90,7 +90,7 @@ def test_a_recompute_starts_a_workflow_run_with_string_params_and_follows_it(cli
     assert f"run {SERVICE_RUN_ID}: success" in out
 
 
-def test_a_failed_or_timed_out_workflow_run_exits_non_zero(clients):
+def test_a_failed_or_timed_out_workflow_run_exits_non_zero_saying_why_and_where_the_logs_are(clients, capsys):
     cloudformation, cfn_stub, serverless, run_stub = clients
     _stack_outputs(cfn_stub, {"OrchestrationMode": "serverless", "ServerlessWorkflowArn": WORKFLOW_ARN})
     run_stub.add_response(
@@ -99,6 +99,15 @@ def test_a_failed_or_timed_out_workflow_run_exits_non_zero(clients):
         {"WorkflowArn": WORKFLOW_ARN, "ClientToken": RUN_ID, "OverrideParameters": {}},
     )
     _run_state(run_stub, "TIMEOUT")
+    run_stub.add_response(
+        "get_workflow_run",
+        {
+            "WorkflowArn": WORKFLOW_ARN,
+            "RunId": SERVICE_RUN_ID,
+            "RunDetail": {"RunState": "TIMEOUT", "ErrorMessage": "run_etl_job exceeded its timeout"},
+        },
+        {"WorkflowArn": WORKFLOW_ARN, "RunId": SERVICE_RUN_ID},
+    )
     assert (
         trigger.main(
             ["--env", "dev", "--poll-seconds", "0"],
@@ -107,6 +116,10 @@ def test_a_failed_or_timed_out_workflow_run_exits_non_zero(clients):
         )
         == 1
     )
+    out = capsys.readouterr().out
+    assert f"on {WORKFLOW_ARN}" in out  # the workflow, not an MWAA environment the stack does not have
+    assert "the service says: run_etl_job exceeded its timeout" in out
+    assert "task logs: CloudWatch log group /aws/mwaa-serverless/music-streams-dev-pipeline" in out
 
 
 def test_a_missing_stack_is_one_clear_error(clients, capsys):

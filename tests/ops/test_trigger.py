@@ -109,9 +109,25 @@ def test_a_failed_run_exits_non_zero(mwaa, capsys):
     client, stubber = mwaa
     expect_trigger(stubber)
     expect_poll(stubber, "failed", {"validate_columns": "failed"})
+    failed_tasks = {
+        "validate_data_files": "success",
+        "validate_columns": "failed",
+        "run_etl_job": "upstream_failed",
+    }
+    expect(
+        stubber,
+        "POST",
+        "/dags/~/dagRuns/~/taskInstances/list",
+        {"task_instances": [{"task_id": t, "state": s} for t, s in failed_tasks.items()]},
+        body={"dag_ids": [DAG], "dag_run_ids": [RUN_ID]},
+    )
 
     assert trigger.main(["--env", "dev"], mwaa_client=client) == 1
-    assert f"run {RUN_ID}: failed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"run {RUN_ID}: failed" in out
+    # What failed and where its logs are: MWAA's task log group, airflow-<environment>-Task.
+    assert "failed task(s): run_etl_job (upstream_failed), validate_columns (failed)" in out
+    assert f"task logs: CloudWatch log group airflow-{ENVIRONMENT}-Task" in out
 
 
 def test_a_poll_that_mwaa_fails_once_is_tried_again_and_the_run_followed_to_its_end(mwaa, capsys):
