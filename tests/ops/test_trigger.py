@@ -57,6 +57,16 @@ def expect_trigger(stubber):
     )
 
 
+def expect_task_list(stubber, task_states):
+    expect(
+        stubber,
+        "POST",
+        "/dags/~/dagRuns/~/taskInstances/list",
+        {"task_instances": [{"task_id": t, "state": s} for t, s in task_states.items()]},
+        body={"dag_ids": [DAG], "dag_run_ids": [RUN_ID]},
+    )
+
+
 def expect_poll(stubber, run_state, task_states):
     expect(
         stubber,
@@ -65,13 +75,7 @@ def expect_poll(stubber, run_state, task_states):
         {"dag_runs": [{"dag_run_id": RUN_ID, "state": run_state}], "total_entries": 1},
         query={"run_id_pattern": RUN_ID, "order_by": "-run_after", "limit": 10},
     )
-    expect(
-        stubber,
-        "POST",
-        "/dags/~/dagRuns/~/taskInstances/list",
-        {"task_instances": [{"task_id": t, "state": s} for t, s in task_states.items()]},
-        body={"dag_ids": [DAG], "dag_run_ids": [RUN_ID]},
-    )
+    expect_task_list(stubber, task_states)
 
 
 def test_environment_name_comes_from_the_cdk_config():
@@ -114,13 +118,7 @@ def test_a_failed_run_exits_non_zero(mwaa, capsys):
         "validate_columns": "failed",
         "run_etl_job": "upstream_failed",
     }
-    expect(
-        stubber,
-        "POST",
-        "/dags/~/dagRuns/~/taskInstances/list",
-        {"task_instances": [{"task_id": t, "state": s} for t, s in failed_tasks.items()]},
-        body={"dag_ids": [DAG], "dag_run_ids": [RUN_ID]},
-    )
+    expect_task_list(stubber, failed_tasks)
 
     assert trigger.main(["--env", "dev"], mwaa_client=client) == 1
     out = capsys.readouterr().out
