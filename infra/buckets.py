@@ -87,10 +87,17 @@ def access_logging(logs_bucket: s3.IBucket | None, prefix: str | None) -> dict[s
 
 def versions_rule(props: EncryptedBucketProps) -> s3.LifecycleRule:
     """The always-present rule: old versions and stale multipart uploads expire (and, with
-    ``expiration_days``, current objects too)."""
+    ``expiration_days``, current objects too), and so do delete markers left with no version.
+
+    A delete (the archive's move out of ``raw_data/``, a cleared partition) leaves a delete marker
+    that outlives the versions it hid; S3 removes such a marker only with ``ExpiredObjectDeleteMarker``
+    or, when current objects expire after some days, by itself (the two cannot share a rule: S3 API
+    reference, LifecycleExpiration). Left alone they pile up under the prefixes the DAG lists.
+    """
     return s3.LifecycleRule(
         id=props.versions_rule_id,
         expiration=Duration.days(props.expiration_days) if props.expiration_days else None,
+        expired_object_delete_marker=None if props.expiration_days else True,
         noncurrent_version_expiration=Duration.days(props.noncurrent_version_expiration_days),
         abort_incomplete_multipart_upload_after=Duration.days(ABORT_INCOMPLETE_UPLOADS_DAYS),
     )

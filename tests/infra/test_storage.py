@@ -80,6 +80,18 @@ def test_every_bucket_expires_old_versions_and_stale_uploads(each_env):
         ), logical_id
 
 
+def test_every_bucket_removes_delete_markers_left_with_no_version(each_env):
+    """A delete marker outlives the versions it hid unless a rule removes it: by
+    ExpiredObjectDeleteMarker, or by expiring current objects (S3 then removes it by itself)."""
+    for logical_id, bucket in each_env.resources("AWS::S3::Bucket").items():
+        whole_bucket = [
+            r for r in bucket["Properties"]["LifecycleConfiguration"]["Rules"] if "Prefix" not in r
+        ]
+        assert any(
+            r.get("ExpiredObjectDeleteMarker") is True or "ExpirationInDays" in r for r in whole_bucket
+        ), logical_id
+
+
 def test_every_prefix_the_glue_job_stages_in_expires(each_env):
     """A run killed before it cleans up leaves nothing that is never removed (issue 10, item 2)."""
     data_bucket = each_env.template["Resources"][each_env.logical_id(each_env.stack.storage.data_bucket)]
