@@ -163,9 +163,10 @@ def _run(spark: SparkSession, root: DataRoot, args: JobArguments, record: RunRec
     stamp = steps.Stamp(args.safe_run_id, _now())
     # A publication an earlier attempt (or run) left half-done is finished before curated/ is read,
     # and its dates' DynamoDB items rebuilt from what it published (it died before writing them).
-    finished = publication.finish_pending(root, stamp.run_id)
+    finished = publication.finish_pending(
+        root, stamp.run_id, lambda pending: steps.rebuild_items(spark, root, [pending], args.kpi_table)
+    )
     record.publications_finished = [p.run_id for p in finished]
-    steps.rebuild_items(spark, root, finished, args.kpi_table)
     if args.recompute_dates:
         _recompute(spark, root, args, record, cache, stamp)
         return

@@ -11,12 +11,15 @@ So no Spark writer writes under `curated/`. A run:
    staged file of every (table, day), written only once every staged file exists (`seal`);
 3. publishes each (table, day): deletes the curated objects that are not in the marker's list
    (`clear_partition`), then moves each staged file in (`fill_partition`; on S3 a server-side
-   copy and a delete, each object whole or absent);
-4. deletes the marker, then the staging folder.
+   copy and a delete, each object whole or absent) (`publish`);
+4. once the dates' DynamoDB items follow the published tables, deletes the marker, then the
+   staging folder (`close`).
 
 The marker also records the publication's dates and when it was sealed: the run that finishes a
-dead run's publication rebuilds those dates' DynamoDB items from the published tables
-(`music_kpis.job`), and several pending publications are finished in the order they were sealed.
+dead run's publication rebuilds those dates' DynamoDB items from the published tables before it
+closes it (`finish_pending`), so a run that died after publishing but before its items were
+written leaves the marker, and DynamoDB follows curated/ at the next run's start. Several pending
+publications are finished, each whole, in the order they were sealed.
 Before a partition is cleared, every file the marker lists must exist, staged or already moved
 (`check_complete`): otherwise the publication stops with `PublicationIncomplete` and `curated/` is
 left untouched. A (table, day) with no staged file is never sealed (`seal`): publishing it would
@@ -192,13 +195,19 @@ def check_complete(storage: DataRoot, publication: Publication) -> None:
 
 
 def publish(storage: DataRoot, publication: Publication) -> None:
-    """Replace every curated (table, day) of `publication` by its staged copy, then clean up."""
+    """Replace every curated (table, day) of `publication` by its staged copy. The marker stays
+    (`close` removes it once the dates' DynamoDB items follow the tables); publishing again is a
+    no-op."""
     check_complete(storage, publication)
     for partition in publication.partitions:
         clear_partition(storage, partition)
         fill_partition(storage, partition)
+
+
+def close(storage: DataRoot, publication: Publication) -> None:
+    """The publication is done, tables and DynamoDB items: delete its marker, then its staging."""
     staging = Staging(storage, publication.run_id)
-    storage.delete(staging.marker)  # from here on curated/ is complete: the marker goes first
+    storage.delete(staging.marker)  # the marker goes first: staging without one is only leftovers
     storage.delete(staging.root)
 
 
@@ -212,12 +221,14 @@ def pending(storage: DataRoot) -> list[Publication]:
     return [publication for _, _, publication in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
-def finish_pending(storage: DataRoot, current_run_id: str) -> list[Publication]:
+def finish_pending(
+    storage: DataRoot, current_run_id: str, rebuild_items: Callable[[Publication], None]
+) -> list[Publication]:
     """Finish every sealed publication a dead run left, oldest first (a later one replaces what an
-    earlier one wrote, as when both runs finished); remove unsealed staging of other runs.
+    earlier one wrote, as when both runs finished), each whole: publish it, `rebuild_items` of its
+    dates from the published tables, close it. Then remove unsealed staging of other runs.
 
-    Returns the finished publications (their run ids go to the report, their dates' DynamoDB
-    items are rebuilt by the job).
+    Returns the finished publications (their run ids go to the report).
     """
     finished = []
     for publication in pending(storage):
@@ -225,6 +236,8 @@ def finish_pending(storage: DataRoot, current_run_id: str) -> list[Publication]:
             "finishing the interrupted publication of run %s from its staged copy", publication.run_id
         )
         publish(storage, publication)
+        rebuild_items(publication)
+        close(storage, publication)
         finished.append(publication)
     current = layout.staging_prefix(current_run_id).rstrip("/")
     for folder in storage.glob(f"{layout.STAGING_PREFIX}run_id=*"):

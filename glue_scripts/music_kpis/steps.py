@@ -339,9 +339,10 @@ def publish(
     recompute: bool = False,
 ) -> dynamo.WriteResult:
     """Only now (every check has passed): stage the KPI tables, publish the staged tables
-    (`publication`: recoverable), then replace the dates' DynamoDB items (what was written and
-    deleted is returned). A recompute publishes the KPI tables only: the curated events it read
-    are not staged, and must not be cleared."""
+    (`publication`: recoverable), replace the dates' DynamoDB items (what was written and deleted
+    is returned), then close the publication: a run that dies before the items are written leaves
+    the marker, and the next run rebuilds them from the published tables. A recompute publishes the
+    KPI tables only: the curated events it read are not staged, and must not be cleared."""
     for table, frame in kpis.tables():
         write_partitions(
             # One task writes the few cached rows: one file per day, no per-partition overhead.
@@ -352,7 +353,9 @@ def publish(
     tables = [table for table, _ in kpis.tables()] if recompute else list(contract_tables.CURATED_TABLES)
     sealed = publication.seal(staging, tables, list(dates))
     publication.publish(root, sealed)
-    return dynamo.replace_items(kpi_table, items, dates)
+    written = dynamo.replace_items(kpi_table, items, dates)
+    publication.close(root, sealed)
+    return written
 
 
 # --- recompute mode: the input ------------------------------------------------------------------

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from music_contract import layout, tables
-from music_kpis import publication
+from music_kpis import dynamo, publication
 from music_kpis.job import run_job
 from tests.glue.bucket import (
     FIRST_DAY,
@@ -188,6 +188,21 @@ def _interrupt_first_copy(monkeypatch) -> None:
     monkeypatch.setattr(publication, "fill_partition", die)
 
 
+def _finished_by(finisher: str, spark, root: Path, table: str, manifest_key: str, run_id: str) -> None:
+    """The run's retry, or a later run of another file (the earlier file re-uploaded), finishes the
+    run's publication first (its DynamoDB items rebuilt from the published tables), and the state
+    is a clean run's."""
+    if finisher == "retry":
+        result = run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+    else:
+        (root / STREAMS1_KEY).parent.mkdir(parents=True)
+        (root / STREAMS1_KEY).write_text(STREAMS1)
+        later_id, later_key = write_manifest(root, [STREAMS1_KEY])
+        result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
+    assert result.report.publications_finished == [run_id]
+    assert_recovered(spark, root, table)
+
+
 @pytest.mark.parametrize("finisher", ["retry", "next-run"])
 def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_staged_copy(
     spark, moto_server, tmp_path, monkeypatch, finisher
@@ -210,13 +225,33 @@ def test_a_publication_interrupted_between_delete_and_copy_is_finished_from_the_
     assert first.curated == f"{layout.CURATED_STREAMS_PREFIX}listen_date={FIRST_DAY}/"
     assert all((root / first.staged / name).exists() for name in first.files)
 
-    if finisher == "retry":
-        result = run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
-    else:  # a later run, of another file, finishes it before it reads curated/
-        (root / STREAMS1_KEY).parent.mkdir(parents=True)
-        (root / STREAMS1_KEY).write_text(STREAMS1)
-        later_id, later_key = write_manifest(root, [STREAMS1_KEY])
-        # It also rebuilds the items of the interrupted run's dates (DynamoDB never got them).
-        result = run_job(spark, job_arguments(root, table, later_key, later_id, max_reject_ratio=LENIENT))
-    assert result.report.publications_finished == [run_id]
-    assert_recovered(spark, root, table)
+    _finished_by(finisher, spark, root, table, manifest_key, run_id)
+
+
+@pytest.mark.parametrize("finisher", ["retry", "next-run"])
+def test_a_run_failing_after_publishing_but_before_its_items_leaves_dynamodb_to_the_next_run(
+    spark, moto_server, tmp_path, monkeypatch, finisher
+):
+    """DynamoDB throttles past every backoff (or Glue stops the run) once curated/ is published:
+    the marker stays, so the next run (a retry, or any later run) rebuilds those dates' items from
+    the published tables before it does anything else."""
+    root = write_bucket(tmp_path)
+    table = create_kpi_table()
+    run_id, manifest_key = _earlier_run_then_manifest(spark, root, table)
+    earlier_items = comparable(table_items(table))
+
+    def throttled(*args, **kwargs):
+        raise dynamo.PublishError("BatchWriteItem left items unprocessed after every retry")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(dynamo, "replace_items", throttled)
+        with pytest.raises(dynamo.PublishError):
+            run_job(spark, job_arguments(root, table, manifest_key, run_id, max_reject_ratio=LENIENT))
+
+    # curated/ holds the run's tables, DynamoDB the earlier run's items, and the marker says so.
+    assert comparable(table_items(table)) == earlier_items
+    assert (root / layout.staging_prefix(run_id) / publication.MARKER_NAME).exists()
+    day = root / tables.CURATED_TABLES["daily_genre_kpis"].prefix / f"listen_date={SECOND_DAY}"
+    assert list(day.glob("part-*"))
+
+    _finished_by(finisher, spark, root, table, manifest_key, run_id)

@@ -66,6 +66,10 @@ def test_kpi_tables_are_the_published_kpi_tables_in_order_without_the_events():
     assert sealed.kpi_tables == ["top_genres", "daily_genre_kpis"]
 
 
+def _never(pending):
+    raise AssertionError(f"no publication is pending, yet {pending.run_id}'s items were rebuilt")
+
+
 def test_a_sealed_publication_replaces_each_day_whole_and_cleans_up(storage):
     storage.write_text(
         f"{layout.CURATED_STREAMS_PREFIX}listen_date={FIRST_DAY}/part-old.parquet", "earlier run"
@@ -82,6 +86,11 @@ def test_a_sealed_publication_replaces_each_day_whole_and_cleans_up(storage):
 
     assert _curated(storage, "streams", FIRST_DAY) == {"part-1.parquet": "run", "part-2.parquet": "run"}
     assert _curated(storage, "streams", SECOND_DAY) == {"part-kept.parquet": "other day"}  # not published
+    # Open until the dates' DynamoDB items follow: a run dying now leaves it for the next run.
+    assert storage.exists(staging.marker)
+    publication.publish(storage, sealed)  # publishing again changes nothing
+    assert _curated(storage, "streams", FIRST_DAY) == {"part-1.parquet": "run", "part-2.parquet": "run"}
+    publication.close(storage, sealed)
     assert not storage.exists(staging.root)
 
 
@@ -101,7 +110,7 @@ def test_finishing_removes_other_runs_unsealed_staging_and_keeps_the_current_run
     dead = _stage(storage, "dead_run", {("streams", FIRST_DAY): ["part-1.parquet"]})
     current = _stage(storage, "current_run", {("streams", FIRST_DAY): ["part-1.parquet"]})
 
-    assert publication.finish_pending(storage, "current_run") == []
+    assert publication.finish_pending(storage, "current_run", _never) == []
 
     assert not storage.exists(dead.root)
     assert storage.list_files(f"{current.prefix('streams')}listen_date={FIRST_DAY}/") == ["part-1.parquet"]
@@ -117,7 +126,7 @@ def test_a_marker_whose_files_are_gone_stops_before_touching_curated(storage):
     storage.delete(f"{staging.prefix('streams')}listen_date={FIRST_DAY}/part-2.parquet")
 
     with pytest.raises(publication.PublicationIncomplete) as failure:
-        publication.finish_pending(storage, "next_run")
+        publication.finish_pending(storage, "next_run", _never)
 
     message = str(failure.value)
     assert "run dead_run" in message
@@ -144,8 +153,21 @@ def test_pending_publications_finish_in_the_order_they_were_sealed(storage):
     second = _stage(storage, "a_second", {("streams", FIRST_DAY): ["part-b.parquet"]})
     publication.seal(second, ["streams"], [FIRST_DAY])
 
-    finished = publication.finish_pending(storage, "next_run")
+    # Each is finished whole (published, its items rebuilt, closed) before the next is published.
+    seen = []
 
+    def rebuild_items(pending):
+        marker = publication.Staging(storage, pending.run_id).marker
+        seen.append((pending.run_id, _curated(storage, "streams", FIRST_DAY), storage.exists(marker)))
+
+    finished = publication.finish_pending(storage, "next_run", rebuild_items)
+
+    assert seen == [
+        ("z_first", {"part-a.parquet": "z_first"}, True),
+        ("a_second", {"part-b.parquet": "a_second"}, True),
+    ]
+    assert not storage.exists(first.root)
+    assert not storage.exists(second.root)
     assert [p.run_id for p in finished] == ["z_first", "a_second"]
     assert [p.dates for p in finished] == [(FIRST_DAY,), (FIRST_DAY,)]
     assert _curated(storage, "streams", FIRST_DAY) == {"part-b.parquet": "a_second"}
