@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,7 +53,9 @@ from ops.smoke_data import (
     clean_up,
     comparable,
     date_items,
+    freshness_samples,
     keys_under,
+    left_in_place,
     read_object,
     run_id_of,
     smoke_batch,
@@ -245,9 +247,7 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
     # Data points are counted per minute: count from the minute before, before and after the run.
     since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
     freshness_before = freshness_samples(session, deployment.env_name, since)
-    # From the trigger until the follow sees the run end, the run may be writing: a cleanup then
-    # would race it and leave what it writes afterwards.
-    run_may_be_going = False
+    run_may_be_going = False  # from the trigger until the run is seen to end: no cleanup then
     try:
         with tempfile.TemporaryDirectory(prefix="smoke-") as scratch:
             root = Path(scratch)
@@ -270,24 +270,13 @@ def run_smoke(options: Options, session: Any, steps: Steps, run_id: str | None =
                     raise SmokeError(f"the run published {published} freshness data point(s)")
                 step.detail = f"{metrics.METRIC_KPI_FRESHNESS_HOURS} untouched since the run started"
     finally:
-        if options.keep:
-            print(f"--keep: left the run's data in s3://{deployment.bucket} and {deployment.table}")
-        elif run_may_be_going:
-            print(
-                f"run {run_id} was not seen to end, so it may still be writing: its batch "
-                f"(s3://{deployment.bucket}/{raw_key}) and whatever it writes stay in place. Once it has "
-                f"ended, delete them: the items of {metrics.SMOKE_TEST_DATE} in {deployment.table} and, in "
-                f"the bucket, that date's curated partitions and the run's archive, manifest and report",
-                file=sys.stderr,
-            )
+        if options.keep or run_may_be_going:
+            print(left_in_place(deployment.bucket, deployment.table, run_id, raw_key, options.keep))
         else:
-            try:
-                with steps.step("cleanup") as step:
-                    step.detail = clean_up(
-                        s3, dynamodb, deployment.bucket, deployment.table, safe_run_id, raw_key, since
-                    )
-            except Exception:
-                pass
+            with suppress(Exception), steps.step("cleanup") as step:  # the step records a failure
+                step.detail = clean_up(
+                    s3, dynamodb, deployment.bucket, deployment.table, safe_run_id, raw_key, since
+                )
 
 
 def write_batch(s3: Any, bucket: str, root: Path, raw_key: str, options: Options) -> str:
@@ -332,20 +321,6 @@ def check_results(
         if counts != (STATUS_SUCCEEDED, rows, rows, 0):
             raise SmokeError(f"report says status, read, accepted, rejected = {counts}")
         step.detail = f"{report.rows_read} read, {report.rows_accepted} accepted, 0 rejected"
-
-
-def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
-    """How many freshness data points the environment has published since `since`."""
-    response = session.client("cloudwatch").get_metric_statistics(
-        Namespace=metrics.METRIC_NAMESPACE,
-        MetricName=metrics.METRIC_KPI_FRESHNESS_HOURS,
-        Dimensions=[{"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
-        StartTime=since,
-        EndTime=datetime.now(UTC) + timedelta(minutes=1),
-        Period=60,
-        Statistics=["SampleCount"],
-    )
-    return int(sum(point["SampleCount"] for point in response.get("Datapoints", [])))
 
 
 def parse_args(argv: list[str] | None) -> Options:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from music_contract import items as contract_items
@@ -144,3 +144,30 @@ def clean_up(
     if left or left_items:
         raise SmokeError(f"still there after cleanup: {len(left)} object(s), {len(left_items)} item(s)")
     return f"removed {len(keys)} object(s), {len(items)} item(s)"
+
+
+def freshness_samples(session: Any, env_name: str, since: datetime) -> int:
+    """How many freshness data points the environment has published since `since`."""
+    response = session.client("cloudwatch").get_metric_statistics(
+        Namespace=metrics.METRIC_NAMESPACE,
+        MetricName=metrics.METRIC_KPI_FRESHNESS_HOURS,
+        Dimensions=[{"Name": metrics.METRIC_DIMENSION_ENVIRONMENT, "Value": env_name}],
+        StartTime=since,
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=60,
+        Statistics=["SampleCount"],
+    )
+    return int(sum(point["SampleCount"] for point in response.get("Datapoints", [])))
+
+
+def left_in_place(bucket: str, table: str, run_id: str, raw_key: str, kept: bool) -> str:
+    """What smoke says when it removes nothing: asked to (``--keep``), or the run was not seen to end
+    and may still be writing (a cleanup would race it and miss what it writes afterwards)."""
+    if kept:
+        return f"--keep: left the run's data in s3://{bucket} and {table}"
+    return (
+        f"run {run_id} was not seen to end, so it may still be writing: its batch (s3://{bucket}/{raw_key}) "
+        f"and whatever it writes stay in place. Once it has ended, delete them: the items of "
+        f"{metrics.SMOKE_TEST_DATE} in {table} and, in the bucket, that date's curated partitions and "
+        "the run's archive, manifest and report"
+    )

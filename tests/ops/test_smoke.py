@@ -107,5 +107,5 @@ def test_smoke_cleans_up_only_once_the_run_is_seen_to_end(monkeypatch, capsys, o
         smoke.run_smoke(smoke.Options(env="dev"), StackSession(), smoke.Steps(), run_id="smoke__r")
 
     assert bool(cleanups) is cleaned_up
-    err = capsys.readouterr().err
-    assert ("run smoke__r was not seen to end, so it may still be writing" in err) is not cleaned_up
+    out = capsys.readouterr().out
+    assert ("run smoke__r was not seen to end, so it may still be writing" in out) is not cleaned_up
