@@ -4,9 +4,9 @@ What the service gets is what runs here: the workflow YAML the stack writes
 (`infra.serverless_definition`), loaded by dag-factory 1.1.0 into Airflow 3.3.1, and the code package
 the stack uploads (`infra.packaging.serverless_code_packages`), unpacked, with an import finder ahead
 of every other that serves its packages (``music_pipeline``, ``music_contract``, ``music_triggers``)
-from it alone (never the editable install, ``dags/``, ``plugins/`` or the checkout): the task code imports from the package, and the run checks that
-it did. The Variables come from SSM parameters in the emulator, as
-the stack writes them (no ``AIRFLOW_VAR_*``). The local substitutions are the provisioned run's
+from it alone (never the editable install, ``dags/``, ``plugins/`` or the checkout): the task code
+imports from the package, and the run checks that it did. The Variables come from SSM parameters in
+the emulator, as the stack writes them (no ``AIRFLOW_VAR_*``). The local substitutions are the provisioned run's
 (`local_run.pipeline`): Glue runs on local Spark, no retries, polls every second.
 """
 
